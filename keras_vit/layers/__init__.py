@@ -1,0 +1,21 @@
+"""The Vision Transformer's building blocks as serializable Keras 3 layers."""
+
+from keras_vit.layers.attention import MultiHeadSelfAttention
+from keras_vit.layers.class_token import ClassToken
+from keras_vit.layers.patch_embedding import PatchEmbedding
+from keras_vit.layers.position_embedding import (
+    POSITION_EMBEDDINGS,
+    AddPositionEmbedding,
+    NoPositionEmbedding,
+)
+from keras_vit.layers.transformer_block import TransformerBlock
+
+__all__ = [
+    "AddPositionEmbedding",
+    "ClassToken",
+    "MultiHeadSelfAttention",
+    "NoPositionEmbedding",
+    "PatchEmbedding",
+    "POSITION_EMBEDDINGS",
+    "TransformerBlock",
+]

@@ -1,0 +1,110 @@
+"""Multi-head self-attention with the original checkpoints' kernel layout."""
+
+import keras
+from keras import ops
+
+from keras_vit.layers.validation import check_positive_int, check_rate
+
+
+@keras.saving.register_keras_serializable(package="keras_vit")
+class MultiHeadSelfAttention(keras.layers.Layer):
+    """Multi-head self-attention (paper Appendix A, Eq. 5-8).
+
+    Query, key and value kernels have shape `(hidden_dim, num_heads, head_dim)`
+    and the output kernel `(num_heads, head_dim, hidden_dim)`, the layout of the
+    original checkpoints and of `keras.layers.MultiHeadAttention`. The attention
+    product goes through `keras.ops.dot_product_attention`, so every backend
+    runs its fused kernel. Attention weights are computed explicitly only when
+    they are asked for, or when attention dropout is active in training.
+
+    Args:
+        num_heads: int. Number of attention heads; must divide the input width.
+        dropout_rate: float. Dropout on the attention weights. Defaults to 0.
+        **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        tokens: Float tensor of shape `(batch, num_tokens, hidden_dim)`.
+        training: bool. Whether dropout is active. Defaults to None.
+        return_attention_scores: bool. Also return the attention weights of
+            shape `(batch, num_heads, num_tokens, num_tokens)`. Defaults to False.
+
+    Input shape:
+        `(batch, num_tokens, hidden_dim)`.
+
+    Output shape:
+        `(batch, num_tokens, hidden_dim)`, and the attention weights when asked.
+
+    Example:
+
+    >>> layer = MultiHeadSelfAttention(num_heads=2)
+    >>> out, weights = layer(keras.ops.ones((1, 5, 8)), return_attention_scores=True)
+    >>> out.shape, weights.shape
+    ((1, 5, 8), (1, 2, 5, 5))
+    """
+
+    def __init__(self, num_heads, dropout_rate=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.num_heads = check_positive_int("num_heads", num_heads)
+        self.dropout_rate = check_rate("dropout_rate", dropout_rate)
+
+    def build(self, input_shape):
+        hidden_dim = input_shape[-1]
+        if hidden_dim is None or hidden_dim % self.num_heads:
+            raise ValueError(
+                f"The token width must be divisible by num_heads={self.num_heads}. "
+                f"Received: input_shape={tuple(input_shape)}"
+            )
+        self.head_dim = hidden_dim // self.num_heads
+        heads, size = self.num_heads, self.head_dim
+        for name in ("query", "key", "value"):
+            projection = self._projection(
+                name, "btd,dhk->bthk", (None, heads, size), "hk", (heads + size) / 2
+            )
+            projection.build(input_shape)
+            setattr(self, name, projection)
+        self.out = self._projection(
+            "out", "bthk,hkd->btd", (None, hidden_dim), "d", (1 + heads) / 2
+        )
+        self.out.build((*input_shape[:-1], heads, size))
+        self.dropout = keras.layers.Dropout(self.dropout_rate, dtype=self.dtype_policy)
+
+    def _projection(self, name, equation, output_shape, bias_axes, fan_scale):
+        # Scaling the variance keeps Xavier-uniform over the (in, out) matrix the
+        # kernel reshapes to, as the original initialises it; Keras would count the
+        # extra kernel axis as a receptive field.
+        initializer = keras.initializers.VarianceScaling(
+            scale=fan_scale, mode="fan_avg", distribution="uniform"
+        )
+        return keras.layers.EinsumDense(
+            equation,
+            output_shape=output_shape,
+            bias_axes=bias_axes,
+            kernel_initializer=initializer,
+            name=name,
+            dtype=self.dtype_policy,
+        )
+
+    def call(self, tokens, training=None, return_attention_scores=False):
+        query, key, value = self.query(tokens), self.key(tokens), self.value(tokens)
+        dropout_active = training and self.dropout_rate > 0
+        if return_attention_scores or dropout_active:
+            mixed, weights = self._explicit_attention(query, key, value, training)
+        else:
+            scale = 1.0 / self.head_dim**0.5
+            mixed = ops.dot_product_attention(query, key, value, scale=scale)
+        output = self.out(mixed)
+        return (output, weights) if return_attention_scores else output
+
+    def _explicit_attention(self, query, key, value, training):
+        query = query * ops.cast(1.0 / self.head_dim**0.5, query.dtype)
+        logits = ops.einsum("bqhk,bthk->bhqt", query, key)
+        # Softmax in float32: float16 logits can overflow exp().
+        weights = ops.softmax(ops.cast(logits, "float32"), axis=-1)
+        weights = ops.cast(weights, value.dtype)
+        mixed = ops.einsum("bhqt,bthk->bqhk", self.dropout(weights, training=training), value)
+        return mixed, weights
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(num_heads=self.num_heads, dropout_rate=self.dropout_rate)
+        return config

@@ -1,0 +1,59 @@
+"""Reduction of the encoder's token sequence to one representation per image."""
+
+import keras
+from keras import ops
+
+from keras_vit.layers.validation import check_choice
+
+MODES = ("token", "gap")
+
+
+@keras.saving.register_keras_serializable(package="keras_vit")
+class SequencePooling(keras.layers.Layer):
+    """Takes the class token's state or averages the patch tokens (paper Eq. 4, App. D.3).
+
+    Args:
+        mode: str. `"token"` returns token 0; `"gap"` returns the mean of the
+            tokens after the first `num_prefix_tokens`. Defaults to `"token"`.
+        num_prefix_tokens: int. Leading non-patch tokens that `"gap"` leaves
+            out. Defaults to 0.
+        **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        tokens: Float tensor of shape `(batch, num_tokens, hidden_dim)`.
+
+    Input shape:
+        `(batch, num_tokens, hidden_dim)`.
+
+    Output shape:
+        `(batch, hidden_dim)`.
+
+    Example:
+
+    >>> tokens = keras.ops.reshape(keras.ops.arange(6.0), (1, 3, 2))
+    >>> keras.ops.convert_to_numpy(SequencePooling("gap", 1)(tokens)).tolist()
+    [[3.0, 4.0]]
+    """
+
+    def __init__(self, mode="token", num_prefix_tokens=0, **kwargs):
+        super().__init__(**kwargs)
+        self.mode = check_choice("mode", mode, MODES)
+        if not isinstance(num_prefix_tokens, int) or num_prefix_tokens < 0:
+            raise ValueError(
+                "`num_prefix_tokens` must be a non-negative integer. "
+                f"Received: num_prefix_tokens={num_prefix_tokens!r}"
+            )
+        self.num_prefix_tokens = num_prefix_tokens
+
+    def call(self, tokens):
+        if self.mode == "token":
+            return tokens[:, 0]
+        return ops.mean(tokens[:, self.num_prefix_tokens :], axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(mode=self.mode, num_prefix_tokens=self.num_prefix_tokens)
+        return config

@@ -1,0 +1,135 @@
+"""The pre-LayerNorm Transformer encoder block of the Vision Transformer."""
+
+import keras
+from keras import ops
+
+from keras_vit.layers.attention import MultiHeadSelfAttention
+from keras_vit.layers.validation import check_positive_int, check_rate
+
+
+@keras.saving.register_keras_serializable(package="keras_vit")
+class TransformerBlock(keras.layers.Layer):
+    """One Transformer encoder layer (paper Eq. 2-3, Appendix A).
+
+    `x = x + MSA(LN(x)); x = x + MLP(LN(x))`, with `MLP = Dense(mlp_dim) -> GELU
+    -> Dense(hidden_dim)` and dropout after the attention and after each MLP
+    Dense, as in the original implementation.
+
+    Args:
+        num_heads: int. Number of attention heads; must divide the token width.
+        mlp_dim: int. Width of the MLP's hidden layer.
+        dropout_rate: float. Dropout after attention and in the MLP. Defaults to 0.
+        attention_dropout_rate: float. Dropout on the attention weights.
+            Defaults to 0.
+        layer_norm_epsilon: float. LayerNorm epsilon. Defaults to 1e-6.
+        approximate_gelu: bool. Use the tanh approximation of GELU, as the
+            original implementation's `nn.gelu` does; False for the exact,
+            erf-based GELU. Defaults to True.
+        **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        tokens: Float tensor of shape `(batch, num_tokens, hidden_dim)`.
+        training: bool. Whether dropout is active. Defaults to None.
+        return_attention_scores: bool. Also return the attention weights of
+            shape `(batch, num_heads, num_tokens, num_tokens)`. The ordinary
+            path never computes them. Defaults to False.
+
+    Input shape:
+        `(batch, num_tokens, hidden_dim)`.
+
+    Output shape:
+        `(batch, num_tokens, hidden_dim)`, and the attention weights when asked.
+
+    Example:
+
+    >>> block = TransformerBlock(num_heads=2, mlp_dim=16)
+    >>> block(keras.ops.ones((1, 5, 8))).shape
+    (1, 5, 8)
+    """
+
+    def __init__(
+        self,
+        num_heads,
+        mlp_dim,
+        dropout_rate=0.0,
+        attention_dropout_rate=0.0,
+        layer_norm_epsilon=1e-6,
+        approximate_gelu=True,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.num_heads = check_positive_int("num_heads", num_heads)
+        self.mlp_dim = check_positive_int("mlp_dim", mlp_dim)
+        self.dropout_rate = check_rate("dropout_rate", dropout_rate)
+        self.attention_dropout_rate = check_rate(
+            "attention_dropout_rate", attention_dropout_rate
+        )
+        if not layer_norm_epsilon > 0:
+            raise ValueError(
+                "`layer_norm_epsilon` must be positive. "
+                f"Received: layer_norm_epsilon={layer_norm_epsilon!r}"
+            )
+        self.layer_norm_epsilon = float(layer_norm_epsilon)
+        self.approximate_gelu = bool(approximate_gelu)
+
+    def build(self, input_shape):
+        if len(input_shape) != 3 or input_shape[-1] is None:
+            raise ValueError(
+                "TransformerBlock expects tokens of shape (batch, num_tokens, "
+                f"hidden_dim). Received: input_shape={tuple(input_shape)}"
+            )
+        hidden_dim = input_shape[-1]
+        if hidden_dim % self.num_heads:
+            raise ValueError(
+                f"hidden_dim={hidden_dim} must be divisible by "
+                f"num_heads={self.num_heads}."
+            )
+        policy = self.dtype_policy
+        eps = self.layer_norm_epsilon
+        self.norm1 = keras.layers.LayerNormalization(epsilon=eps, name="norm1", dtype=policy)
+        self.attn = MultiHeadSelfAttention(
+            self.num_heads, self.attention_dropout_rate, name="attn", dtype=policy
+        )
+        self.norm2 = keras.layers.LayerNormalization(epsilon=eps, name="norm2", dtype=policy)
+        self.mlp_fc1 = self._dense(self.mlp_dim, "mlp_fc1")
+        self.mlp_fc2 = self._dense(hidden_dim, "mlp_fc2")
+        self.dropout = keras.layers.Dropout(self.dropout_rate, dtype=policy)
+        for layer in (self.norm1, self.attn, self.norm2, self.mlp_fc1):
+            layer.build(input_shape)
+        self.mlp_fc2.build((*input_shape[:-1], self.mlp_dim))
+
+    def _dense(self, units, name):
+        return keras.layers.Dense(
+            units,
+            kernel_initializer="glorot_uniform",
+            bias_initializer=keras.initializers.RandomNormal(stddev=1e-6),
+            name=name,
+            dtype=self.dtype_policy,
+        )
+
+    def call(self, tokens, training=None, return_attention_scores=False):
+        attended = self.attn(
+            self.norm1(tokens),
+            training=training,
+            return_attention_scores=return_attention_scores,
+        )
+        if return_attention_scores:
+            attended, weights = attended
+        tokens = tokens + self.dropout(attended, training=training)
+        hidden = self.mlp_fc1(self.norm2(tokens))
+        hidden = ops.gelu(hidden, approximate=self.approximate_gelu)
+        hidden = self.mlp_fc2(self.dropout(hidden, training=training))
+        tokens = tokens + self.dropout(hidden, training=training)
+        return (tokens, weights) if return_attention_scores else tokens
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            num_heads=self.num_heads,
+            mlp_dim=self.mlp_dim,
+            dropout_rate=self.dropout_rate,
+            attention_dropout_rate=self.attention_dropout_rate,
+            layer_norm_epsilon=self.layer_norm_epsilon,
+            approximate_gelu=self.approximate_gelu,
+        )
+        return config

@@ -1,0 +1,54 @@
+"""Argument checks shared by the layers and builders, with errors that name the argument."""
+
+import numbers
+
+
+def check_positive_int(name, value):
+    """Returns `value` if it is a positive int, else raises a `ValueError` naming `name`."""
+    if not _is_int(value) or value < 1:
+        raise ValueError(
+            f"`{name}` must be a positive integer. Received: {name}={value!r}"
+        )
+    return int(value)
+
+
+def check_rate(name, value):
+    """Returns `value` as a float if it lies in [0, 1), else raises a `ValueError`."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not 0.0 <= value < 1.0
+    ):
+        raise ValueError(
+            f"`{name}` must be a number in [0, 1). Received: {name}={value!r}"
+        )
+    return float(value)
+
+
+def check_choice(name, value, choices):
+    """Returns `value` if it is one of `choices`, else raises a `ValueError`."""
+    if value not in choices:
+        expected = ", ".join(repr(choice) for choice in choices)
+        raise ValueError(
+            f"`{name}` must be one of {expected}. Received: {name}={value!r}"
+        )
+    return value
+
+
+def check_grid(name, value):
+    """Returns a `(height, width)` tuple of positive ints from an int or a pair."""
+    pair = (value, value) if _is_int(value) else value
+    if (
+        not isinstance(pair, (tuple, list))
+        or len(pair) != 2
+        or not all(_is_int(v) and v > 0 for v in pair)
+    ):
+        raise ValueError(
+            f"`{name}` must be a positive int or a pair of positive ints "
+            f"(height, width). Received: {name}={value!r}"
+        )
+    return (int(pair[0]), int(pair[1]))
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)

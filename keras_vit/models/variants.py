@@ -1,0 +1,58 @@
+"""One builder per row of the variant table, e.g. `ViTB16` for "B/16"."""
+
+from keras_vit.models.config import VARIANTS
+from keras_vit.models.vit import ViT
+
+_DOC = """Builds ViT-{variant}: {num_layers} layers, width {hidden_dim}, MLP {mlp_dim}, {num_heads} heads, {patch_size}x{patch_size} patches.
+
+    Args:
+        weights: None or the path to a `.weights.h5` file of this architecture.
+            Defaults to None.
+        **kwargs: Any keyword argument of `keras_vit.ViT` but the five that fix
+            the size (`patch_size`, `hidden_dim`, `num_layers`, `num_heads`,
+            `mlp_dim`): `image_size`, `include_top`, `num_classes`, `pooling`,
+            `representation_size`, `classifier_activation`,
+            `include_preprocessing`, `dropout_rate`, `attention_dropout_rate`,
+            `name`, ...
+
+    Returns:
+        A functional `keras.Model`.
+    """
+
+
+def from_variant(variant, weights=None, **kwargs):
+    """Builds the variant named `variant` (a key of `VARIANTS`, such as "B/16")."""
+    if variant not in VARIANTS:
+        raise ValueError(
+            f"`variant` must be one of {sorted(VARIANTS)}. Received: variant={variant!r}"
+        )
+    size = VARIANTS[variant]
+    fixed = sorted(set(kwargs) & set(vars(size)))
+    if fixed:
+        raise ValueError(
+            f"ViT-{variant} fixes {', '.join(fixed)}; use `keras_vit.ViT` for "
+            f"another size. Received: {', '.join(f'{k}={kwargs[k]!r}' for k in fixed)}"
+        )
+    kwargs.setdefault("name", "vit_" + variant.replace("/", "").lower())
+    return ViT(**vars(size), weights=weights, **kwargs)
+
+
+def _builder(variant):
+    def build(weights=None, **kwargs):
+        return from_variant(variant, weights=weights, **kwargs)
+
+    build.__name__ = build.__qualname__ = "ViT" + variant.replace("/", "")
+    build.__doc__ = _DOC.format(variant=variant, **vars(VARIANTS[variant]))
+    return build
+
+
+ViTTi16 = _builder("Ti/16")
+ViTS16 = _builder("S/16")
+ViTS32 = _builder("S/32")
+ViTB16 = _builder("B/16")
+ViTB32 = _builder("B/32")
+ViTL16 = _builder("L/16")
+ViTL32 = _builder("L/32")
+ViTH14 = _builder("H/14")
+
+BUILDERS = {variant: globals()["ViT" + variant.replace("/", "")] for variant in VARIANTS}

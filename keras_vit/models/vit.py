@@ -1,0 +1,188 @@
+"""The Vision Transformer as a functional Keras model (paper Section 3.1)."""
+
+import keras
+
+from keras_vit.layers.class_token import ClassToken
+from keras_vit.layers.patch_embedding import PatchEmbedding
+from keras_vit.layers.pooling import SequencePooling
+from keras_vit.layers.position_embedding import POSITION_EMBEDDINGS
+from keras_vit.layers.transformer_block import TransformerBlock
+from keras_vit.models.config import ViTConfig
+
+
+def ViT(
+    image_size=224,
+    patch_size=16,
+    hidden_dim=768,
+    num_layers=12,
+    num_heads=12,
+    mlp_dim=3072,
+    *,
+    weights=None,
+    include_top=True,
+    num_classes=1000,
+    pooling="token",
+    representation_size=None,
+    classifier_activation=None,
+    include_preprocessing=True,
+    dropout_rate=0.0,
+    attention_dropout_rate=0.0,
+    approximate_gelu=True,
+    position_embedding="learned_1d",
+    num_channels=3,
+    name=None,
+):
+    """Builds a Vision Transformer of any size (Dosovitskiy et al., ICLR 2021).
+
+    The image is cut into `patch_size` patches, each linearly embedded; a class
+    token and learned position embeddings are added and the sequence runs
+    through `num_layers` pre-LayerNorm Transformer blocks. The final LayerNorm's
+    class token (or the mean of the patch tokens) feeds an optional `tanh`
+    pre-logits layer and the classification head.
+
+    Layer names are stable, so intermediate outputs can be read by name:
+    `model.get_layer("encoder_norm").output` is the full token sequence
+    `(batch, tokens, hidden_dim)`, `model.get_layer(f"encoderblock_{i}").output`
+    the output of block `i`; `keras_vit.models.intermediates(model)` returns a
+    model with all of them and every block's attention weights.
+
+    Args:
+        image_size: int or pair of ints. Input `(height, width)`, each
+            divisible by `patch_size`. Defaults to 224.
+        patch_size: int. Side of the square patches. Defaults to 16.
+        hidden_dim: int. Token width `D`. Defaults to 768.
+        num_layers: int. Number of Transformer blocks. Defaults to 12.
+        num_heads: int. Attention heads; must divide `hidden_dim`. Defaults to 12.
+        mlp_dim: int. Width of each block's MLP. Defaults to 3072.
+        weights: None (random initialisation) or the path to a `.weights.h5`
+            file saved from a model of the same architecture. Defaults to None.
+        include_top: bool. Whether to end in the classification head; if False
+            the model returns the pooled representation. Defaults to True.
+        num_classes: int. Number of classes of the head. Defaults to 1000.
+        pooling: str. `"token"` takes the class token's final state; `"gap"`
+            builds no class token and averages the patch tokens.
+            Defaults to `"token"`.
+        representation_size: int or None. Width of a `Dense + tanh` pre-logits
+            layer before the head; None for none. Defaults to None.
+        classifier_activation: str or None. Activation of the head's output,
+            e.g. `"softmax"`; None returns logits. Defaults to None.
+        include_preprocessing: bool. If True the model takes RGB pixels in
+            `[0, 255]` and maps them to `[-1, 1]`, the original checkpoints'
+            range; if False the caller feeds `[-1, 1]`. Defaults to True.
+        dropout_rate: float. Dropout on the embeddings, after attention and in
+            the MLPs. Defaults to 0.
+        attention_dropout_rate: float. Dropout on the attention weights.
+            Defaults to 0.
+        approximate_gelu: bool. The tanh approximation of GELU, as the original
+            implementation computes it. Defaults to True.
+        position_embedding: str. A key of `keras_vit.layers.POSITION_EMBEDDINGS`:
+            `"learned_1d"` (the paper's choice) or `"none"`.
+            Defaults to `"learned_1d"`.
+        num_channels: int. Channels of the input images. Defaults to 3.
+        name: str or None. Model name. Defaults to `"vit"`.
+
+    Returns:
+        A functional `keras.Model` mapping `(batch, height, width, channels)`
+        images to `(batch, num_classes)` outputs (or the pooled features).
+
+    Example:
+
+    >>> model = ViT(image_size=32, patch_size=8, hidden_dim=16, num_layers=2,
+    ...             num_heads=2, mlp_dim=32, num_classes=10)
+    >>> model(keras.ops.zeros((1, 32, 32, 3))).shape
+    (1, 10)
+    """
+    config = ViTConfig(
+        image_size=image_size,
+        patch_size=patch_size,
+        hidden_dim=hidden_dim,
+        num_layers=num_layers,
+        num_heads=num_heads,
+        mlp_dim=mlp_dim,
+        num_channels=num_channels,
+        include_top=include_top,
+        num_classes=num_classes,
+        pooling=pooling,
+        representation_size=representation_size,
+        classifier_activation=classifier_activation,
+        include_preprocessing=include_preprocessing,
+        dropout_rate=dropout_rate,
+        attention_dropout_rate=attention_dropout_rate,
+        approximate_gelu=approximate_gelu,
+        position_embedding=position_embedding,
+    )
+    return build_vit(config, weights=weights, name=name or "vit")
+
+
+def build_vit(config, weights=None, name="vit"):
+    """Builds the functional model that `config` describes and loads `weights`."""
+    _check_weights(weights)
+    images = keras.Input((*config.image_size, config.num_channels), name="images")
+    pixels = preprocess(images, config)
+    tokens = PatchEmbedding(config.patch_size, config.hidden_dim, name="embedding")(pixels)
+    outputs = head(encode(tokens, config), config)
+    model = keras.Model(images, outputs, name=name)
+    if weights is not None:
+        model.load_weights(weights)
+    return model
+
+
+def preprocess(images, config):
+    """Maps `[0, 255]` pixels to `[-1, 1]` when the model includes preprocessing."""
+    if not config.include_preprocessing:
+        return images
+    return keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="preprocessing")(images)
+
+
+def encode(tokens, config):
+    """Class token, position embeddings and the Transformer encoder (paper Eq. 1-4)."""
+    if config.pooling == "token":
+        tokens = ClassToken(name="cls")(tokens)
+    position_embedding = POSITION_EMBEDDINGS[config.position_embedding]
+    tokens = position_embedding(
+        config.grid_size, config.num_prefix_tokens, name="pos_embedding"
+    )(tokens)
+    tokens = keras.layers.Dropout(config.dropout_rate, name="pos_dropout")(tokens)
+    for index in range(config.num_layers):
+        tokens = TransformerBlock(
+            config.num_heads,
+            config.mlp_dim,
+            dropout_rate=config.dropout_rate,
+            attention_dropout_rate=config.attention_dropout_rate,
+            layer_norm_epsilon=config.layer_norm_epsilon,
+            approximate_gelu=config.approximate_gelu,
+            name=f"encoderblock_{index}",
+        )(tokens)
+    return keras.layers.LayerNormalization(
+        epsilon=config.layer_norm_epsilon, name="encoder_norm"
+    )(tokens)
+
+
+def head(tokens, config):
+    """Pooling, the optional pre-logits layer and the classification head."""
+    features = SequencePooling(
+        config.pooling, config.num_prefix_tokens, name="pooling"
+    )(tokens)
+    if config.representation_size is not None:
+        features = keras.layers.Dense(
+            config.representation_size, activation="tanh", name="pre_logits"
+        )(features)
+    if not config.include_top:
+        return features
+    logits = keras.layers.Dense(
+        config.num_classes, kernel_initializer="zeros", name="head"
+    )(features)
+    # A float32 output keeps softmax and the loss out of float16/bfloat16.
+    return keras.layers.Activation(
+        config.classifier_activation or "linear", dtype="float32", name="predictions"
+    )(logits)
+
+
+def _check_weights(weights):
+    if weights is None:
+        return
+    if not isinstance(weights, str) or not weights.endswith(".weights.h5"):
+        raise ValueError(
+            "`weights` must be None or the path to a `.weights.h5` file. "
+            f"Received: weights={weights!r}"
+        )

@@ -1,0 +1,103 @@
+"""Resampling of learned position embeddings to another patch grid (paper Section 3.2).
+
+Pure NumPy, so it runs the same on every backend and on checkpoint arrays before a
+model exists. Two methods:
+
+- `"zoom"`: the original implementation's `scipy.ndimage.zoom(grid, zoom, order=1)`,
+  linear interpolation that maps the corner patches onto the corner patches.
+- `"bicubic"`: cubic convolution (a = -0.75) on half-pixel centres, as
+  `torch.nn.functional.interpolate(mode="bicubic", align_corners=False)` and timm.
+"""
+
+import numpy as np
+
+METHODS = ("zoom", "bicubic")
+
+
+def resample_position_embedding(
+    embedding, target_grid, source_grid=None, num_prefix_tokens=1, method="zoom"
+):
+    """Resizes a `(1, prefix + gh * gw, D)` position embedding to `target_grid`.
+
+    Args:
+        embedding: array of shape `(1, num_prefix_tokens + gh * gw, D)`.
+        target_grid: pair of ints. The new `(rows, cols)` of the patch grid.
+        source_grid: pair of ints, or None for a square grid inferred from the
+            number of tokens. Defaults to None.
+        num_prefix_tokens: int. Leading rows that belong to no patch (the class
+            token's) and are kept as they are. Defaults to 1.
+        method: str. `"zoom"` or `"bicubic"`. Defaults to `"zoom"`.
+
+    Returns:
+        A float32 array of shape `(1, num_prefix_tokens + rows * cols, D)`.
+    """
+    embedding = np.asarray(embedding, dtype=np.float32)
+    if embedding.ndim != 3 or embedding.shape[0] != 1:
+        raise ValueError(
+            "`embedding` must have shape (1, num_tokens, dim). "
+            f"Received: embedding.shape={embedding.shape}"
+        )
+    if method not in METHODS:
+        raise ValueError(f"`method` must be one of {METHODS}. Received: method={method!r}")
+    prefix, grid = embedding[:, :num_prefix_tokens], embedding[0, num_prefix_tokens:]
+    source_grid = _source_grid(grid.shape[0], source_grid)
+    target_grid = tuple(int(v) for v in target_grid)
+    if source_grid == target_grid:
+        return embedding
+    grid = grid.reshape(*source_grid, grid.shape[-1])
+    resize = _zoom_matrix if method == "zoom" else _bicubic_matrix
+    rows = resize(source_grid[0], target_grid[0])
+    cols = resize(source_grid[1], target_grid[1])
+    grid = np.einsum("ri,ijd,cj->rcd", rows, grid.astype(np.float64), cols)
+    grid = grid.reshape(1, -1, grid.shape[-1]).astype(np.float32)
+    return np.concatenate([prefix, grid], axis=1)
+
+
+def _source_grid(num_patches, source_grid):
+    if source_grid is not None:
+        source_grid = tuple(int(v) for v in source_grid)
+        if source_grid[0] * source_grid[1] != num_patches:
+            raise ValueError(
+                f"`source_grid` {source_grid} holds {source_grid[0] * source_grid[1]} "
+                f"patches but the embedding has {num_patches} patch rows."
+            )
+        return source_grid
+    side = int(round(num_patches**0.5))
+    if side * side != num_patches:
+        raise ValueError(
+            f"The embedding's {num_patches} patch rows form no square grid: "
+            "pass `source_grid=(rows, cols)`."
+        )
+    return (side, side)
+
+
+def _zoom_matrix(size_in, size_out):
+    """Linear interpolation weights `(size_out, size_in)`, corners aligned."""
+    if size_out == 1:
+        coords = np.zeros(1)
+    else:
+        coords = np.arange(size_out) * ((size_in - 1) / (size_out - 1))
+    low = np.clip(np.floor(coords).astype(int), 0, size_in - 1)
+    high = np.minimum(low + 1, size_in - 1)
+    frac = coords - low
+    matrix = np.zeros((size_out, size_in))
+    np.add.at(matrix, (np.arange(size_out), low), 1.0 - frac)
+    np.add.at(matrix, (np.arange(size_out), high), frac)
+    return matrix
+
+
+def _bicubic_matrix(size_in, size_out, a=-0.75):
+    """Cubic-convolution weights `(size_out, size_in)`, half-pixel centres, edges clamped."""
+    coords = (np.arange(size_out) + 0.5) * (size_in / size_out) - 0.5
+    base = np.floor(coords).astype(int)
+    matrix = np.zeros((size_out, size_in))
+    for offset in (-1, 0, 1, 2):
+        distance = np.abs(coords - (base + offset))
+        weight = np.where(
+            distance <= 1,
+            ((a + 2) * distance - (a + 3)) * distance**2 + 1,
+            ((a * distance - 5 * a) * distance + 8 * a) * distance - 4 * a,
+        )
+        index = np.clip(base + offset, 0, size_in - 1)
+        np.add.at(matrix, (np.arange(size_out), index), weight)
+    return matrix
