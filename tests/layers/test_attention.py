@@ -1,0 +1,64 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_vit.layers import MultiHeadSelfAttention
+from tests.harness import run_layer_test
+
+
+def test_layer_contract(tmp_path):
+    run_layer_test(MultiHeadSelfAttention, {"num_heads": 2}, (2, 5, 8), (2, 5, 8), tmp_path)
+
+
+def test_kernels_have_checkpoint_layout():
+    layer = MultiHeadSelfAttention(num_heads=4)
+    layer.build((None, 7, 16))
+    for name in ("query", "key", "value"):
+        assert tuple(getattr(layer, name).kernel.shape) == (16, 4, 4)
+        assert tuple(getattr(layer, name).bias.shape) == (4, 4)
+    assert tuple(layer.out.kernel.shape) == (4, 4, 16)
+
+
+def test_fused_and_explicit_paths_agree_with_numpy():
+    layer = MultiHeadSelfAttention(num_heads=2)
+    tokens = np.random.default_rng(0).normal(size=(3, 5, 8)).astype("float32")
+    fused = keras.ops.convert_to_numpy(layer(tokens))
+    explicit, weights = layer(tokens, return_attention_scores=True)
+    expected, expected_weights = _numpy_attention(layer, tokens)
+    np.testing.assert_allclose(fused, expected, atol=1e-5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(explicit), expected, atol=1e-5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(weights), expected_weights, atol=1e-6)
+
+
+def _numpy_attention(layer, tokens):
+    def params(name):
+        sub = getattr(layer, name)
+        return [keras.ops.convert_to_numpy(w).astype("float64") for w in (sub.kernel, sub.bias)]
+
+    q, k, v = (np.einsum("btd,dhk->bthk", tokens, w) + b for w, b in map(params, ("query", "key", "value")))
+    logits = np.einsum("bqhk,bthk->bhqt", q, k) / np.sqrt(q.shape[-1])
+    weights = np.exp(logits - logits.max(-1, keepdims=True))
+    weights /= weights.sum(-1, keepdims=True)
+    mixed = np.einsum("bhqt,bthk->bqhk", weights, v)
+    out_kernel, out_bias = params("out")
+    return np.einsum("bqhk,hkd->bqd", mixed, out_kernel) + out_bias, weights
+
+
+def test_attention_dropout_only_in_training():
+    layer = MultiHeadSelfAttention(num_heads=2, dropout_rate=0.5)
+    tokens = np.random.default_rng(0).normal(size=(2, 5, 8)).astype("float32")
+    inference = keras.ops.convert_to_numpy(layer(tokens, training=False))
+    again = keras.ops.convert_to_numpy(layer(tokens, training=False))
+    trained = keras.ops.convert_to_numpy(layer(tokens, training=True))
+    np.testing.assert_array_equal(inference, again)
+    assert not np.allclose(inference, trained)
+
+
+def test_width_not_divisible_by_heads_is_rejected():
+    with pytest.raises(ValueError, match=r"divisible by num_heads=3.*\(None, 5, 8\)"):
+        MultiHeadSelfAttention(num_heads=3).build((None, 5, 8))
+
+
+def test_negative_dropout_is_rejected():
+    with pytest.raises(ValueError, match=r"`dropout_rate` must be a number in \[0, 1\). Received: dropout_rate=-0.1"):
+        MultiHeadSelfAttention(num_heads=2, dropout_rate=-0.1)

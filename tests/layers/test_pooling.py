@@ -1,0 +1,24 @@
+import numpy as np
+import keras
+import pytest
+
+from keras_vit.layers.pooling import SequencePooling
+from tests.harness import run_layer_test
+
+
+@pytest.mark.parametrize("mode", ["token", "gap"])
+def test_layer_contract(tmp_path, mode):
+    run_layer_test(SequencePooling, {"mode": mode}, (2, 5, 6), (2, 6), tmp_path)
+
+
+def test_modes():
+    tokens = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
+    token = keras.ops.convert_to_numpy(SequencePooling("token")(tokens))
+    gap = keras.ops.convert_to_numpy(SequencePooling("gap", num_prefix_tokens=1)(tokens))
+    np.testing.assert_array_equal(token, tokens[:, 0])
+    np.testing.assert_allclose(gap, tokens[:, 1:].mean(axis=1), atol=1e-6)
+
+
+def test_unknown_mode_is_rejected():
+    with pytest.raises(ValueError, match="`mode` must be one of 'token', 'gap'. Received: mode='max'"):
+        SequencePooling("max")

@@ -1,0 +1,54 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_vit.layers import POSITION_EMBEDDINGS, AddPositionEmbedding, NoPositionEmbedding
+from tests.harness import run_layer_test
+
+
+def test_layer_contract(tmp_path):
+    run_layer_test(AddPositionEmbedding, {"grid_size": (2, 3)}, (2, 7, 4), (2, 7, 4), tmp_path)
+
+
+def test_no_position_embedding_contract(tmp_path):
+    run_layer_test(NoPositionEmbedding, {"grid_size": 2}, (2, 5, 4), (2, 5, 4), tmp_path)
+
+
+def test_every_kind_takes_the_same_constructor():
+    for kind in POSITION_EMBEDDINGS.values():
+        layer = kind(grid_size=(2, 3), num_prefix_tokens=0)
+        assert layer.get_config()["grid_size"] == [2, 3]
+
+
+def test_embedding_shape_and_addition():
+    layer = AddPositionEmbedding(grid_size=(2, 3), num_prefix_tokens=1)
+    tokens = np.ones((2, 7, 4), "float32")
+    out = keras.ops.convert_to_numpy(layer(tokens))
+    assert tuple(layer.embedding.shape) == (1, 7, 4)
+    np.testing.assert_allclose(out, tokens + keras.ops.convert_to_numpy(layer.embedding))
+
+
+def test_set_embedding_resamples_another_grid():
+    layer = AddPositionEmbedding(grid_size=(4, 4))
+    layer.build((None, 17, 2))
+    rows, cols = np.meshgrid(np.arange(2.0), np.arange(2.0), indexing="ij")
+    grid = np.stack([rows, cols], axis=-1).reshape(1, 4, 2)
+    source = np.concatenate([np.full((1, 1, 2), 7.0), grid], axis=1)
+    layer.set_embedding(source)
+    result = keras.ops.convert_to_numpy(layer.embedding)
+    np.testing.assert_array_equal(result[0, 0], [7.0, 7.0])
+    # A linear ramp stays a linear ramp, corners on corners.
+    np.testing.assert_allclose(result[0, 1:, 0].reshape(4, 4)[:, 0], [0, 1 / 3, 2 / 3, 1], atol=1e-6)
+    np.testing.assert_allclose(result[0, 1:, 1].reshape(4, 4)[0], [0, 1 / 3, 2 / 3, 1], atol=1e-6)
+
+
+def test_wrong_token_count_names_the_grid():
+    layer = AddPositionEmbedding(grid_size=(2, 2))
+    with pytest.raises(ValueError, match=r"holds 5 positions \(1 prefix \+ 2x2 patches\)"):
+        layer(np.zeros((1, 10, 4), "float32"))
+
+
+@pytest.mark.parametrize("grid_size", [0, (2,), (2, -1), "2x2"])
+def test_bad_grid_is_rejected(grid_size):
+    with pytest.raises(ValueError, match="`grid_size` must be a positive int or a pair"):
+        AddPositionEmbedding(grid_size=grid_size)
