@@ -15,7 +15,9 @@ class MultiHeadSelfAttention(keras.layers.Layer):
     original checkpoints and of `keras.layers.MultiHeadAttention`. The attention
     product goes through `keras.ops.dot_product_attention`, so every backend
     runs its fused kernel. Attention weights are computed explicitly only when
-    they are asked for, or when attention dropout is active in training.
+    they are asked for, when attention dropout is active in training, and in
+    float16 on a host with no accelerator, where XLA:CPU cannot lower the
+    float16 x float16 -> float32 matmul of JAX's fused attention.
 
     Args:
         num_heads: int. Number of attention heads; must divide the input width.
@@ -38,7 +40,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
 
     >>> layer = MultiHeadSelfAttention(num_heads=2)
     >>> out, weights = layer(keras.ops.ones((1, 5, 8)), return_attention_scores=True)
-    >>> out.shape, weights.shape
+    >>> keras.ops.shape(out), keras.ops.shape(weights)
     ((1, 5, 8), (1, 2, 5, 5))
     """
 
@@ -67,6 +69,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         )
         self.out.build((*input_shape[:-1], heads, size))
         self.dropout = keras.layers.Dropout(self.dropout_rate, dtype=self.dtype_policy)
+        self._fused = not _float16_on_cpu(self.compute_dtype)
 
     def _projection(self, name, equation, output_shape, bias_axes, fan_scale):
         # Scaling the variance keeps Xavier-uniform over the (in, out) matrix the
@@ -87,7 +90,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
     def call(self, tokens, training=None, return_attention_scores=False):
         query, key, value = self.query(tokens), self.key(tokens), self.value(tokens)
         dropout_active = training and self.dropout_rate > 0
-        if return_attention_scores or dropout_active:
+        if return_attention_scores or dropout_active or not self._fused:
             mixed, weights = self._explicit_attention(query, key, value, training)
         else:
             scale = 1.0 / self.head_dim**0.5
@@ -108,3 +111,15 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         config = super().get_config()
         config.update(num_heads=self.num_heads, dropout_rate=self.dropout_rate)
         return config
+
+
+def _float16_on_cpu(compute_dtype):
+    if compute_dtype != "float16":
+        return False
+    try:
+        devices = keras.distribution.list_devices()
+    except AttributeError:
+        # keras.distribution has no device listing on the torch backend, whose
+        # fused attention runs float16 on any device.
+        return False
+    return all(device.lower().startswith("cpu") for device in devices)

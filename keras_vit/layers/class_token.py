@@ -25,7 +25,7 @@ class ClassToken(keras.layers.Layer):
 
     Example:
 
-    >>> ClassToken()(keras.ops.ones((2, 4, 8))).shape
+    >>> keras.ops.shape(ClassToken()(keras.ops.ones((2, 4, 8))))
     (2, 5, 8)
     """
 

@@ -33,7 +33,7 @@ class PatchEmbedding(keras.layers.Layer):
     Example:
 
     >>> layer = PatchEmbedding(patch_size=4, hidden_dim=8)
-    >>> layer(keras.ops.ones((2, 16, 12, 3))).shape
+    >>> keras.ops.shape(layer(keras.ops.ones((2, 16, 12, 3))))
     (2, 12, 8)
     """
 

@@ -35,7 +35,7 @@ class AddPositionEmbedding(keras.layers.Layer):
     Example:
 
     >>> layer = AddPositionEmbedding(grid_size=(2, 3))
-    >>> layer(keras.ops.zeros((4, 7, 8))).shape
+    >>> keras.ops.shape(layer(keras.ops.zeros((4, 7, 8))))
     (4, 7, 8)
     """
 
@@ -112,7 +112,7 @@ class NoPositionEmbedding(keras.layers.Layer):
 
     Example:
 
-    >>> NoPositionEmbedding(grid_size=2)(keras.ops.ones((1, 5, 8))).shape
+    >>> keras.ops.shape(NoPositionEmbedding(grid_size=2)(keras.ops.ones((1, 5, 8))))
     (1, 5, 8)
     """
 

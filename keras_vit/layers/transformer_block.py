@@ -43,7 +43,7 @@ class TransformerBlock(keras.layers.Layer):
     Example:
 
     >>> block = TransformerBlock(num_heads=2, mlp_dim=16)
-    >>> block(keras.ops.ones((1, 5, 8))).shape
+    >>> keras.ops.shape(block(keras.ops.ones((1, 5, 8))))
     (1, 5, 8)
     """
 

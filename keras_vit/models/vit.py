@@ -89,7 +89,7 @@ def ViT(
 
     >>> model = ViT(image_size=32, patch_size=8, hidden_dim=16, num_layers=2,
     ...             num_heads=2, mlp_dim=32, num_classes=10)
-    >>> model(keras.ops.zeros((1, 32, 32, 3))).shape
+    >>> keras.ops.shape(model(keras.ops.zeros((1, 32, 32, 3))))
     (1, 10)
     """
     config = ViTConfig(

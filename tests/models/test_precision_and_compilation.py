@@ -1,0 +1,52 @@
+"""Mixed precision and XLA / torch.compile on every backend."""
+
+import keras
+import numpy as np
+import pytest
+
+import keras_vit
+
+TINY = dict(image_size=16, patch_size=4, hidden_dim=16, num_layers=2, num_heads=2, mlp_dim=24, num_classes=3)
+
+
+def _data(count=16):
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 255, size=(count, 16, 16, 3)).astype("float32")
+    return images, (images[..., 0].mean(axis=(1, 2)) > 127.5).astype("int32")
+
+
+@pytest.mark.parametrize("policy, tolerance", [("mixed_bfloat16", 0.1), ("mixed_float16", 0.02)])
+def test_mixed_precision_predicts_and_trains(policy, tolerance):
+    reference = keras_vit.ViT(**TINY)
+    rng = np.random.default_rng(1)
+    for variable in reference.weights:
+        variable.assign(rng.normal(scale=0.1, size=variable.shape).astype("float32"))
+    keras.config.set_dtype_policy(policy)
+    model = keras_vit.ViT(**TINY)
+    model.set_weights(reference.get_weights())
+    images, labels = _data()
+    assert model.get_layer("encoderblock_0").compute_dtype == policy.split("_")[1]
+    assert all(variable.dtype == "float32" for variable in model.weights)
+    outputs = model.predict(images, verbose=0)
+    assert outputs.dtype == np.float32
+    np.testing.assert_allclose(outputs, reference.predict(images, verbose=0), atol=tolerance)
+    optimizer = keras.optimizers.Adam(1e-3)
+    if policy == "mixed_float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = model.fit(images, labels, batch_size=8, epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+
+
+def test_jit_compile_trains_and_predicts():
+    model = keras_vit.ViT(**TINY)
+    images, labels = _data()
+    eager_outputs = model.predict(images, verbose=0)
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=True,
+    )
+    np.testing.assert_allclose(model.predict(images, verbose=0), eager_outputs, atol=1e-5)
+    history = model.fit(images, labels, batch_size=8, epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()

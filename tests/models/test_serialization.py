@@ -1,0 +1,51 @@
+"""`.keras` files load under safe_mode, and across backends with the same outputs."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+import keras_vit
+
+TINY = dict(image_size=(16, 24), patch_size=8, hidden_dim=16, num_layers=2, num_heads=2, mlp_dim=24, num_classes=5)
+BACKENDS = ("jax", "tensorflow", "torch")
+
+SAVE_SCRIPT = """
+import keras, numpy as np, keras_vit
+keras.utils.set_random_seed(0)
+model = keras_vit.ViT(**{tiny!r}, representation_size=8, classifier_activation="softmax")
+rng = np.random.default_rng(0)
+for variable in model.weights:
+    variable.assign(rng.normal(scale=0.3, size=variable.shape).astype("float32"))
+images = rng.uniform(0, 255, size=(3, 16, 24, 3)).astype("float32")
+model.save({path!r})
+np.save({path!r} + ".images.npy", images)
+np.save({path!r} + ".outputs.npy", model.predict(images, verbose=0))
+"""
+
+
+def test_keras_round_trip_with_safe_mode(tmp_path):
+    model = keras_vit.ViT(**TINY, pooling="gap", dropout_rate=0.1)
+    path = str(tmp_path / "vit.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    images = np.random.default_rng(0).uniform(0, 255, size=(2, 16, 24, 3)).astype("float32")
+    np.testing.assert_array_equal(loaded.predict(images, verbose=0), model.predict(images, verbose=0))
+    assert loaded.get_layer("encoderblock_1").get_config() == model.get_layer("encoderblock_1").get_config()
+
+
+@pytest.mark.parametrize("source", BACKENDS)
+def test_file_saved_under_another_backend_loads_with_the_same_outputs(tmp_path, source):
+    if source == keras.backend.backend():
+        pytest.skip("this backend is the loading side; the other two save")
+    path = str(tmp_path / f"from_{source}.keras")
+    script = textwrap.dedent(SAVE_SCRIPT).format(tiny=TINY, path=path)
+    environment = {**os.environ, "KERAS_BACKEND": source}
+    subprocess.run([sys.executable, "-c", script], env=environment, check=True, capture_output=True)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    images = np.load(path + ".images.npy")
+    np.testing.assert_allclose(loaded.predict(images, verbose=0), np.load(path + ".outputs.npy"), atol=1e-5)
