@@ -1,0 +1,115 @@
+"""Inference throughput of ViT-B/16 at 224, batch 8, against timm and HF transformers.
+
+Every configuration runs in a subprocess of its own (a process holds one Keras
+backend), one after the other, so all of them share the same machine state.
+Ratios are against timm in fp32 when timm is installed, else HF transformers.
+
+    python benchmarks/inference.py                     # everything installed
+    python benchmarks/inference.py --iterations 10 --only keras-jax-fp32 timm-fp32
+
+timm needs torchvision, which may not install beside the torch that keras_vit's
+tests use; `--timm-python` runs the timm configurations with another interpreter
+(a virtual environment with timm in it).
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+KERAS = """
+import os, time, json
+import numpy as np, keras, keras_vit
+if "{precision}" == "bf16":
+    keras.config.set_dtype_policy("mixed_bfloat16")
+model = keras_vit.ViTB16()
+images = np.random.default_rng(0).uniform(0, 255, ({batch}, 224, 224, 3)).astype("float32")
+for _ in range({warmup}):
+    model.predict_on_batch(images)
+start = time.perf_counter()
+for _ in range({iterations}):
+    keras.ops.convert_to_numpy(model.predict_on_batch(images))
+print(json.dumps({{"seconds": time.perf_counter() - start}}))
+"""
+
+TORCH = """
+import time, json, contextlib
+import torch
+{build}
+model.eval()
+images = torch.rand({batch}, 3, 224, 224)
+autocast = torch.autocast("cpu", dtype=torch.bfloat16) if "{precision}" == "bf16" else contextlib.nullcontext()
+with torch.inference_mode(), autocast:
+    for _ in range({warmup}):
+        model(images)
+    start = time.perf_counter()
+    for _ in range({iterations}):
+        model(images)
+print(json.dumps({{"seconds": time.perf_counter() - start}}))
+"""
+
+TIMM = "import timm\nmodel = timm.create_model('vit_base_patch16_224', pretrained=False)"
+HF = (
+    "import transformers\n"
+    "model = transformers.ViTForImageClassification(transformers.ViTConfig(num_labels=1000))"
+)
+
+
+def configurations():
+    configs = {}
+    for backend in ("jax", "tensorflow", "torch"):
+        for precision in ("fp32", "bf16"):
+            configs[f"keras-{backend}-{precision}"] = ({"KERAS_BACKEND": backend}, KERAS, {"precision": precision})
+    for name, build in (("timm", TIMM), ("hf", HF)):
+        for precision in ("fp32", "bf16"):
+            configs[f"{name}-{precision}"] = ({}, TORCH, {"build": build, "precision": precision})
+    return configs
+
+
+def run(name, environment, template, fields, args):
+    python = args.timm_python if name.startswith("timm") else sys.executable
+    script = textwrap.dedent(template).format(
+        batch=args.batch, warmup=args.warmup, iterations=args.iterations, **fields
+    )
+    result = subprocess.run(
+        [python, "-c", script],
+        env={**os.environ, **environment},
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        return None, last
+    seconds = json.loads(result.stdout.strip().splitlines()[-1])["seconds"]
+    return args.batch * args.iterations / seconds, None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--iterations", type=int, default=5)
+    parser.add_argument("--only", nargs="*", help="names of the configurations to run")
+    parser.add_argument("--timm-python", default=sys.executable, help="interpreter for timm")
+    args = parser.parse_args()
+    results = {}
+    for name, (environment, template, fields) in configurations().items():
+        if args.only and name not in args.only:
+            continue
+        throughput, error = run(name, environment, template, fields, args)
+        results[name] = throughput
+        status = f"{throughput:6.2f} img/s" if throughput else f"skipped ({error})"
+        print(f"{name:24s} {status}", flush=True)
+    baseline_name = "timm-fp32" if results.get("timm-fp32") else "hf-fp32"
+    baseline = results.get(baseline_name)
+    if baseline:
+        print(f"\nratio to {baseline_name} ({baseline:.2f} img/s):")
+        for name, throughput in results.items():
+            if throughput:
+                print(f"{name:24s} {throughput / baseline:5.2f}x")
+
+
+if __name__ == "__main__":
+    main()
