@@ -13,6 +13,8 @@ from keras_vit.models import (
     ViTTi16,
 )
 
+from keras_vit.weights import from_checkpoint
+
 __version__ = "0.1.0.dev0"
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "ViTS16",
     "ViTS32",
     "ViTTi16",
+    "from_checkpoint",
     "layers",
     "models",
     "weights",

@@ -4,7 +4,6 @@ import keras
 import numpy as np
 
 from keras_vit.layers.validation import check_grid
-from keras_vit.weights.resample import resample_position_embedding
 
 
 @keras.saving.register_keras_serializable(package="keras_vit")
@@ -78,14 +77,23 @@ class AddPositionEmbedding(keras.layers.Layer):
             method: str. `"zoom"` (the original implementation's linear zoom) or
                 `"bicubic"`. Defaults to `"zoom"`.
         """
-        resized = resample_position_embedding(
+        self.embedding.assign(self.resampled(embedding, source_grid, method))
+
+    def resampled(self, embedding, source_grid=None, method="zoom"):
+        """Returns `embedding` resampled to this layer's grid, as a NumPy array.
+
+        Takes the arguments of `set_embedding` and assigns nothing.
+        """
+        # Imported here: keras_vit.weights builds on the layers, not the reverse.
+        from keras_vit.weights.resample import resample_position_embedding
+
+        return resample_position_embedding(
             np.asarray(embedding),
             self.grid_size,
             source_grid=source_grid,
             num_prefix_tokens=self.num_prefix_tokens,
             method=method,
         )
-        self.embedding.assign(resized)
 
     def get_config(self):
         config = super().get_config()

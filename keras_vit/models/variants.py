@@ -2,12 +2,15 @@
 
 from keras_vit.models.config import VARIANTS
 from keras_vit.models.vit import ViT
+from keras_vit.weights import registry
 
 _DOC = """Builds ViT-{variant}: {num_layers} layers, width {hidden_dim}, MLP {mlp_dim}, {num_heads} heads, {patch_size}x{patch_size} patches.
 
     Args:
-        weights: None or the path to a `.weights.h5` file of this architecture.
-            Defaults to None.
+        weights: None, the name of published weights ({names}), or the path
+            of a checkpoint in any format `keras_vit.weights.load_weights`
+            reads. Resolution, classes and pre-logits follow the weights unless
+            given. Defaults to None.
         **kwargs: Any keyword argument of `keras_vit.ViT` but the five that fix
             the size (`patch_size`, `hidden_dim`, `num_layers`, `num_heads`,
             `mlp_dim`): `image_size`, `include_top`, `num_classes`, `pooling`,
@@ -34,6 +37,11 @@ def from_variant(variant, weights=None, **kwargs):
             f"another size. Received: {', '.join(f'{k}={kwargs[k]!r}' for k in fixed)}"
         )
     kwargs.setdefault("name", "vit_" + variant.replace("/", "").lower())
+    if weights is not None:
+        from keras_vit.weights.sources import builder_defaults
+
+        weights, implied = builder_defaults(vars(size), weights, kwargs)
+        kwargs = {**implied, **kwargs}
     return ViT(**vars(size), weights=weights, **kwargs)
 
 
@@ -42,7 +50,8 @@ def _builder(variant):
         return from_variant(variant, weights=weights, **kwargs)
 
     build.__name__ = build.__qualname__ = "ViT" + variant.replace("/", "")
-    build.__doc__ = _DOC.format(variant=variant, **vars(VARIANTS[variant]))
+    published = ", ".join(f'"{name}"' for name in registry.names(variant)) or "none yet"
+    build.__doc__ = _DOC.format(variant=variant, names=published, **vars(VARIANTS[variant]))
     return build
 
 

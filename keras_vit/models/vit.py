@@ -28,6 +28,7 @@ def ViT(
     dropout_rate=0.0,
     attention_dropout_rate=0.0,
     approximate_gelu=True,
+    layer_norm_epsilon=1e-6,
     position_embedding="learned_1d",
     num_channels=3,
     name=None,
@@ -54,8 +55,12 @@ def ViT(
         num_layers: int. Number of Transformer blocks. Defaults to 12.
         num_heads: int. Attention heads; must divide `hidden_dim`. Defaults to 12.
         mlp_dim: int. Width of each block's MLP. Defaults to 3072.
-        weights: None (random initialisation) or the path to a `.weights.h5`
-            file saved from a model of the same architecture. Defaults to None.
+        weights: None (random initialisation), the name of published weights
+            for this size (see `keras_vit.weights.names()`), or the path of a
+            checkpoint: an original `.npz`, a timm `.safetensors`/`.pth`/`.bin`,
+            a HF model folder, or a keras_vit `.weights.h5`/`.keras` file. The
+            position embeddings are resampled to `image_size`; a head for
+            another `num_classes` starts from zero. Defaults to None.
         include_top: bool. Whether to end in the classification head; if False
             the model returns the pooled representation. Defaults to True.
         num_classes: int. Number of classes of the head. Defaults to 1000.
@@ -75,6 +80,7 @@ def ViT(
             Defaults to 0.
         approximate_gelu: bool. The tanh approximation of GELU, as the original
             implementation computes it. Defaults to True.
+        layer_norm_epsilon: float. Epsilon of every LayerNorm. Defaults to 1e-6.
         position_embedding: str. A key of `keras_vit.layers.POSITION_EMBEDDINGS`:
             `"learned_1d"` (the paper's choice) or `"none"`.
             Defaults to `"learned_1d"`.
@@ -109,6 +115,7 @@ def ViT(
         dropout_rate=dropout_rate,
         attention_dropout_rate=attention_dropout_rate,
         approximate_gelu=approximate_gelu,
+        layer_norm_epsilon=layer_norm_epsilon,
         position_embedding=position_embedding,
     )
     return build_vit(config, weights=weights, name=name or "vit")
@@ -116,15 +123,22 @@ def ViT(
 
 def build_vit(config, weights=None, name="vit"):
     """Builds the functional model that `config` describes and loads `weights`."""
-    _check_weights(weights)
     images = keras.Input((*config.image_size, config.num_channels), name="images")
     pixels = preprocess(images, config)
     tokens = PatchEmbedding(config.patch_size, config.hidden_dim, name="embedding")(pixels)
     outputs = head(encode(tokens, config), config)
     model = keras.Model(images, outputs, name=name)
     if weights is not None:
-        model.load_weights(weights)
+        from keras_vit.weights.sources import builder_defaults, load_weights
+
+        source, _ = builder_defaults(_size(config), weights, {})
+        load_weights(model, source)
     return model
+
+
+def _size(config):
+    fields = ("patch_size", "hidden_dim", "num_layers", "num_heads", "mlp_dim")
+    return {field: getattr(config, field) for field in fields}
 
 
 def preprocess(images, config):
@@ -176,13 +190,3 @@ def head(tokens, config):
     return keras.layers.Activation(
         config.classifier_activation or "linear", dtype="float32", name="predictions"
     )(logits)
-
-
-def _check_weights(weights):
-    if weights is None:
-        return
-    if not isinstance(weights, str) or not weights.endswith(".weights.h5"):
-        raise ValueError(
-            "`weights` must be None or the path to a `.weights.h5` file. "
-            f"Received: weights={weights!r}"
-        )

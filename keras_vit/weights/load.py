@@ -1,29 +1,39 @@
-"""Assigns converted checkpoint arrays to a model's variables, by weight path."""
+"""Loads checkpoint arrays into a model: heads, resolution and reporting in one place."""
 
 import dataclasses
+import logging
 import warnings
 
 import numpy as np
 
 from keras_vit.layers.position_embedding import AddPositionEmbedding
 
+logger = logging.getLogger("keras_vit")
+
 
 @dataclasses.dataclass(frozen=True)
 class LoadReport:
-    """What `assign_weights` did: the model's variables that got no array, and
-    the arrays that matched no variable."""
+    """What a load did.
+
+    Attributes:
+        missing: model weights that got no array (left as initialised).
+        unused: checkpoint arrays that matched no weight.
+        notes: what was adapted (a new head, a resampled grid, a zero head).
+    """
 
     missing: tuple
     unused: tuple
+    notes: tuple = ()
 
 
-def assign_weights(model, arrays, strict=True, resample_method="zoom"):
-    """Assigns `{weight path: array}` to `model`'s variables.
+def assign_weights(model, arrays, strict=True, resample_method="zoom", notes=()):
+    """Assigns `{weight path: array}` to `model`'s variables, all or nothing.
 
     Weight paths are Keras variable paths such as
     `"encoderblock_0/attn/query/kernel"`. A position embedding of another grid
     is resampled to the model's grid (paper Section 3.2); any other shape
-    mismatch is an error that names the path and both shapes.
+    mismatch is an error that names the path and both shapes. Every array is
+    checked before the first assignment, so a failed load changes nothing.
 
     Args:
         model: keras.Model. The model to load into.
@@ -31,9 +41,10 @@ def assign_weights(model, arrays, strict=True, resample_method="zoom"):
         strict: bool. Raise if a model variable gets no array. Defaults to True.
         resample_method: str. `"zoom"` or `"bicubic"`, for position embeddings
             of another grid. Defaults to `"zoom"`.
+        notes: tuple of str. Notes to carry into the report. Defaults to ().
 
     Returns:
-        A `LoadReport` listing missing variables and unused arrays.
+        A `LoadReport`.
     """
     variables = {variable.path: variable for variable in model.weights}
     missing = tuple(path for path in variables if path not in arrays)
@@ -41,29 +52,79 @@ def assign_weights(model, arrays, strict=True, resample_method="zoom"):
     if strict and missing:
         raise ValueError(
             f"The checkpoint has no array for {len(missing)} of the model's weights: "
-            f"{', '.join(missing[:8])}{' ...' if len(missing) > 8 else ''}"
+            f"{_listing(missing)}"
         )
-    for path, variable in variables.items():
-        if path in arrays:
-            _assign(model, path, variable, np.asarray(arrays[path]), resample_method)
+    notes = list(notes)
+    planned = [
+        (variables[path], _fit(model, path, variables[path], np.asarray(arrays[path]), resample_method, notes))
+        for path in variables
+        if path in arrays
+    ]
+    for variable, value in planned:
+        variable.assign(value)
     if unused:
-        warnings.warn(
-            f"{len(unused)} checkpoint arrays were not used: {', '.join(unused[:8])}"
-            f"{' ...' if len(unused) > 8 else ''}",
-            stacklevel=2,
-        )
-    return LoadReport(missing=missing, unused=unused)
+        warnings.warn(f"{len(unused)} checkpoint arrays were not used: {_listing(unused)}", stacklevel=2)
+    for note in notes:
+        logger.info(note)
+    return LoadReport(missing=missing, unused=unused, notes=tuple(notes))
 
 
-def _assign(model, path, variable, array, resample_method):
+def _fit(model, path, variable, array, resample_method, notes):
     if tuple(array.shape) == tuple(variable.shape):
-        variable.assign(array.astype(variable.dtype))
-        return
+        return array.astype(variable.dtype)
     layer = model.get_layer(path.split("/")[0])
-    if isinstance(layer, AddPositionEmbedding) and array.ndim == 3:
-        layer.set_embedding(array, method=resample_method)
-        return
+    if isinstance(layer, AddPositionEmbedding) and array.ndim == 3 and array.shape[-1] == variable.shape[-1]:
+        resized = layer.resampled(array, method=resample_method)
+        notes.append(
+            f"position embeddings resampled ({resample_method}) from {array.shape[1]} to "
+            f"{variable.shape[1]} positions for the {layer.grid_size[0]}x{layer.grid_size[1]} grid"
+        )
+        return resized
     raise ValueError(
         f"Shape mismatch for weight '{path}': the checkpoint has {tuple(array.shape)}, "
         f"the model expects {tuple(variable.shape)}."
     )
+
+
+def adapt_head(model, arrays):
+    """Fits the checkpoint's head and pre-logits to the model's; returns (arrays, notes).
+
+    A model without a head drops the checkpoint's head (and its pre-logits if the
+    model has none). A head for another number of classes is replaced by a fresh
+    zero-initialised one, the paper's fine-tuning practice. An all-zero head, as
+    the ImageNet-21k pre-training checkpoints ship, is reported.
+    """
+    arrays = dict(arrays)
+    names = {layer.name for layer in model.layers}
+    notes = []
+    dropped = [p for p in arrays if p.startswith("head/") and "head" not in names]
+    dropped += [p for p in arrays if p.startswith("pre_logits/") and "pre_logits" not in names]
+    for path in dropped:
+        del arrays[path]
+    if dropped:
+        notes.append(f"not loaded, the model has no such layers: {', '.join(sorted(dropped))}")
+    if "head" in names and "head/kernel" in arrays:
+        notes += _fit_head(model.get_layer("head"), arrays)
+    return arrays, tuple(notes)
+
+
+def _fit_head(head, arrays):
+    kernel = arrays["head/kernel"]
+    if kernel.shape[-1] != head.kernel.shape[-1]:
+        del arrays["head/kernel"], arrays["head/bias"]
+        arrays["head/kernel"] = np.zeros(tuple(head.kernel.shape), np.float32)
+        arrays["head/bias"] = np.zeros(tuple(head.bias.shape), np.float32)
+        return (
+            f"new zero-initialised head for {head.kernel.shape[-1]} classes "
+            f"(the checkpoint's has {kernel.shape[-1]})",
+        )
+    if not np.any(kernel):
+        return (
+            f"the checkpoint's {kernel.shape[-1]}-class head is all zeros, as in the "
+            "ImageNet-21k pre-training checkpoints: its predictions are uniform until fine-tuned",
+        )
+    return ()
+
+
+def _listing(paths, limit=8):
+    return ", ".join(paths[:limit]) + (" ..." if len(paths) > limit else "")

@@ -1,0 +1,69 @@
+"""Downloads registry checkpoints into the Keras cache and keeps their conversion beside them."""
+
+import os
+
+import keras
+import numpy as np
+
+from keras_vit.weights.checkpoint import read_checkpoint
+
+CACHE_SUBDIR = "keras_vit"
+_CONVERTED_SUFFIX = ".converted.npz"
+
+
+def fetch(entry, cache_dir=None):
+    """Returns the local path of `entry`'s file, downloading it on first use.
+
+    Goes through `keras.utils.get_file`, so the file lands in the Keras cache
+    (`~/.keras/keras_vit` unless `KERAS_HOME` or `cache_dir` says otherwise) and
+    is checked against its SHA-256 where the registry knows it. A failed or
+    corrupt download leaves no file behind.
+    """
+    target = _target(entry, cache_dir)
+    try:
+        return keras.utils.get_file(
+            fname=entry.filename,
+            origin=entry.url,
+            file_hash=entry.sha256,
+            hash_algorithm="sha256",
+            cache_subdir=CACHE_SUBDIR,
+            cache_dir=cache_dir,
+        )
+    except ValueError as error:
+        _remove(target)
+        raise ValueError(
+            f"{target} downloaded from {entry.url} does not match its SHA-256 "
+            f"{entry.sha256}; the file was deleted. ({error})"
+        ) from None
+    except Exception as error:
+        _remove(target)
+        raise OSError(
+            f"Could not download {entry.url} ({type(error).__name__}: {error}). Without "
+            f"network access, fetch that file on another machine and pass its path, e.g. "
+            f"weights='/path/to/{entry.filename}'."
+        ) from None
+
+
+def converted_arrays(entry, cache_dir=None):
+    """The entry's arrays under keras weight paths, converted once and cached."""
+    path = fetch(entry, cache_dir)
+    cached = path + _CONVERTED_SUFFIX
+    if os.path.exists(cached):
+        with np.load(cached, allow_pickle=False) as archive:
+            return {key.replace("|", "/"): archive[key] for key in archive.files}
+    arrays = read_checkpoint(path).arrays
+    partial = cached + ".partial.npz"
+    np.savez(partial, **{key.replace("/", "|"): value for key, value in arrays.items()})
+    os.replace(partial, cached)
+    return arrays
+
+
+def _target(entry, cache_dir):
+    root = cache_dir or os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return os.path.join(root, CACHE_SUBDIR, entry.filename)
+
+
+def _remove(path):
+    for candidate in (path, path + ".part"):
+        if os.path.exists(candidate):
+            os.remove(candidate)

@@ -1,0 +1,96 @@
+"""Hugging Face `ViTModel` / `ViTForImageClassification` weights, in either naming.
+
+Checkpoints on the Hub name parameters as transformers 4 did
+(`vit.encoder.layer.0.attention.attention.query.weight`); transformers 5 names them
+`vit.layers.0.attention.q_proj.weight`. Both map to the same keras weight paths.
+"""
+
+import json
+import re
+
+_BLOCK_PATTERNS = [
+    (r"(?:encoder\.layer|layers)\.(\d+)\.attention\.(?:attention\.query|q_proj)\.(weight|bias)", "attn/query"),
+    (r"(?:encoder\.layer|layers)\.(\d+)\.attention\.(?:attention\.key|k_proj)\.(weight|bias)", "attn/key"),
+    (r"(?:encoder\.layer|layers)\.(\d+)\.attention\.(?:attention\.value|v_proj)\.(weight|bias)", "attn/value"),
+    (r"(?:encoder\.layer|layers)\.(\d+)\.attention\.(?:output\.dense|o_proj)\.(weight|bias)", "attn/out"),
+    (r"(?:encoder\.layer|layers)\.(\d+)\.layernorm_before\.(weight|bias)", "norm1"),
+    (r"(?:encoder\.layer|layers)\.(\d+)\.layernorm_after\.(weight|bias)", "norm2"),
+    (r"(?:encoder\.layer|layers)\.(\d+)\.(?:intermediate\.dense|mlp\.fc1)\.(weight|bias)", "mlp_fc1"),
+    (r"(?:encoder\.layer|layers)\.(\d+)\.(?:output\.dense|mlp\.fc2)\.(weight|bias)", "mlp_fc2"),
+]
+_BLOCK_PATTERNS = [(re.compile(r"^(?:vit\.)?" + p + "$"), name) for p, name in _BLOCK_PATTERNS]
+_NORM = {"weight": "gamma", "bias": "beta"}
+_LINEAR = {"weight": "kernel", "bias": "bias"}
+
+
+def is_hf(arrays):
+    return any(key.endswith("embeddings.patch_embeddings.projection.weight") for key in arrays)
+
+
+def read_config(path):
+    """The fields of a HF `config.json` that fix the architecture, as builder arguments."""
+    with open(path) as file:
+        config = json.load(file)
+    if config.get("model_type", "vit") != "vit":
+        raise ValueError(f"{path} describes a '{config['model_type']}' model, not 'vit'.")
+    size = config.get("image_size", 224)
+    return {
+        "image_size": size,
+        "patch_size": config.get("patch_size", 16),
+        "hidden_dim": config["hidden_size"],
+        "num_layers": config["num_hidden_layers"],
+        "num_heads": config["num_attention_heads"],
+        "mlp_dim": config["intermediate_size"],
+        "num_channels": config.get("num_channels", 3),
+        "layer_norm_epsilon": config.get("layer_norm_eps", 1e-12),
+        "approximate_gelu": config.get("hidden_act", "gelu") in ("gelu_new", "gelu_pytorch_tanh"),
+    }
+
+
+def convert(arrays, num_heads):
+    """Maps HF ViT weights (NumPy arrays) to `{keras weight path: array}`."""
+    result = {}
+    for key, value in arrays.items():
+        stripped = key[4:] if key.startswith("vit.") else key
+        path = _top_level(stripped, value)
+        if path:
+            result[path[0]] = path[1]
+            continue
+        for pattern, name in _BLOCK_PATTERNS:
+            if match := pattern.match(key):
+                index, kind = int(match.group(1)), match.group(2)
+                result.update(_block_weight(f"encoderblock_{index}/{name}", kind, value, num_heads))
+                break
+    return result
+
+
+def _top_level(key, value):
+    if key == "embeddings.patch_embeddings.projection.weight":
+        return "embedding/kernel", value.transpose(2, 3, 1, 0)
+    if key == "embeddings.patch_embeddings.projection.bias":
+        return "embedding/bias", value
+    if key == "embeddings.cls_token":
+        return "cls/token", value
+    if key == "embeddings.position_embeddings":
+        return "pos_embedding/embedding", value
+    if key in ("layernorm.weight", "layernorm.bias"):
+        return f"encoder_norm/{_NORM[key.split('.')[-1]]}", value
+    if key in ("pooler.dense.weight", "classifier.weight"):
+        return f"{'pre_logits' if key[0] == 'p' else 'head'}/kernel", value.T
+    if key in ("pooler.dense.bias", "classifier.bias"):
+        return f"{'pre_logits' if key[0] == 'p' else 'head'}/bias", value
+    return None
+
+
+def _block_weight(prefix, kind, value, num_heads):
+    if prefix.endswith(("norm1", "norm2")):
+        return {f"{prefix}/{_NORM[kind]}": value}
+    if not prefix.endswith(("query", "key", "value", "out")):
+        return {f"{prefix}/{_LINEAR[kind]}": value.T if kind == "weight" else value}
+    if prefix.endswith("out"):
+        if kind == "bias":
+            return {f"{prefix}/bias": value}
+        return {f"{prefix}/kernel": value.T.reshape(num_heads, -1, value.shape[0])}
+    if kind == "bias":
+        return {f"{prefix}/bias": value.reshape(num_heads, -1)}
+    return {f"{prefix}/kernel": value.T.reshape(value.shape[1], num_heads, -1)}
