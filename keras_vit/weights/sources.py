@@ -74,7 +74,9 @@ def from_checkpoint(path, resample_method="zoom", **overrides):
 
     The architecture (patch size, width, depth, heads, MLP width, pre-logits,
     classes, pooling, GELU and LayerNorm epsilon of the source) comes from the
-    file alone; `overrides` change any builder argument, e.g. `image_size=384`
+    file alone. timm files fuse query, key and value, which hides the number of
+    heads: it is taken from the variant table for the paper's sizes and assumed
+    64 wide otherwise, so pass `num_heads` for other timm models; `overrides` change any builder argument, e.g. `image_size=384`
     (the position embeddings are resampled) or `num_classes=37` (a fresh
     zero-initialised head).
 

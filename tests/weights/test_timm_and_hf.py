@@ -1,0 +1,130 @@
+"""timm state dicts and HF model folders load and match HF transformers' logits."""
+
+import json
+
+import numpy as np
+import pytest
+
+import keras_vit
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+safetensors_torch = pytest.importorskip("safetensors.torch")
+
+DIM, HEADS, LAYERS, MLP, PATCH, SIZE, CLASSES = 32, 4, 2, 64, 8, 32, 10
+
+
+def _hf_model(layer_norm_eps=1e-12, hidden_act="gelu"):
+    torch.manual_seed(0)
+    config = transformers.ViTConfig(
+        hidden_size=DIM, num_hidden_layers=LAYERS, num_attention_heads=HEADS, intermediate_size=MLP,
+        image_size=SIZE, patch_size=PATCH, num_labels=CLASSES, layer_norm_eps=layer_norm_eps,
+        hidden_act=hidden_act, initializer_range=0.2,
+    )
+    model = transformers.ViTForImageClassification(config).eval()
+    with torch.no_grad():
+        for name, tensor in model.named_parameters():
+            if "layernorm" in name or name.endswith("bias") or "token" in name:
+                tensor.normal_(0.0 if "bias" in name or "token" in name else 1.0, 0.1)
+    return model
+
+
+def _expected(model, pixels):
+    with torch.no_grad():
+        return model(pixel_values=torch.from_numpy(pixels.transpose(0, 3, 1, 2))).logits.numpy()
+
+
+def _pixels(seed=0):
+    return np.random.default_rng(seed).uniform(-1, 1, size=(3, SIZE, SIZE, 3)).astype(np.float32)
+
+
+def _timm_state(hf):
+    """The HF model's weights in timm's VisionTransformer layout (fused qkv)."""
+    s = {k: v.detach().clone() for k, v in hf.state_dict().items()}
+    state = {
+        "cls_token": s["vit.embeddings.cls_token"],
+        "pos_embed": s["vit.embeddings.position_embeddings"],
+        "patch_embed.proj.weight": s["vit.embeddings.patch_embeddings.projection.weight"],
+        "patch_embed.proj.bias": s["vit.embeddings.patch_embeddings.projection.bias"],
+        "norm.weight": s["vit.layernorm.weight"],
+        "norm.bias": s["vit.layernorm.bias"],
+        "head.weight": s["classifier.weight"],
+        "head.bias": s["classifier.bias"],
+    }
+    for i in range(LAYERS):
+        hf_block, block = f"vit.layers.{i}.", f"blocks.{i}."
+        for kind in ("weight", "bias"):
+            state[f"{block}attn.qkv.{kind}"] = torch.cat(
+                [s[f"{hf_block}attention.{p}_proj.{kind}"] for p in ("q", "k", "v")]
+            )
+            state[f"{block}attn.proj.{kind}"] = s[f"{hf_block}attention.o_proj.{kind}"]
+            state[f"{block}norm1.{kind}"] = s[f"{hf_block}layernorm_before.{kind}"]
+            state[f"{block}norm2.{kind}"] = s[f"{hf_block}layernorm_after.{kind}"]
+            state[f"{block}mlp.fc1.{kind}"] = s[f"{hf_block}mlp.fc1.{kind}"]
+            state[f"{block}mlp.fc2.{kind}"] = s[f"{hf_block}mlp.fc2.{kind}"]
+    return state
+
+
+def _no_preprocessing(**kwargs):
+    return {"include_preprocessing": False, **kwargs}
+
+
+@pytest.mark.parametrize("suffix", [".safetensors", ".pth"])
+def test_timm_state_dict_matches_transformers(tmp_path, suffix):
+    hf = _hf_model(layer_norm_eps=1e-6, hidden_act="gelu")
+    path = str(tmp_path / f"vit{suffix}")
+    state = _timm_state(hf)
+    if suffix == ".safetensors":
+        safetensors_torch.save_file(state, path)
+    else:
+        torch.save({"state_dict": state}, path)
+    # A timm file's fused qkv kernel does not show the heads: name them.
+    model = keras_vit.from_checkpoint(path, num_heads=HEADS, **_no_preprocessing())
+    assert not model.get_layer("encoderblock_0").approximate_gelu
+    pixels = _pixels()
+    np.testing.assert_allclose(model.predict(pixels, verbose=0), _expected(hf, pixels), atol=1e-4)
+
+
+def test_pth_that_needs_code_to_unpickle_is_refused(tmp_path):
+    path = str(tmp_path / "evil.pth")
+    torch.save({"state_dict": {"x": torch.zeros(1)}, "hook": _Unpicklable()}, path)
+    with pytest.raises(ValueError, match=r"evil.pth cannot be loaded as plain tensors .*never runs code"):
+        keras_vit.from_checkpoint(path)
+
+
+class _Unpicklable:
+    pass
+
+
+def test_hf_folder_matches_transformers(tmp_path):
+    hf = _hf_model()
+    hf.save_pretrained(tmp_path / "hf", safe_serialization=True)
+    model = keras_vit.from_checkpoint(str(tmp_path / "hf"), **_no_preprocessing())
+    assert model.get_layer("encoderblock_0").layer_norm_epsilon == 1e-12
+    pixels = _pixels(1)
+    np.testing.assert_allclose(model.predict(pixels, verbose=0), _expected(hf, pixels), atol=1e-4)
+
+
+def test_hf_folder_with_transformers_4_names(tmp_path):
+    hf = _hf_model()
+    renames = {"attention.q_proj": "attention.attention.query", "attention.k_proj": "attention.attention.key",
+               "attention.v_proj": "attention.attention.value", "attention.o_proj": "attention.output.dense",
+               "mlp.fc1": "intermediate.dense", "mlp.fc2": "output.dense", "vit.layers.": "vit.encoder.layer."}
+    state = {}
+    for key, value in hf.state_dict().items():
+        for new, old in renames.items():
+            key = key.replace(new, old)
+        state[key] = value.contiguous()
+    folder = tmp_path / "hub"
+    folder.mkdir()
+    safetensors_torch.save_file(state, str(folder / "model.safetensors"))
+    (folder / "config.json").write_text(json.dumps(hf.config.to_dict()))
+    model = keras_vit.from_checkpoint(str(folder), **_no_preprocessing())
+    pixels = _pixels(2)
+    np.testing.assert_allclose(model.predict(pixels, verbose=0), _expected(hf, pixels), atol=1e-4)
+
+
+def test_folder_without_weights_is_explained(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(ValueError, match="has no model.safetensors: a HF model folder holds"):
+        keras_vit.from_checkpoint(str(tmp_path))
