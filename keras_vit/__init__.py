@@ -13,6 +13,7 @@ from keras_vit.models import (
     ViTTi16,
 )
 
+from keras_vit.preprocessing import decode_predictions, preprocess_input
 from keras_vit.weights import from_checkpoint
 
 __version__ = "0.1.0.dev0"
@@ -27,8 +28,10 @@ __all__ = [
     "ViTS16",
     "ViTS32",
     "ViTTi16",
+    "decode_predictions",
     "from_checkpoint",
     "layers",
     "models",
+    "preprocess_input",
     "weights",
 ]

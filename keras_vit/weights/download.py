@@ -19,7 +19,10 @@ def fetch(entry, cache_dir=None):
     is checked against its SHA-256 where the registry knows it. A failed or
     corrupt download leaves no file behind.
     """
-    target = _target(entry, cache_dir)
+    # get_file falls back to /tmp when the cache folder does not exist yet.
+    cache_dir = _cache_root(cache_dir)
+    os.makedirs(os.path.join(cache_dir, CACHE_SUBDIR), exist_ok=True)
+    target = os.path.join(cache_dir, CACHE_SUBDIR, entry.filename)
     try:
         return keras.utils.get_file(
             fname=entry.filename,
@@ -58,9 +61,10 @@ def converted_arrays(entry, cache_dir=None):
     return arrays
 
 
-def _target(entry, cache_dir):
-    root = cache_dir or os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    return os.path.join(root, CACHE_SUBDIR, entry.filename)
+def _cache_root(cache_dir):
+    if cache_dir:
+        return cache_dir
+    return os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
 
 
 def _remove(path):

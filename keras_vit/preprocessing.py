@@ -1,0 +1,61 @@
+"""`preprocess_input` and `decode_predictions`, as in `keras.applications`."""
+
+import keras
+import numpy as np
+
+from keras_vit.classes import imagenet_classes
+
+
+def preprocess_input(images):
+    """Maps RGB pixels in `[0, 255]` to `[-1, 1]`, the original checkpoints' range.
+
+    Only for models built with `include_preprocessing=False`; by default the
+    model does this itself.
+
+    Args:
+        images: NumPy array or tensor of RGB values in `[0, 255]`.
+
+    Returns:
+        The same kind of array, float32, in `[-1, 1]`.
+
+    Example:
+
+    >>> preprocess_input(np.array([0.0, 127.5, 255.0])).tolist()
+    [-1.0, 0.0, 1.0]
+    """
+    if isinstance(images, np.ndarray):
+        return images.astype(np.float32) / 127.5 - 1.0
+    return keras.ops.cast(images, "float32") / 127.5 - 1.0
+
+
+def decode_predictions(predictions, top=5):
+    """Names the `top` classes of each row of ImageNet-1k or ImageNet-21k predictions.
+
+    Args:
+        predictions: array of shape `(batch, 1000)` or `(batch, 21843)`:
+            probabilities or logits.
+        top: int. How many classes per image. Defaults to 5.
+
+    Returns:
+        One list per image of `(synset, name, score)` tuples, best first.
+
+    Example:
+
+    >>> scores = np.zeros((1, 1000)); scores[0, 1] = 1.0
+    >>> decode_predictions(scores, top=1)
+    [[('n01443537', 'goldfish, Carassius auratus', 1.0)]]
+    """
+    predictions = np.asarray(keras.ops.convert_to_numpy(predictions))
+    if predictions.ndim != 2:
+        raise ValueError(
+            "`predictions` must have shape (batch, classes). "
+            f"Received: predictions.shape={predictions.shape}"
+        )
+    if not isinstance(top, int) or top < 1:
+        raise ValueError(f"`top` must be a positive integer. Received: top={top!r}")
+    classes = imagenet_classes(predictions.shape[1])
+    results = []
+    for row in predictions:
+        best = np.argsort(row)[::-1][:top]
+        results.append([(*classes[i], float(row[i])) for i in best])
+    return results
