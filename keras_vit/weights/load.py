@@ -71,7 +71,7 @@ def assign_weights(model, arrays, strict=True, resample_method="zoom", notes=())
 
 def _fit(model, path, variable, array, resample_method, notes):
     if tuple(array.shape) == tuple(variable.shape):
-        return array.astype(variable.dtype)
+        return array.astype(variable.dtype, copy=False)
     layer = model.get_layer(path.split("/")[0])
     if isinstance(layer, AddPositionEmbedding) and array.ndim == 3 and array.shape[-1] == variable.shape[-1]:
         resized = layer.resampled(array, method=resample_method)

@@ -71,7 +71,7 @@ def _to_float32(array, key, path):
         return array.view(ml_dtypes.bfloat16).astype(np.float32)
     if array.dtype.kind != "f" and str(array.dtype) != "bfloat16":
         raise ValueError(f"{path}: array '{key}' has dtype {array.dtype}, not a float type.")
-    return array.astype(np.float32)
+    return array.astype(np.float32, copy=False)
 
 
 def canonical(arrays):
