@@ -9,7 +9,8 @@ Ratios are against timm in fp32 when timm is installed, else HF transformers.
 
 timm needs torchvision, which may not install beside the torch that keras_vit's
 tests use; `--timm-python` runs the timm configurations with another interpreter
-(a virtual environment with timm in it).
+(a virtual environment with timm in it). The `keras-torch-*-timm-env` rows run
+keras_vit with that interpreter too, so that the torch builds compared are the same.
 """
 
 import argparse
@@ -24,7 +25,7 @@ import os, time, json
 import numpy as np, keras, keras_vit
 if "{precision}" == "bf16":
     keras.config.set_dtype_policy("mixed_bfloat16")
-model = keras_vit.ViTB16()
+model = keras_vit.ViTB16(approximate_gelu={approximate})
 images = np.random.default_rng(0).uniform(0, 255, ({batch}, 224, 224, 3)).astype("float32")
 for _ in range({warmup}):
     model.predict_on_batch(images)
@@ -58,10 +59,20 @@ HF = (
 
 
 def configurations():
+    # timm's and HF's ViT-B/16 use the exact GELU, so the Keras rows do too: the same
+    # function. The "-tanh" row is keras_vit's default for the original checkpoints.
     configs = {}
     for backend in ("jax", "tensorflow", "torch"):
         for precision in ("fp32", "bf16"):
-            configs[f"keras-{backend}-{precision}"] = ({"KERAS_BACKEND": backend}, KERAS, {"precision": precision})
+            configs[f"keras-{backend}-{precision}"] = (
+                {"KERAS_BACKEND": backend}, KERAS, {"precision": precision, "approximate": False}
+            )
+    configs["keras-torch-fp32-tanh"] = ({"KERAS_BACKEND": "torch"}, KERAS, {"precision": "fp32", "approximate": True})
+    for precision in ("fp32", "bf16"):
+        # The same Keras model on the interpreter (and so the torch build) that timm runs on.
+        configs[f"keras-torch-{precision}-timm-env"] = (
+            {"KERAS_BACKEND": "torch"}, KERAS, {"precision": precision, "approximate": False}
+        )
     for name, build in (("timm", TIMM), ("hf", HF)):
         for precision in ("fp32", "bf16"):
             configs[f"{name}-{precision}"] = ({}, TORCH, {"build": build, "precision": precision})
@@ -69,7 +80,7 @@ def configurations():
 
 
 def run(name, environment, template, fields, args):
-    python = args.timm_python if name.startswith("timm") else sys.executable
+    python = args.timm_python if name.startswith("timm") or name.endswith("timm-env") else sys.executable
     script = textwrap.dedent(template).format(
         batch=args.batch, warmup=args.warmup, iterations=args.iterations, **fields
     )

@@ -93,7 +93,7 @@ def from_checkpoint(path, resample_method="zoom", **overrides):
 
     checkpoint = read_checkpoint(path, num_heads=overrides.get("num_heads"))
     kwargs = {**checkpoint.architecture, **overrides}
-    if not kwargs.get("include_top", True) and "representation_size" not in overrides:
+    if overrides.get("include_top") is False and "representation_size" not in overrides:
         kwargs["representation_size"] = None
     model = ViT(**kwargs)
     arrays, notes = adapt_head(model, checkpoint.arrays)

@@ -128,3 +128,20 @@ def test_folder_without_weights_is_explained(tmp_path):
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(ValueError, match="has no model.safetensors: a HF model folder holds"):
         keras_vit.from_checkpoint(str(tmp_path))
+
+
+def test_hf_vit_model_without_head_keeps_its_pooler(tmp_path):
+    torch.manual_seed(0)
+    config = transformers.ViTConfig(
+        hidden_size=DIM, num_hidden_layers=LAYERS, num_attention_heads=HEADS, intermediate_size=MLP,
+        image_size=SIZE, patch_size=PATCH, initializer_range=0.2,
+    )
+    hf = transformers.ViTModel(config, add_pooling_layer=True).eval()
+    hf.save_pretrained(tmp_path / "backbone", safe_serialization=True)
+    model = keras_vit.from_checkpoint(str(tmp_path / "backbone"), **_no_preprocessing())
+    assert model.output_shape == (None, DIM)
+    assert "pre_logits" in [layer.name for layer in model.layers]
+    pixels = _pixels(3)
+    with torch.no_grad():
+        expected = hf(pixel_values=torch.from_numpy(pixels.transpose(0, 3, 1, 2))).pooler_output.numpy()
+    np.testing.assert_allclose(model.predict(pixels, verbose=0), expected, atol=1e-4)
