@@ -6,6 +6,7 @@ import pytest
 
 import keras_vit
 from keras_vit.weights.load import assign_weights
+from tests.hf_reference import random_hf_vit
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -14,26 +15,12 @@ DIM, HEADS, LAYERS, MLP, PATCH, SIZE, CLASSES = 32, 4, 3, 64, 8, 32, 10
 
 
 def _hf_model(image_size=SIZE, hidden_act="gelu_pytorch_tanh"):
-    torch.manual_seed(0)
-    config = transformers.ViTConfig(
-        hidden_size=DIM,
-        num_hidden_layers=LAYERS,
-        num_attention_heads=HEADS,
-        intermediate_size=MLP,
-        image_size=image_size,
-        patch_size=PATCH,
-        num_labels=CLASSES,
-        # The original implementation's GELU and LayerNorm epsilon, not HF's defaults.
-        hidden_act=hidden_act,
-        layer_norm_eps=1e-6,
-        initializer_range=0.2,
+    # The original implementation's GELU and LayerNorm epsilon, not HF's defaults.
+    return random_hf_vit(
+        torch, transformers, hidden_size=DIM, num_hidden_layers=LAYERS, num_attention_heads=HEADS,
+        intermediate_size=MLP, image_size=image_size, patch_size=PATCH, num_labels=CLASSES,
+        hidden_act=hidden_act, layer_norm_eps=1e-6,
     )
-    model = transformers.ViTForImageClassification(config).eval()
-    with torch.no_grad():
-        for name, tensor in model.named_parameters():
-            if "layernorm" in name or name.endswith("bias") or "token" in name:
-                tensor.normal_(0.0 if "bias" in name or "token" in name else 1.0, 0.1)
-    return model
 
 
 def _to_keras(state):

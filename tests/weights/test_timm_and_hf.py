@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import keras_vit
+from tests.hf_reference import hf_logits, random_hf_vit
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -15,23 +16,15 @@ DIM, HEADS, LAYERS, MLP, PATCH, SIZE, CLASSES = 32, 4, 2, 64, 8, 32, 10
 
 
 def _hf_model(layer_norm_eps=1e-12, hidden_act="gelu"):
-    torch.manual_seed(0)
-    config = transformers.ViTConfig(
-        hidden_size=DIM, num_hidden_layers=LAYERS, num_attention_heads=HEADS, intermediate_size=MLP,
-        image_size=SIZE, patch_size=PATCH, num_labels=CLASSES, layer_norm_eps=layer_norm_eps,
-        hidden_act=hidden_act, initializer_range=0.2,
+    return random_hf_vit(
+        torch, transformers, hidden_size=DIM, num_hidden_layers=LAYERS, num_attention_heads=HEADS,
+        intermediate_size=MLP, image_size=SIZE, patch_size=PATCH, num_labels=CLASSES,
+        layer_norm_eps=layer_norm_eps, hidden_act=hidden_act,
     )
-    model = transformers.ViTForImageClassification(config).eval()
-    with torch.no_grad():
-        for name, tensor in model.named_parameters():
-            if "layernorm" in name or name.endswith("bias") or "token" in name:
-                tensor.normal_(0.0 if "bias" in name or "token" in name else 1.0, 0.1)
-    return model
 
 
 def _expected(model, pixels):
-    with torch.no_grad():
-        return model(pixel_values=torch.from_numpy(pixels.transpose(0, 3, 1, 2))).logits.numpy()
+    return hf_logits(torch, model, pixels)
 
 
 def _pixels(seed=0):
