@@ -57,11 +57,15 @@ def _convert(args):
         overrides["num_heads"] = args.num_heads
     model = from_checkpoint(args.source, **overrides)
     partial = args.dest + ".partial" + (".weights.h5" if args.dest.endswith(".weights.h5") else ".keras")
-    if args.dest.endswith(".weights.h5"):
-        model.save_weights(partial)
-    else:
-        model.save(partial)
-    os.replace(partial, args.dest)
+    try:
+        if args.dest.endswith(".weights.h5"):
+            model.save_weights(partial)
+        else:
+            model.save(partial)
+        os.replace(partial, args.dest)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
     print(f"{args.source} -> {args.dest}: {model.count_params():,} parameters, input {model.input_shape}")
 
 

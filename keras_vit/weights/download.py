@@ -68,6 +68,5 @@ def _cache_root(cache_dir):
 
 
 def _remove(path):
-    for candidate in (path, path + ".part"):
-        if os.path.exists(candidate):
-            os.remove(candidate)
+    if os.path.exists(path):
+        os.remove(path)

@@ -103,21 +103,19 @@ def adapt_head(model, arrays):
         del arrays[path]
     if dropped:
         notes.append(f"not loaded, the model has no such layers: {', '.join(sorted(dropped))}")
-    if "head" in names and "head/kernel" in arrays:
+    if "head" in names:
         notes += _fit_head(model.get_layer("head"), arrays)
     return arrays, tuple(notes)
 
 
 def _fit_head(head, arrays):
-    kernel = arrays["head/kernel"]
-    if kernel.shape[-1] != head.kernel.shape[-1]:
-        del arrays["head/kernel"], arrays["head/bias"]
+    kernel = arrays.get("head/kernel")
+    classes = head.kernel.shape[-1]
+    if kernel is None or kernel.shape[-1] != classes:
         arrays["head/kernel"] = np.zeros(tuple(head.kernel.shape), np.float32)
         arrays["head/bias"] = np.zeros(tuple(head.bias.shape), np.float32)
-        return (
-            f"new zero-initialised head for {head.kernel.shape[-1]} classes "
-            f"(the checkpoint's has {kernel.shape[-1]})",
-        )
+        had = "none" if kernel is None else f"{kernel.shape[-1]} classes"
+        return (f"new zero-initialised head for {classes} classes (the checkpoint's: {had})",)
     if not np.any(kernel):
         return (
             f"the checkpoint's {kernel.shape[-1]}-class head is all zeros, as in the "

@@ -40,7 +40,7 @@ def test_other_number_of_classes_gets_a_zero_head(tmp_path, caplog):
     path = _save(tmp_path, original_arrays())
     with caplog.at_level(logging.INFO, logger="keras_vit"):
         model = keras_vit.from_checkpoint(path, num_classes=3)
-    assert "new zero-initialised head for 3 classes (the checkpoint's has 7)" in caplog.text
+    assert "new zero-initialised head for 3 classes (the checkpoint's: 7 classes)" in caplog.text
     assert not np.any(keras.ops.convert_to_numpy(model.get_layer("head").kernel))
     np.testing.assert_allclose(model.predict(images(), verbose=0), 0.0)
 
@@ -110,3 +110,11 @@ def test_weights_file_of_another_model_leaves_it_unchanged(tmp_path):
         load_weights(model, str(tmp_path / "other.weights.h5"))
     for old, new in zip(before, model.weights):
         np.testing.assert_array_equal(old, keras.ops.convert_to_numpy(new))
+
+
+def test_checkpoint_without_head_gives_a_zero_head(tmp_path):
+    arrays = original_arrays()
+    del arrays["head/kernel"], arrays["head/bias"]
+    model = keras_vit.ViT(image_size=32, num_classes=5, **TINY)
+    report = load_weights(model, _save(tmp_path, arrays))
+    assert "new zero-initialised head for 5 classes (the checkpoint's: none)" in report.notes

@@ -52,7 +52,7 @@ def read(path):
     """Returns `{key: float32 array}` from an `.npz` file, refusing pickled objects."""
     try:
         with np.load(path, allow_pickle=False) as archive:
-            return {key: _to_float32(archive[key], key, path) for key in archive.files}
+            return {key: _to_float32(archive[key]) for key in archive.files}
     except ValueError as error:
         if "allow_pickle" in str(error):
             raise ValueError(
@@ -64,14 +64,15 @@ def read(path):
         raise ValueError(f"{path} is not a readable .npz file ({error}).") from None
 
 
-def _to_float32(array, key, path):
+def _to_float32(array):
     if array.dtype.kind == "V" and array.dtype.itemsize == 2:
         import ml_dtypes
 
         return array.view(ml_dtypes.bfloat16).astype(np.float32)
-    if array.dtype.kind != "f" and str(array.dtype) != "bfloat16":
-        raise ValueError(f"{path}: array '{key}' has dtype {array.dtype}, not a float type.")
-    return array.astype(np.float32, copy=False)
+    if array.dtype.kind == "f":
+        return array.astype(np.float32, copy=False)
+    # Step counters and other non-float entries are no weights; convert skips them.
+    return array
 
 
 def canonical(arrays):
