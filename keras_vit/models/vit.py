@@ -123,16 +123,18 @@ def ViT(
 
 def build_vit(config, weights=None, name="vit"):
     """Builds the functional model that `config` describes and loads `weights`."""
+    if weights is not None:
+        # Resolved first, so that an unknown name or a foreign file fails before building.
+        from keras_vit.weights.sources import builder_defaults, load_weights
+
+        weights, _ = builder_defaults(_size(config), weights, {})
     images = keras.Input((*config.image_size, config.num_channels), name="images")
     pixels = preprocess(images, config)
     tokens = PatchEmbedding(config.patch_size, config.hidden_dim, name="embedding")(pixels)
     outputs = head(encode(tokens, config), config)
     model = keras.Model(images, outputs, name=name)
     if weights is not None:
-        from keras_vit.weights.sources import builder_defaults, load_weights
-
-        source, _ = builder_defaults(_size(config), weights, {})
-        load_weights(model, source)
+        load_weights(model, weights)
     return model
 
 

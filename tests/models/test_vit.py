@@ -120,7 +120,7 @@ def test_macs_of_vit_b16_at_224():
         ({"num_classes": 0}, r"`num_classes` must be a positive integer. Received: num_classes=0"),
         ({"classifier_activation": "softmaxx"}, r"`classifier_activation` must be None or the name"),
         ({"position_embedding": "sinusoidal"}, r"`position_embedding` must be one of 'learned_1d', 'none'"),
-        ({"weights": "imagenet"}, r"`weights` must be None or the path to a `.weights.h5` file"),
+        ({"weights": "imagenet21k"}, r"weights='imagenet21k' names published weights, but no published variant has this size"),
     ],
 )
 def test_bad_arguments_fail_before_building(kwargs, message):
