@@ -10,6 +10,7 @@ from keras_vit.weights.checkpoint import Checkpoint, read_checkpoint
 from keras_vit.weights.download import converted_arrays
 from keras_vit.weights.load import LoadReport, adapt_head, assign_weights
 
+
 def load_weights(model, source, resample_method="zoom"):
     """Loads weights from any supported source into an existing keras_vit model.
 
@@ -21,9 +22,9 @@ def load_weights(model, source, resample_method="zoom"):
 
     Args:
         model: keras.Model. A model built by keras_vit.
-        source: a `registry.WeightsEntry`, a read `Checkpoint`, or the path of an original `.npz`, a
-            timm `.safetensors`/`.pth`/`.bin`, a HF model folder or file, or a
-            keras_vit `.weights.h5`/`.keras` file.
+        source: a `registry.WeightsEntry`, a read `Checkpoint`, or the path
+            of an original `.npz`, a timm `.safetensors`/`.pth`/`.bin`, a HF
+            model folder or file, or a keras_vit `.weights.h5`/`.keras` file.
         resample_method: str. `"zoom"` (the original implementation's) or
             `"bicubic"`. Defaults to `"zoom"`.
 
@@ -76,8 +77,9 @@ def from_checkpoint(path, resample_method="zoom", **overrides):
     classes, pooling, GELU and LayerNorm epsilon of the source) comes from the
     file alone. timm files fuse query, key and value, which hides the number of
     heads: it is taken from the variant table for the paper's sizes and assumed
-    64 wide otherwise, so pass `num_heads` for other timm models; `overrides` change any builder argument, e.g. `image_size=384`
-    (the position embeddings are resampled) or `num_classes=37` (a fresh
+    64 wide otherwise, so pass `num_heads` for other timm models. `overrides`
+    change any builder argument, e.g. `image_size=384` (the position
+    embeddings are resampled) or `num_classes=37` (a fresh
     zero-initialised head).
 
     Args:
