@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_vit.layers.validation import check_choice
+from keras_vit.layers.validation import check_choice, check_non_negative_int
 
 MODES = ("token", "gap")
 
@@ -38,12 +38,7 @@ class SequencePooling(keras.layers.Layer):
     def __init__(self, mode="token", num_prefix_tokens=0, **kwargs):
         super().__init__(**kwargs)
         self.mode = check_choice("mode", mode, MODES)
-        if not isinstance(num_prefix_tokens, int) or num_prefix_tokens < 0:
-            raise ValueError(
-                "`num_prefix_tokens` must be a non-negative integer. "
-                f"Received: num_prefix_tokens={num_prefix_tokens!r}"
-            )
-        self.num_prefix_tokens = num_prefix_tokens
+        self.num_prefix_tokens = check_non_negative_int("num_prefix_tokens", num_prefix_tokens)
 
     def call(self, tokens):
         if self.mode == "token":

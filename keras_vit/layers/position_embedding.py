@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 
-from keras_vit.layers.validation import check_grid
+from keras_vit.layers.validation import check_grid, check_non_negative_int
 
 
 @keras.saving.register_keras_serializable(package="keras_vit")
@@ -41,12 +41,7 @@ class AddPositionEmbedding(keras.layers.Layer):
     def __init__(self, grid_size, num_prefix_tokens=1, **kwargs):
         super().__init__(**kwargs)
         self.grid_size = check_grid("grid_size", grid_size)
-        if not isinstance(num_prefix_tokens, int) or num_prefix_tokens < 0:
-            raise ValueError(
-                "`num_prefix_tokens` must be a non-negative integer. "
-                f"Received: num_prefix_tokens={num_prefix_tokens!r}"
-            )
-        self.num_prefix_tokens = num_prefix_tokens
+        self.num_prefix_tokens = check_non_negative_int("num_prefix_tokens", num_prefix_tokens)
 
     @property
     def num_tokens(self):
@@ -127,7 +122,7 @@ class NoPositionEmbedding(keras.layers.Layer):
     def __init__(self, grid_size, num_prefix_tokens=1, **kwargs):
         super().__init__(**kwargs)
         self.grid_size = check_grid("grid_size", grid_size)
-        self.num_prefix_tokens = num_prefix_tokens
+        self.num_prefix_tokens = check_non_negative_int("num_prefix_tokens", num_prefix_tokens)
 
     def call(self, tokens):
         return tokens

@@ -12,6 +12,15 @@ def check_positive_int(name, value):
     return int(value)
 
 
+def check_non_negative_int(name, value):
+    """Returns `value` if it is an int >= 0, else raises a `ValueError` naming `name`."""
+    if not _is_int(value) or value < 0:
+        raise ValueError(
+            f"`{name}` must be a non-negative integer. Received: {name}={value!r}"
+        )
+    return int(value)
+
+
 def check_rate(name, value):
     """Returns `value` as a float if it lies in [0, 1), else raises a `ValueError`."""
     if (

@@ -52,3 +52,9 @@ def test_wrong_token_count_names_the_grid():
 def test_bad_grid_is_rejected(grid_size):
     with pytest.raises(ValueError, match="`grid_size` must be a positive int or a pair"):
         AddPositionEmbedding(grid_size=grid_size)
+
+
+@pytest.mark.parametrize("kind", sorted(POSITION_EMBEDDINGS))
+def test_negative_prefix_is_rejected(kind):
+    with pytest.raises(ValueError, match="`num_prefix_tokens` must be a non-negative integer. Received: num_prefix_tokens=-1"):
+        POSITION_EMBEDDINGS[kind](grid_size=2, num_prefix_tokens=-1)
