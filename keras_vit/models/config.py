@@ -26,6 +26,9 @@ class Variant:
     mlp_dim: int
 
 
+# The fields that fix a model's size; a variant is one value of each.
+SIZE_FIELDS = tuple(field.name for field in dataclasses.fields(Variant))
+
 # Paper Table 1 for B, L and H; Ti and S as in the AugReg checkpoints
 # (Steiner et al., "How to train your ViT?", 2021).
 VARIANTS = {

@@ -7,7 +7,7 @@ from keras_vit.layers.patch_embedding import PatchEmbedding
 from keras_vit.layers.pooling import SequencePooling
 from keras_vit.layers.position_embedding import POSITION_EMBEDDINGS
 from keras_vit.layers.transformer_block import TransformerBlock
-from keras_vit.models.config import ViTConfig
+from keras_vit.models.config import SIZE_FIELDS, ViTConfig
 
 
 def ViT(
@@ -139,8 +139,7 @@ def build_vit(config, weights=None, name="vit"):
 
 
 def _size(config):
-    fields = ("patch_size", "hidden_dim", "num_layers", "num_heads", "mlp_dim")
-    return {field: getattr(config, field) for field in fields}
+    return {field: getattr(config, field) for field in SIZE_FIELDS}
 
 
 def preprocess(images, config):

@@ -4,7 +4,7 @@ import os
 
 import keras
 
-from keras_vit.models.config import VARIANTS
+from keras_vit.models.config import SIZE_FIELDS, VARIANTS
 from keras_vit.weights import registry
 from keras_vit.weights.checkpoint import Checkpoint, read_checkpoint
 from keras_vit.weights.download import converted_arrays
@@ -98,17 +98,13 @@ def from_checkpoint(path, resample_method="zoom", **overrides):
     if overrides.get("include_top") is False and "representation_size" not in overrides:
         kwargs["representation_size"] = None
     model = ViT(**kwargs)
-    arrays, notes = adapt_head(model, checkpoint.arrays)
-    assign_weights(model, arrays, resample_method=resample_method, notes=notes)
+    load_weights(model, checkpoint, resample_method=resample_method)
     return model
 
 
 def _num_heads(model):
     names = {layer.name for layer in model.layers}
     return model.get_layer("encoderblock_0").num_heads if "encoderblock_0" in names else None
-
-
-SIZE_FIELDS = ("patch_size", "hidden_dim", "num_layers", "num_heads", "mlp_dim")
 
 
 def builder_defaults(size, weights, kwargs):
