@@ -1,0 +1,24 @@
+"""`keras-vit weights list`: the registry of published weights."""
+
+import json
+
+
+def register(commands):
+    weights = commands.add_parser("weights", help="published pretrained weights")
+    weights_commands = weights.add_subparsers(dest="weights_command", required=True)
+    listing = weights_commands.add_parser("list", help="list the registry")
+    listing.add_argument("--variant", help="only this variant, e.g. B/16")
+    listing.add_argument("--json", action="store_true", help="print the manifest as JSON")
+    listing.set_defaults(run=run_list)
+
+
+def run_list(args):
+    from keras_vit.weights import manifest
+
+    rows = [row for row in manifest() if args.variant in (None, row["variant"])]
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return
+    print(f"{'variant':7s} {'name':30s} {'classes':>7s} {'size':>4s}  url")
+    for row in rows:
+        print(f"{row['variant']:7s} {row['name']:30s} {row['num_classes']:7d} {row['image_size']:4d}  {row['url']}")
