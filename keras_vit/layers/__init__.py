@@ -8,6 +8,7 @@ from keras_vit.layers.position_embedding import (
     AddPositionEmbedding,
     NoPositionEmbedding,
 )
+from keras_vit.layers.stochastic_depth import StochasticDepth
 from keras_vit.layers.transformer_block import TransformerBlock
 
 __all__ = [
@@ -17,5 +18,6 @@ __all__ = [
     "NoPositionEmbedding",
     "PatchEmbedding",
     "POSITION_EMBEDDINGS",
+    "StochasticDepth",
     "TransformerBlock",
 ]

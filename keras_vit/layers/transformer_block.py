@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_vit.layers.attention import MultiHeadSelfAttention
+from keras_vit.layers.stochastic_depth import StochasticDepth
 from keras_vit.layers.validation import check_positive_int, check_rate
 
 
@@ -25,11 +26,14 @@ class TransformerBlock(keras.layers.Layer):
         approximate_gelu: bool. Use the tanh approximation of GELU, as the
             original implementation's `nn.gelu` does; False for the exact,
             erf-based GELU. Defaults to True.
+        stochastic_depth_rate: float. Probability of dropping each residual
+            branch for an example while training (`StochasticDepth`).
+            Defaults to 0.
         **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:
         tokens: Float tensor of shape `(batch, num_tokens, hidden_dim)`.
-        training: bool. Whether dropout is active. Defaults to None.
+        training: bool. Whether dropout and stochastic depth are active. Defaults to None.
         return_attention_scores: bool. Also return the attention weights of
             shape `(batch, num_heads, num_tokens, num_tokens)`. The ordinary
             path never computes them. Defaults to False.
@@ -55,6 +59,7 @@ class TransformerBlock(keras.layers.Layer):
         attention_dropout_rate=0.0,
         layer_norm_epsilon=1e-6,
         approximate_gelu=True,
+        stochastic_depth_rate=0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -71,6 +76,7 @@ class TransformerBlock(keras.layers.Layer):
             )
         self.layer_norm_epsilon = float(layer_norm_epsilon)
         self.approximate_gelu = bool(approximate_gelu)
+        self.stochastic_depth_rate = check_rate("stochastic_depth_rate", stochastic_depth_rate)
 
     def build(self, input_shape):
         if len(input_shape) != 3 or input_shape[-1] is None:
@@ -94,6 +100,7 @@ class TransformerBlock(keras.layers.Layer):
         self.mlp_fc1 = self._dense(self.mlp_dim, "mlp_fc1")
         self.mlp_fc2 = self._dense(hidden_dim, "mlp_fc2")
         self.dropout = keras.layers.Dropout(self.dropout_rate, dtype=policy)
+        self.drop_branch = StochasticDepth(self.stochastic_depth_rate, dtype=policy)
         for layer in (self.norm1, self.attn, self.norm2, self.mlp_fc1):
             layer.build(input_shape)
         self.mlp_fc2.build((*input_shape[:-1], self.mlp_dim))
@@ -115,12 +122,15 @@ class TransformerBlock(keras.layers.Layer):
         )
         if return_attention_scores:
             attended, weights = attended
-        tokens = tokens + self.dropout(attended, training=training)
+        tokens = tokens + self._residual(attended, training)
         hidden = self.mlp_fc1(self.norm2(tokens))
         hidden = ops.gelu(hidden, approximate=self.approximate_gelu)
         hidden = self.mlp_fc2(self.dropout(hidden, training=training))
-        tokens = tokens + self.dropout(hidden, training=training)
+        tokens = tokens + self._residual(hidden, training)
         return (tokens, weights) if return_attention_scores else tokens
+
+    def _residual(self, branch, training):
+        return self.drop_branch(self.dropout(branch, training=training), training=training)
 
     def get_config(self):
         config = super().get_config()
@@ -131,5 +141,6 @@ class TransformerBlock(keras.layers.Layer):
             attention_dropout_rate=self.attention_dropout_rate,
             layer_norm_epsilon=self.layer_norm_epsilon,
             approximate_gelu=self.approximate_gelu,
+            stochastic_depth_rate=self.stochastic_depth_rate,
         )
         return config

@@ -66,6 +66,7 @@ class ViTConfig:
     include_preprocessing: bool = True
     dropout_rate: float = 0.0
     attention_dropout_rate: float = 0.0
+    stochastic_depth_rate: float = 0.0
     approximate_gelu: bool = True
     layer_norm_epsilon: float = 1e-6
     position_embedding: str = "learned_1d"
@@ -83,6 +84,7 @@ class ViTConfig:
         check_choice("position_embedding", self.position_embedding, tuple(POSITION_EMBEDDINGS))
         check_rate("dropout_rate", self.dropout_rate)
         check_rate("attention_dropout_rate", self.attention_dropout_rate)
+        check_rate("stochastic_depth_rate", self.stochastic_depth_rate)
         self._check_divisibility()
         _check_activation(self.classifier_activation)
 
@@ -108,6 +110,13 @@ class ViTConfig:
     def num_prefix_tokens(self):
         """Tokens before the patches: the class token when pooling on it."""
         return 1 if self.pooling == "token" else 0
+
+    def stochastic_depth(self, index):
+        """Block `index`'s drop rate: 0 for the first block, rising linearly
+        to `stochastic_depth_rate` for the last (as in DeiT and timm)."""
+        if self.num_layers == 1:
+            return self.stochastic_depth_rate
+        return self.stochastic_depth_rate * index / (self.num_layers - 1)
 
     def replace(self, **changes):
         """Returns a copy with `changes` applied and validated."""

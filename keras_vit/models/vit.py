@@ -27,6 +27,7 @@ def ViT(
     include_preprocessing=True,
     dropout_rate=0.0,
     attention_dropout_rate=0.0,
+    stochastic_depth_rate=0.0,
     approximate_gelu=True,
     layer_norm_epsilon=1e-6,
     position_embedding="learned_1d",
@@ -78,6 +79,9 @@ def ViT(
             the MLPs. Defaults to 0.
         attention_dropout_rate: float. Dropout on the attention weights.
             Defaults to 0.
+        stochastic_depth_rate: float. Drop rate of the last block's residual
+            branches while training, rising linearly from 0 in the first
+            block (`keras_vit.layers.StochasticDepth`). Defaults to 0.
         approximate_gelu: bool. The tanh approximation of GELU, as the original
             implementation computes it. Defaults to True.
         layer_norm_epsilon: float. Epsilon of every LayerNorm. Defaults to 1e-6.
@@ -114,6 +118,7 @@ def ViT(
         include_preprocessing=include_preprocessing,
         dropout_rate=dropout_rate,
         attention_dropout_rate=attention_dropout_rate,
+        stochastic_depth_rate=stochastic_depth_rate,
         approximate_gelu=approximate_gelu,
         layer_norm_epsilon=layer_norm_epsilon,
         position_embedding=position_embedding,
@@ -166,6 +171,7 @@ def encode(tokens, config):
             attention_dropout_rate=config.attention_dropout_rate,
             layer_norm_epsilon=config.layer_norm_epsilon,
             approximate_gelu=config.approximate_gelu,
+            stochastic_depth_rate=config.stochastic_depth(index),
             name=f"encoderblock_{index}",
         )(tokens)
     return keras.layers.LayerNormalization(
