@@ -1,0 +1,105 @@
+"""Image folders: one sub-folder per class, optionally inside train/validation/test."""
+
+import os
+import sys
+
+import numpy as np
+
+from keras_vit.data.sources import IMAGE_EXTENSIONS, Source
+
+SPLIT_FOLDERS = {"train": ("train",), "validation": ("validation", "val"), "test": ("test",)}
+
+
+def scan_folder(directory, seed):
+    """Lists, checks and splits the images under `directory` (see `from_folder`)."""
+    if not os.path.isdir(directory):
+        raise ValueError(f"Image folder {directory!r} does not exist or is not a folder.")
+    if os.path.isdir(os.path.join(directory, "train")):
+        class_names = _class_folders(os.path.join(directory, "train"))
+        files = {}
+        for split, names in SPLIT_FOLDERS.items():
+            found = [os.path.join(directory, n) for n in names if os.path.isdir(os.path.join(directory, n))]
+            files[split] = _list_images(found[0], class_names) if found else ([], [])
+        if not files["validation"][0] and not files["test"][0]:
+            files = _split_files(*files["train"], seed)
+    else:
+        class_names = _class_folders(directory)
+        files = _split_files(*_list_images(directory, class_names), seed)
+    skipped = 0
+    for split, (paths, labels) in files.items():
+        paths, labels, bad = _readable(paths, labels)
+        files[split] = (paths, labels)
+        skipped += bad
+    if not files["train"][0]:
+        raise ValueError(
+            f"Image folder {directory!r} has no readable images ({', '.join(IMAGE_EXTENSIONS)}) "
+            "in its class sub-folders."
+        )
+    if skipped:
+        print(f"keras_vit.data: skipped {skipped} unreadable image file(s) in {directory}", file=sys.stderr)
+    splits = {split: _dataset(paths, labels) for split, (paths, labels) in files.items()}
+    sizes = {split: len(paths) for split, (paths, _) in files.items()}
+    return Source(splits, sizes, len(class_names), class_names, directory, skipped)
+
+
+def _class_folders(directory):
+    names = tuple(sorted(e for e in os.listdir(directory) if os.path.isdir(os.path.join(directory, e))))
+    if not names:
+        raise ValueError(
+            f"Image folder {directory!r} has no class sub-folders; expected one "
+            "sub-folder of images per class."
+        )
+    return names
+
+
+def _list_images(directory, class_names):
+    paths, labels = [], []
+    for label, name in enumerate(class_names):
+        folder = os.path.join(directory, name)
+        if not os.path.isdir(folder):
+            continue
+        for entry in sorted(os.listdir(folder)):
+            if entry.lower().endswith(IMAGE_EXTENSIONS):
+                paths.append(os.path.join(folder, entry))
+                labels.append(label)
+    return paths, labels
+
+
+def _split_files(paths, labels, seed):
+    from keras_vit.data.digits import _split
+
+    if not paths:
+        return {split: ([], []) for split in SPLIT_FOLDERS}
+    paths, labels = np.asarray(paths), np.asarray(labels, "int32")
+    return {
+        split: (paths[index].tolist(), labels[index].tolist())
+        for split, index in _split(labels, seed).items()
+    }
+
+
+def _readable(paths, labels):
+    """Keeps the files PIL can fully read; returns them and how many were dropped."""
+    from PIL import Image
+
+    kept_paths, kept_labels = [], []
+    for path, label in zip(paths, labels):
+        try:
+            with Image.open(path) as image:
+                image.verify()
+        except Exception:  # PIL raises many types for a broken file; all mean "skip".
+            continue
+        kept_paths.append(path)
+        kept_labels.append(label)
+    return kept_paths, kept_labels, len(paths) - len(kept_paths)
+
+
+def _dataset(paths, labels):
+    import tensorflow as tf
+
+    def read(path, label):
+        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+        image.set_shape((None, None, 3))
+        return image, label
+
+    pairs = tf.data.Dataset.from_tensor_slices((tf.constant(paths, tf.string), tf.constant(labels, tf.int32)))
+    return pairs.map(read, num_parallel_calls=tf.data.AUTOTUNE)

@@ -1,0 +1,155 @@
+"""Where images come from: the bundled digits, tensorflow-datasets, a folder, or arrays.
+
+Every source becomes a `Source`: per split, a `tf.data.Dataset` of
+`(image, label)` pairs with uint8 RGB images (any size) and int32 labels, plus
+the number of classes. `keras_vit.data.pipeline` turns these into batches.
+"""
+
+import dataclasses
+import os
+import sys
+
+import numpy as np
+
+SPLIT_NAMES = ("train", "validation", "test")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+
+
+@dataclasses.dataclass
+class Source:
+    """A data set's splits as `tf.data.Dataset`s of `(uint8 image, int32 label)`.
+
+    Attributes:
+        splits: dict from split name ("train", "validation", "test") to dataset.
+        sizes: dict from split name to its number of examples.
+        num_classes: int.
+        class_names: tuple of str, one per class.
+        name: str. Where the data came from.
+        skipped: int. Files skipped because they were not readable images.
+    """
+
+    splits: dict
+    sizes: dict
+    num_classes: int
+    class_names: tuple
+    name: str
+    skipped: int = 0
+
+
+def load_source(source="digits", data_dir=None, image_size=32, seed=0):
+    """Opens a data source by name.
+
+    Args:
+        source: str or tuple. `"digits"` (bundled, offline), `"tfds:NAME"` (a
+            tensorflow-datasets name such as `"tfds:oxford_iiit_pet"`), the path
+            of an image folder (see `from_folder`), or `(images, labels)` arrays
+            (see `from_arrays`). Defaults to `"digits"`.
+        data_dir: str or None. tensorflow-datasets' data directory (where it
+            downloads to, or reads a prepared copy from). Defaults to None.
+        image_size: int. Size of the digits images; other sources keep theirs.
+            Defaults to 32.
+        seed: int. Seed of any split this function makes. Defaults to 0.
+
+    Returns:
+        A `Source`.
+    """
+    if isinstance(source, (tuple, list)) and len(source) == 2:
+        return from_arrays(*source, seed=seed)
+    if not isinstance(source, str):
+        raise ValueError(
+            "`source` must be 'digits', 'tfds:NAME', a folder path or (images, labels). "
+            f"Received: source={source!r}"
+        )
+    if source == "digits":
+        from keras_vit.data.digits import CLASS_NAMES, load_digits
+
+        splits = load_digits(image_size=image_size, seed=seed)
+        return _from_split_arrays(splits, len(CLASS_NAMES), CLASS_NAMES, "digits")
+    if source.startswith("tfds:"):
+        from keras_vit.data.tfds import from_tfds
+
+        return from_tfds(source[len("tfds:"):], data_dir=data_dir, seed=seed)
+    if os.path.isdir(source):
+        return from_folder(source, seed=seed)
+    raise ValueError(
+        "`source` must be 'digits', 'tfds:NAME' (e.g. 'tfds:cifar10') or an existing "
+        f"image folder. Received: source={source!r}"
+    )
+
+
+def from_arrays(images, labels, num_classes=None, class_names=None, seed=0):
+    """A `Source` from in-memory arrays, split 70/10/20 into train/validation/test.
+
+    Args:
+        images: uint8 array `(n, height, width, 3)` (or 1 channel) of RGB pixels.
+        labels: int array `(n,)` in `[0, num_classes)`.
+        num_classes: int or None. Defaults to `max(labels) + 1`.
+        class_names: sequence of str or None. Defaults to the class indices.
+        seed: int. Seed of the split. Defaults to 0.
+
+    Returns:
+        A `Source`.
+    """
+    images, labels = np.asarray(images), np.asarray(labels)
+    if images.ndim != 4 or images.shape[-1] not in (1, 3):
+        raise ValueError(
+            "`images` must have shape (n, height, width, 3 or 1). "
+            f"Received: images.shape={images.shape}"
+        )
+    if labels.shape != (len(images),) or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(
+            f"`labels` must be {len(images)} integers, one per image. "
+            f"Received: labels.shape={labels.shape}, dtype={labels.dtype}"
+        )
+    num_classes = int(labels.max()) + 1 if num_classes is None else num_classes
+    check_labels(labels, num_classes)
+    if images.shape[-1] == 1:
+        images = np.repeat(images, 3, axis=-1)
+    from keras_vit.data.digits import _split
+
+    splits = {name: (images[index], labels[index]) for name, index in _split(labels, seed).items()}
+    names = tuple(class_names or (str(i) for i in range(num_classes)))
+    return _from_split_arrays(splits, num_classes, names, "arrays")
+
+
+def check_labels(labels, num_classes):
+    """Raises a `ValueError` naming the first label outside `[0, num_classes)`."""
+    labels = np.asarray(labels)
+    bad = labels[(labels < 0) | (labels >= num_classes)]
+    if bad.size:
+        raise ValueError(
+            f"Labels must lie in [0, {num_classes}) for {num_classes} classes. "
+            f"Received: {bad.size} labels outside it, e.g. {int(bad[0])}"
+        )
+
+
+def _from_split_arrays(splits, num_classes, class_names, name):
+    import tensorflow as tf
+
+    datasets = {
+        split: tf.data.Dataset.from_tensor_slices((images.astype("uint8"), labels.astype("int32")))
+        for split, (images, labels) in splits.items()
+    }
+    sizes = {split: len(labels) for split, (_, labels) in splits.items()}
+    return Source(datasets, sizes, num_classes, tuple(class_names), name)
+
+
+def from_folder(directory, seed=0):
+    """A `Source` from a folder with one sub-folder of images per class.
+
+    If `directory` holds `train/` (and optionally `validation/` or `val/`, and
+    `test/`) sub-folders, each is a split with one sub-folder per class;
+    otherwise the class folders are split 70/10/20, stratified, by `seed`.
+    Images may have any size (they are resized in the pipeline); files that
+    are not readable images are skipped and counted, with a note on stderr.
+
+    Args:
+        directory: str. The folder.
+        seed: int. Seed of the split. Defaults to 0.
+
+    Returns:
+        A `Source`.
+    """
+    from keras_vit.data.folder import scan_folder
+
+    return scan_folder(directory, seed)

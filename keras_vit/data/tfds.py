@@ -1,0 +1,74 @@
+"""tensorflow-datasets as a source: any catalogue name, e.g. "oxford_iiit_pet", "cifar10"."""
+
+from keras_vit.data.sources import Source
+
+CATALOG = "https://www.tensorflow.org/datasets/catalog/overview"
+
+
+def from_tfds(name, data_dir=None, seed=0):
+    """A `Source` from a tensorflow-datasets data set with image and label features.
+
+    The data set is downloaded and prepared into `data_dir` on first use (this
+    needs the network; a prepared copy in `data_dir` needs none). Splits are
+    taken by name; a data set without a "validation" split gives the last 10%
+    of "train" to it, and one without "test" uses its validation split.
+
+    Args:
+        name: str. The catalogue name, e.g. "oxford_iiit_pet".
+        data_dir: str or None. tensorflow-datasets' data directory.
+            Defaults to None (`~/tensorflow_datasets`).
+        seed: int. Seed of the file shuffling. Defaults to 0.
+
+    Returns:
+        A `Source`.
+    """
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except tfds.core.registered.DatasetNotFoundError:
+        raise ValueError(
+            f"Unknown tensorflow-datasets name {name!r}; see {CATALOG} for the names. "
+            f"Received: source='tfds:{name}'"
+        ) from None
+    image_key, label_key = _supervised_keys(builder.info, name)
+    builder.download_and_prepare()
+    splits = _split_names(builder.info.splits)
+    read_config = tfds.ReadConfig(shuffle_seed=seed)
+    datasets = [
+        builder.as_dataset(split=spec, as_supervised=True, shuffle_files=True, read_config=read_config)
+        for spec in splits.values()
+    ]
+    info = builder.info
+    label = info.features[label_key]
+
+    def rgb(image, label_value):
+        image = tf.image.grayscale_to_rgb(image) if image.shape[-1] == 1 else image[..., :3]
+        return image, tf.cast(label_value, tf.int32)
+
+    splits_out = {split: data.map(rgb) for split, data in zip(splits, datasets)}
+    sizes = {split: info.splits[spec].num_examples for split, spec in splits.items()}
+    return Source(splits_out, sizes, label.num_classes, tuple(label.names), f"tfds:{name}")
+
+
+def _supervised_keys(info, name):
+    keys = info.supervised_keys
+    if not keys or len(keys) != 2:
+        raise ValueError(f"tensorflow-datasets {name!r} has no (image, label) supervised keys.")
+    image_key, label_key = keys
+    if not hasattr(info.features[label_key], "num_classes"):
+        raise ValueError(f"tensorflow-datasets {name!r}: {label_key!r} is not a class label.")
+    return image_key, label_key
+
+
+def _split_names(available):
+    names = set(available.keys())
+    if "train" not in names:
+        raise ValueError(f"The data set has no 'train' split; it has {sorted(names)}.")
+    if "validation" in names:
+        train, validation = "train", "validation"
+    else:
+        train, validation = "train[:90%]", "train[90%:]"
+    test = "test" if "test" in names else validation
+    return {"train": train, "validation": validation, "test": test}
