@@ -1,0 +1,29 @@
+"""The paper's training recipes, mixed precision, distribution and callbacks for `model.fit`."""
+
+from keras_vit.training.callbacks import EpochCheckpoint, save_atomically
+from keras_vit.training.distribution import distribute, layout_map
+from keras_vit.training.precision import set_mixed_precision
+from keras_vit.training.recipes import (
+    FINETUNE,
+    PRETRAIN,
+    Recipe,
+    classification_loss,
+    finetune_optimizer,
+    pretrain_optimizer,
+)
+from keras_vit.training.schedules import WarmupDecay
+
+__all__ = [
+    "EpochCheckpoint",
+    "FINETUNE",
+    "PRETRAIN",
+    "Recipe",
+    "WarmupDecay",
+    "classification_loss",
+    "distribute",
+    "finetune_optimizer",
+    "layout_map",
+    "pretrain_optimizer",
+    "save_atomically",
+    "set_mixed_precision",
+]

@@ -1,0 +1,42 @@
+"""Callbacks for long runs: epoch checkpoints that a crash cannot corrupt."""
+
+import glob
+import os
+
+import keras
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """Saves the whole model as `epoch_NNN.keras` at the end of every epoch.
+
+    Each file is written under a temporary name and renamed when complete, so
+    a run killed while saving leaves the previous checkpoints intact. Only the
+    newest `keep` are kept.
+
+    Args:
+        directory: str. Where the checkpoints go; created if missing.
+        keep: int. Number of newest checkpoints kept. Defaults to 2.
+    """
+
+    def __init__(self, directory, keep=2):
+        super().__init__()
+        self.directory = directory
+        self.keep = keep
+
+    def on_epoch_end(self, epoch, logs=None):
+        os.makedirs(self.directory, exist_ok=True)
+        path = os.path.join(self.directory, f"epoch_{epoch + 1:03d}.keras")
+        save_atomically(self.model, path)
+        for old in sorted(glob.glob(os.path.join(self.directory, "epoch_*.keras")))[: -self.keep]:
+            os.remove(old)
+
+
+def save_atomically(model, path):
+    """Saves `model` to `path` (`.keras`) through a temporary file and a rename."""
+    partial = path + ".partial.keras"
+    try:
+        model.save(partial)
+        os.replace(partial, path)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)

@@ -1,0 +1,209 @@
+"""One training or fine-tuning run, end to end: data, model, recipe, callbacks, test.
+
+`keras-vit train` and `keras-vit demo` are thin wrappers around `train`. A run
+writes into its output directory:
+
+    checkpoints/epoch_NNN.keras  the model after each epoch (newest two kept)
+    backup/                      state for resuming (`keras.callbacks.BackupAndRestore`)
+    log.csv, tensorboard/        per-epoch metrics
+    model.keras                  the trained model
+"""
+
+import dataclasses
+import os
+import sys
+
+import keras
+
+from keras_vit.data.pipeline import NO_AUGMENTATION, eval_pipeline, train_pipeline
+from keras_vit.data.sources import load_source
+from keras_vit.layers.validation import check_positive_int
+from keras_vit.training.callbacks import EpochCheckpoint, save_atomically
+from keras_vit.training.precision import set_mixed_precision
+from keras_vit.training.recipes import FINETUNE, PRETRAIN, classification_loss
+
+RECIPES = {"finetune": FINETUNE, "pretrain": PRETRAIN}
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Everything a run needs; `keras-vit train`'s flags map one to one onto it.
+
+    Attributes:
+        model: str. A variant or builder name ("S/16", "ViTB16"), "ViT" for a
+            custom size given in `model_kwargs`, or a `.keras` file.
+        out: str. The output directory.
+        data: str. A `keras_vit.data.load_source` name. Defaults to "digits".
+        data_dir: str or None. tensorflow-datasets' data directory.
+        weights: None, a registry name or a checkpoint path.
+        image_size: int or None. Input size; None keeps the model's default
+            (or the weights'). Position embeddings are resampled on load.
+        model_kwargs: dict. Further builder arguments.
+        epochs, batch_size: ints.
+        recipe: "finetune" (SGD, cosine) or "pretrain" (AdamW, linear decay).
+        learning_rate, weight_decay, warmup_steps: None keeps the recipe's.
+        decay: None keeps the recipe's, or "cosine"/"linear".
+        label_smoothing, dropout_rate, stochastic_depth_rate: floats.
+        augmentation: a `keras_vit.data.Augmentation`.
+        crop_fraction: float. Evaluation centre crop.
+        precision: "auto", "float32", "mixed_bfloat16" or "mixed_float16".
+        seed: int.
+        overwrite: bool. Replace a finished run's `model.keras` in `out`.
+        verbose: int. Keras' progress-bar setting.
+    """
+
+    model: str
+    out: str
+    data: str = "digits"
+    data_dir: str | None = None
+    weights: str | None = None
+    image_size: int | None = None
+    model_kwargs: dict = dataclasses.field(default_factory=dict)
+    epochs: int = 10
+    batch_size: int = 64
+    recipe: str = "finetune"
+    learning_rate: float | None = None
+    weight_decay: float | None = None
+    warmup_steps: int | None = None
+    decay: str | None = None
+    label_smoothing: float = 0.0
+    dropout_rate: float = 0.0
+    stochastic_depth_rate: float = 0.0
+    augmentation: object = NO_AUGMENTATION
+    crop_fraction: float = 0.875
+    precision: str = "float32"
+    seed: int = 0
+    overwrite: bool = False
+    verbose: int | str = "auto"
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What a run produced: its model, test metrics, history and files."""
+
+    model: object
+    test_accuracy: float
+    test_loss: float
+    history: dict
+    model_path: str
+    resumed_from_epoch: int
+
+
+def train(config):
+    """Runs `config`: builds the data and the model, fits, tests and saves.
+
+    A run interrupted at any point resumes from its last finished epoch when
+    started again with the same `out`; a finished run is not overwritten
+    unless `config.overwrite`.
+
+    Args:
+        config: `TrainConfig`.
+
+    Returns:
+        A `TrainResult`.
+    """
+    check_positive_int("epochs", config.epochs)
+    if config.recipe not in RECIPES:
+        raise ValueError(f"`recipe` must be one of {sorted(RECIPES)}. Received: recipe={config.recipe!r}")
+    paths = _prepare_out(config)
+    keras.utils.set_random_seed(config.seed)
+    set_mixed_precision(config.precision)
+    source = load_source(config.data, data_dir=config.data_dir, image_size=config.image_size or 32, seed=config.seed)
+    model = _model(config, source.num_classes)
+    image_size = model.input_shape[1:3]
+    train_data = train_pipeline(
+        source.splits["train"], source.num_classes, image_size, config.batch_size,
+        config.augmentation, size=source.sizes["train"], seed=config.seed,
+    )
+    steps = config.epochs * (source.sizes["train"] // config.batch_size)
+    model.compile(
+        optimizer=_recipe(config).optimizer(steps),
+        loss=classification_loss(config.label_smoothing),
+        metrics=["accuracy"],
+    )
+    evaluate = lambda split: eval_pipeline(  # noqa: E731
+        source.splits[split], source.num_classes, image_size, config.batch_size, config.crop_fraction
+    )
+    resumed = _resume_epoch(paths["backup"])
+    history = model.fit(
+        train_data,
+        validation_data=evaluate("validation") if source.sizes["validation"] else None,
+        epochs=config.epochs,
+        callbacks=_callbacks(paths),
+        verbose=config.verbose,
+    )
+    test_loss, test_accuracy = model.evaluate(evaluate("test"), verbose=0)
+    save_atomically(model, paths["model"])
+    return TrainResult(model, float(test_accuracy), float(test_loss), history.history, paths["model"], resumed)
+
+
+def _prepare_out(config):
+    paths = {
+        "model": os.path.join(config.out, "model.keras"),
+        "backup": os.path.join(config.out, "backup"),
+        "checkpoints": os.path.join(config.out, "checkpoints"),
+        "log": os.path.join(config.out, "log.csv"),
+        "tensorboard": os.path.join(config.out, "tensorboard"),
+    }
+    finished = os.path.exists(paths["model"]) and not os.path.isdir(paths["backup"])
+    if finished and not config.overwrite:
+        raise ValueError(
+            f"{config.out} holds a finished run ({paths['model']}); pass overwrite=True "
+            "(--overwrite) to train again into it, or choose another output directory."
+        )
+    if finished and os.path.exists(paths["log"]):
+        os.remove(paths["log"])
+    os.makedirs(config.out, exist_ok=True)
+    return paths
+
+
+def _resume_epoch(backup):
+    import json
+
+    metadata = os.path.join(backup, "training_metadata.json")
+    if not os.path.exists(metadata):
+        return 0
+    with open(metadata) as file:
+        epoch = json.load(file)["epoch"]
+    print(f"keras_vit: resuming from the end of epoch {epoch} ({backup})", file=sys.stderr)
+    return epoch
+
+
+def _model(config, num_classes):
+    from keras_vit.models.by_name import build_model
+    from keras_vit.models.vit import ViT
+
+    if config.model.endswith(".keras"):
+        model = build_model(config.model)
+        if model.output_shape[-1] != num_classes:
+            raise ValueError(
+                f"{config.model} has {model.output_shape[-1]} outputs but the data has "
+                f"{num_classes} classes; start from its weights instead (weights=...)."
+            )
+        return model
+    kwargs = dict(config.model_kwargs, num_classes=num_classes)
+    kwargs.update(dropout_rate=config.dropout_rate, stochastic_depth_rate=config.stochastic_depth_rate)
+    if config.image_size:
+        kwargs["image_size"] = config.image_size
+    if config.model == "ViT":
+        return ViT(weights=config.weights, **kwargs)
+    return build_model(config.model, weights=config.weights, **kwargs)
+
+
+def _recipe(config):
+    changes = {
+        "learning_rate": config.learning_rate,
+        "weight_decay": config.weight_decay,
+        "warmup_steps": config.warmup_steps,
+        "decay": config.decay,
+    }
+    return RECIPES[config.recipe].replace(**{k: v for k, v in changes.items() if v is not None})
+
+
+def _callbacks(paths):
+    return [
+        keras.callbacks.BackupAndRestore(paths["backup"], double_checkpoint=True),
+        EpochCheckpoint(paths["checkpoints"]),
+        keras.callbacks.CSVLogger(paths["log"], append=True),
+        keras.callbacks.TensorBoard(paths["tensorboard"]),
+    ]

@@ -1,0 +1,94 @@
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from keras_vit import training
+from keras_vit.training import FINETUNE, PRETRAIN, WarmupDecay
+
+
+def _rates(schedule, steps):
+    return np.array([float(schedule(step)) for step in steps])
+
+
+@pytest.mark.parametrize("decay", ["cosine", "linear"])
+def test_warmup_then_decay_follows_the_formula(decay):
+    peak, total, warmup, end = 0.3, 50, 10, 0.01
+    schedule = WarmupDecay(peak, total, warmup, decay, end_learning_rate=end)
+    steps = np.arange(0, 60)
+    expected = []
+    for step in steps:
+        if step < warmup:
+            expected.append(peak * step / warmup)
+            continue
+        progress = min((step - warmup) / (total - warmup), 1.0)
+        fraction = 0.5 * (1 + math.cos(math.pi * progress)) if decay == "cosine" else 1 - progress
+        expected.append(end + (peak - end) * fraction)
+    np.testing.assert_allclose(_rates(schedule, steps), expected, rtol=1e-5, atol=1e-7)
+
+
+def test_schedule_round_trips_through_its_config():
+    schedule = WarmupDecay(0.1, 100, 5, "linear")
+    revived = keras.optimizers.schedules.deserialize(keras.optimizers.schedules.serialize(schedule))
+    np.testing.assert_allclose(_rates(revived, range(0, 100, 7)), _rates(schedule, range(0, 100, 7)))
+
+
+def test_finetune_optimizer_is_the_papers_sgd():
+    optimizer = training.finetune_optimizer(steps=10_000)
+    assert isinstance(optimizer, keras.optimizers.SGD)
+    assert optimizer.momentum == 0.9 and optimizer.global_clipnorm == 1.0
+    schedule = optimizer._learning_rate
+    assert (schedule.peak_learning_rate, schedule.warmup_steps, schedule.decay) == (0.03, 500, "cosine")
+    assert FINETUNE.batch_size == 512 and FINETUNE.weight_decay == 0.0
+
+
+def test_pretrain_optimizer_is_the_papers_adam_with_decoupled_decay():
+    optimizer = training.pretrain_optimizer(steps=100_000)
+    assert isinstance(optimizer, keras.optimizers.AdamW)
+    assert (optimizer.beta_1, optimizer.beta_2, optimizer.weight_decay) == (0.9, 0.999, 0.1)
+    schedule = optimizer._learning_rate
+    assert (schedule.warmup_steps, schedule.decay) == (10_000, "linear")
+    assert PRETRAIN.batch_size == 4096
+
+
+def test_decoupled_weight_decay_shrinks_weights_by_rate_times_decay():
+    # With a zero gradient, one AdamW step is w -= learning_rate * weight_decay * w.
+    optimizer = PRETRAIN.replace(warmup_steps=0, learning_rate=0.5, weight_decay=0.1).optimizer(10)
+    weight = keras.Variable(np.full((3,), 2.0, "float32"))
+    optimizer.apply_gradients([(keras.ops.zeros((3,)), weight)])
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(weight), 2.0 - 0.5 * 0.1 * 2.0, rtol=1e-6)
+
+
+def test_short_runs_get_a_tenth_of_their_steps_as_warmup():
+    assert FINETUNE.schedule(100).warmup_steps == 10
+    assert FINETUNE.schedule(1000).warmup_steps == 500
+
+
+def test_label_smoothing_matches_the_formula():
+    logits = np.array([[2.0, -1.0, 0.5]], "float32")
+    labels = np.array([[0.0, 1.0, 0.0]], "float32")
+    smoothed = labels * 0.8 + 0.2 / 3
+    log_probs = logits - np.log(np.exp(logits).sum())
+    loss = training.classification_loss(0.2)(labels, logits)
+    np.testing.assert_allclose(float(loss), -(smoothed * log_probs).sum(), rtol=1e-5)
+
+
+def test_bad_recipe_values_are_rejected():
+    with pytest.raises(ValueError, match="`warmup_steps` must be less than total_steps=10. Received: warmup_steps=10"):
+        WarmupDecay(0.1, 10, 10)
+    with pytest.raises(ValueError, match="`optimizer_name` must be one of 'sgd', 'adamw'. Received: optimizer_name='lamb'"):
+        FINETUNE.replace(optimizer_name="lamb")
+    with pytest.raises(ValueError, match="`learning_rate` must be positive"):
+        training.finetune_optimizer(100, learning_rate=0)
+
+
+def test_mixed_precision_helper_sets_the_policy():
+    try:
+        assert training.set_mixed_precision("mixed_bfloat16") == "mixed_bfloat16"
+        assert keras.config.dtype_policy().name == "mixed_bfloat16"
+        assert training.set_mixed_precision("auto") in ("float32", "mixed_bfloat16")
+        with pytest.raises(ValueError, match="`policy` must be one of"):
+            training.set_mixed_precision("float8")
+    finally:
+        keras.config.set_dtype_policy("float32")
