@@ -1,0 +1,80 @@
+"""Flags shared by `keras-vit train` and `keras-vit demo`, and the run summary."""
+
+SIZE_FLAGS = ("patch_size", "hidden_dim", "num_layers", "num_heads", "mlp_dim")
+
+
+def add_training_flags(parser, defaults=None):
+    """Adds the `TrainConfig` flags to `parser`, with `defaults` overriding ours."""
+    defaults = defaults or {}
+    group = parser.add_argument_group("data")
+    group.add_argument("--data", default="digits", help='"digits" (bundled), "tfds:NAME", or an image folder')
+    group.add_argument("--data-dir", help="tensorflow-datasets data directory")
+    group.add_argument("--image-size", type=int, help="input resolution (position embeddings are resampled)")
+    group.add_argument("--crop-fraction", type=float, default=0.875, help="evaluation centre crop")
+    group = parser.add_argument_group("model")
+    group.add_argument("--weights", help="registry name or checkpoint path to start from")
+    for flag in SIZE_FLAGS:
+        group.add_argument("--" + flag.replace("_", "-"), type=int, help="size of a --model ViT")
+    group.add_argument("--dropout", type=float, default=0.0)
+    group.add_argument("--stochastic-depth", type=float, default=0.0)
+    group = parser.add_argument_group("optimisation")
+    group.add_argument("--epochs", type=int, default=10)
+    group.add_argument("--batch-size", type=int, default=64)
+    group.add_argument("--recipe", choices=("finetune", "pretrain"), default="finetune",
+                       help="finetune: SGD 0.9, cosine, clip 1 (paper 4.1); pretrain: AdamW, wd 0.1, linear (B.1)")
+    group.add_argument("--learning-rate", type=float)
+    group.add_argument("--weight-decay", type=float)
+    group.add_argument("--warmup-steps", type=int)
+    group.add_argument("--decay", choices=("cosine", "linear"))
+    group.add_argument("--label-smoothing", type=float, default=0.0)
+    group.add_argument("--precision", choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"), default="float32")
+    group = parser.add_argument_group("augmentation")
+    group.add_argument("--crop-area", type=float, nargs=2, metavar=("LOW", "HIGH"), default=(0.05, 1.0),
+                       help="Inception crop area range")
+    group.add_argument("--no-crop", action="store_true", help="resize whole images instead of random crops")
+    group.add_argument("--no-flip", action="store_true", help="no random left-right flips")
+    group.add_argument("--randaugment", type=int, default=0, help="RandAugment operations per image")
+    group.add_argument("--mixup", type=float, default=0.0, help="MixUp alpha")
+    group.add_argument("--cutmix", type=float, default=0.0, help="CutMix factor")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--overwrite", action="store_true", help="train again into a finished run's --out")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(**defaults)
+
+
+def config_from_flags(args, **fixed):
+    """A `TrainConfig` from parsed flags; `fixed` entries win."""
+    from keras_vit.data.pipeline import Augmentation
+    from keras_vit.training.run import TrainConfig
+
+    augmentation = Augmentation(
+        crop_area=None if args.no_crop else tuple(args.crop_area),
+        flip=not args.no_flip,
+        randaugment=args.randaugment,
+        mixup=args.mixup,
+        cutmix=args.cutmix,
+    )
+    sizes = {flag: getattr(args, flag) for flag in SIZE_FLAGS if getattr(args, flag) is not None}
+    if sizes and args.model != "ViT":
+        raise ValueError(f"--{', --'.join(sizes).replace('_', '-')} apply to --model ViT only.")
+    values = dict(
+        model=args.model, out=args.out, data=args.data, data_dir=args.data_dir, weights=args.weights,
+        image_size=args.image_size, model_kwargs=sizes, epochs=args.epochs, batch_size=args.batch_size,
+        recipe=args.recipe, learning_rate=args.learning_rate, weight_decay=args.weight_decay,
+        warmup_steps=args.warmup_steps, decay=args.decay, label_smoothing=args.label_smoothing,
+        dropout_rate=args.dropout, stochastic_depth_rate=args.stochastic_depth, augmentation=augmentation,
+        crop_fraction=args.crop_fraction, precision=args.precision, seed=args.seed,
+        overwrite=args.overwrite, verbose=0 if args.quiet else "auto",
+    )
+    values.update(fixed)
+    return TrainConfig(**values)
+
+
+def report(result):
+    """Prints a finished run's summary."""
+    epochs = len(next(iter(result.history.values()), []))
+    print(
+        f"test accuracy {result.test_accuracy:.4f}, test loss {result.test_loss:.4f} "
+        f"after {epochs + result.resumed_from_epoch} epochs; model saved to {result.model_path}"
+    )
+
