@@ -1,6 +1,6 @@
 """keras_vit: the Vision Transformer (Dosovitskiy et al., ICLR 2021) for Keras 3."""
 
-from keras_vit import layers, models, weights
+from keras_vit import data, layers, models, training, weights
 from keras_vit.models import (
     ViT,
     ViTB16,
@@ -28,10 +28,12 @@ __all__ = [
     "ViTS16",
     "ViTS32",
     "ViTTi16",
+    "data",
     "decode_predictions",
     "from_checkpoint",
     "layers",
     "models",
     "preprocess_input",
+    "training",
     "weights",
 ]

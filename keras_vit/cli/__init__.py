@@ -33,6 +33,3 @@ def _parser():
         importlib.import_module(f"keras_vit.cli.{name}").register(commands)
     return parser
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,55 @@
+"""A training run killed with SIGKILL resumes from its last finished epoch."""
+
+import csv
+import glob
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+
+EPOCHS, BATCH = 4, 128
+STEPS_PER_EPOCH = 1258 // BATCH  # the bundled digits' training split
+
+
+def _command(out):
+    return [
+        sys.executable, "-m", "keras_vit.cli", "train", "--model", "ViT", "--image-size", "16",
+        "--patch-size", "8", "--hidden-dim", "16", "--num-layers", "1", "--num-heads", "2",
+        "--mlp-dim", "32", "--epochs", str(EPOCHS), "--batch-size", str(BATCH), "--no-crop",
+        "--no-flip", "--quiet", "--out", str(out),
+    ]
+
+
+def _logged_epochs(out):
+    path = os.path.join(out, "log.csv")
+    if not os.path.exists(path):
+        return []
+    with open(path) as file:
+        return [int(row["epoch"]) for row in csv.DictReader(file)]
+
+
+def test_killed_run_resumes_and_ends_with_the_same_number_of_steps(tmp_path):
+    out = tmp_path / "run"
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    process = subprocess.Popen(_command(out), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 300
+    while len(_logged_epochs(out)) < 2:
+        assert process.poll() is None, process.stderr.read().decode()[-2000:]
+        assert time.time() < deadline, "the first run never finished two epochs"
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (out / "model.keras").exists()
+    for checkpoint in glob.glob(str(out / "checkpoints" / "*.keras")):
+        keras.saving.load_model(checkpoint)  # no checkpoint is half-written
+
+    finished = subprocess.run(_command(out), env=env, capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    assert "resuming from the end of epoch" in finished.stderr
+    model = keras.saving.load_model(out / "model.keras")
+    assert int(model.optimizer.iterations.numpy()) == EPOCHS * STEPS_PER_EPOCH
+    epochs = _logged_epochs(out)
+    assert set(epochs) == set(range(EPOCHS)) and epochs == sorted(epochs)
