@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ("convert", "weights")
+COMMANDS = ("convert", "inspect", "weights")
 
 
 def main(argv=None):
