@@ -1,6 +1,6 @@
 """keras_vit: the Vision Transformer (Dosovitskiy et al., ICLR 2021) for Keras 3."""
 
-from keras_vit import layers, models, weights
+from keras_vit import inspect, layers, models, weights
 from keras_vit.models import (
     ViT,
     ViTB16,
@@ -30,6 +30,7 @@ __all__ = [
     "ViTTi16",
     "decode_predictions",
     "from_checkpoint",
+    "inspect",
     "layers",
     "models",
     "preprocess_input",
