@@ -1,6 +1,6 @@
 """keras_vit: the Vision Transformer (Dosovitskiy et al., ICLR 2021) for Keras 3."""
 
-from keras_vit import data, layers, models, training, weights
+from keras_vit import data, inspect, layers, models, training, weights
 from keras_vit.models import (
     ViT,
     ViTB16,
@@ -31,6 +31,7 @@ __all__ = [
     "data",
     "decode_predictions",
     "from_checkpoint",
+    "inspect",
     "layers",
     "models",
     "preprocess_input",

@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ("demo", "train", "convert", "weights")
+COMMANDS = ("demo", "train", "inspect", "convert", "weights")
 
 
 def main(argv=None):

@@ -1,0 +1,104 @@
+"""`keras-vit inspect`: the paper's Figures 6 and 7 for a model and an image, as PNG files."""
+
+import os
+
+FIGURES = (
+    "rollout.png",
+    "attention_distance.png",
+    "position_embedding_similarity.png",
+    "embedding_filters.png",
+)
+
+
+def register(commands):
+    inspect = commands.add_parser(
+        "inspect", help="attention maps and the paper's Figure 7 for a model and an image"
+    )
+    inspect.add_argument("image", help="an image file PIL can read; resized to the model's input")
+    inspect.add_argument("--model", required=True,
+                         help="a variant (B/16), a builder (ViTB16) or a .keras file")
+    inspect.add_argument("--weights", help="published weights by name, or a checkpoint path")
+    inspect.add_argument("--out", default=".", help="folder for the PNG files; created if needed")
+    inspect.add_argument("--image-size", type=int, nargs="+",
+                         help="input size of a variant or builder: N or HEIGHT WIDTH")
+    inspect.set_defaults(run=run)
+
+
+def run(args):
+    from keras_vit import inspect
+
+    model = load_model(args.model, args.weights, args.image_size)
+    image = read_image(args.image, model.input_shape[1:3])
+    attention = inspect.attention_weights(model, _model_input(model, image)[None])
+    grid = inspect.token_grid(model)
+    os.makedirs(args.out, exist_ok=True)
+    paths = dict(zip(FIGURES, (os.path.join(args.out, name) for name in FIGURES)))
+
+    heads = inspect.last_layer_map(attention, grid)[0]
+    maps = inspect.upsample([inspect.rollout_map(attention, grid)[0], *heads], grid.image_size)
+    titles = ["rollout"] + [f"last layer, head {h + 1}" for h in range(len(heads))]
+    inspect.plot_attention(image, maps, titles=titles, path=paths["rollout.png"])
+    distances = [inspect.mean_distance(weights, grid)[0] for weights in attention]
+    inspect.plot_attention_distance(distances, path=paths["attention_distance.png"])
+    try:
+        similarity = inspect.position_embedding_similarity(model)
+    except ValueError as error:
+        print(f"skipped position_embedding_similarity.png: {error}")
+        del paths["position_embedding_similarity.png"]
+    else:
+        inspect.plot_position_embedding_similarity(
+            similarity, path=paths["position_embedding_similarity.png"]
+        )
+    kernel = inspect.filter_kernel(model)
+    count = min(28, kernel.shape[-1], kernel[..., 0].size)
+    filters = inspect.principal_components(kernel, count)
+    inspect.plot_embedding_filters(filters, path=paths["embedding_filters.png"])
+    for path in paths.values():
+        print(f"wrote {path}")
+
+
+def load_model(spec, weights=None, image_size=None):
+    """Builds the variant or builder `spec` names, or loads the `.keras` file it is."""
+    import keras
+
+    from keras_vit.models import BUILDERS, VARIANTS
+    from keras_vit.weights import load_weights
+
+    size = {}
+    if image_size:
+        if len(image_size) not in (1, 2):
+            raise ValueError(f"--image-size takes N or HEIGHT WIDTH. Received: {image_size}")
+        size["image_size"] = image_size[0] if len(image_size) == 1 else tuple(image_size)
+    builders = {builder.__name__: builder for builder in BUILDERS.values()}
+    if spec.endswith(".keras"):
+        if size:
+            raise ValueError("--image-size applies to a variant or builder; a .keras file fixes its own size.")
+        model = keras.saving.load_model(spec)
+        if weights:
+            load_weights(model, weights)
+        return model
+    builder = BUILDERS.get(spec) or builders.get(spec)
+    if builder is None:
+        raise ValueError(
+            f"--model must be a variant ({', '.join(VARIANTS)}), a builder "
+            f"({', '.join(builders)}) or a .keras file. Received: {spec}"
+        )
+    return builder(weights=weights, **size)
+
+
+def read_image(path, size):
+    """Reads an image file as RGB pixels in `[0, 255]`, resized to `size` `(height, width)`."""
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(path) as image:
+        image = image.convert("RGB").resize((size[1], size[0]), Image.Resampling.BILINEAR)
+    return np.asarray(image, dtype=np.float32)
+
+
+def _model_input(model, image):
+    """`image` as the model takes it: [0, 255] unless built without preprocessing."""
+    from keras_vit.inspect.geometry import find_layer
+    from keras_vit.preprocessing import preprocess_input
+
+    return image if find_layer(model, "preprocessing") is not None else preprocess_input(image)

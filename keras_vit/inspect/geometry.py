@@ -1,0 +1,145 @@
+"""Where a model's tokens sit in its input image, and maps from the token grid to pixels."""
+
+import dataclasses
+
+import keras
+import numpy as np
+
+from keras_vit.layers.validation import check_grid, check_non_negative_int
+
+
+@dataclasses.dataclass(frozen=True)
+class TokenGrid:
+    """The layout of a model's tokens over its input image.
+
+    Args:
+        image_size: pair of ints. The model's input `(height, width)` in pixels.
+        grid_size: pair of ints. The `(rows, cols)` of the patch-token grid.
+        num_prefix_tokens: int. Tokens before the patch tokens (1 for a class
+            token, 0 without). Defaults to 1.
+
+    Example:
+
+    >>> TokenGrid(image_size=(32, 48), grid_size=(4, 3)).pixels_per_token
+    (8.0, 16.0)
+    """
+
+    image_size: tuple
+    grid_size: tuple
+    num_prefix_tokens: int = 1
+
+    def __post_init__(self):
+        object.__setattr__(self, "image_size", check_grid("image_size", self.image_size))
+        object.__setattr__(self, "grid_size", check_grid("grid_size", self.grid_size))
+        check_non_negative_int("num_prefix_tokens", self.num_prefix_tokens)
+
+    @property
+    def num_patches(self):
+        return self.grid_size[0] * self.grid_size[1]
+
+    @property
+    def num_tokens(self):
+        return self.num_prefix_tokens + self.num_patches
+
+    @property
+    def pixels_per_token(self):
+        """The `(height, width)` in input pixels that one patch token covers."""
+        return tuple(float(s) / g for s, g in zip(self.image_size, self.grid_size))
+
+
+def token_grid(model):
+    """Returns the `TokenGrid` of a keras_vit model, plain or hybrid.
+
+    The grid and the prefix tokens come from the `pos_embedding` layer and the
+    pixels per token from the model's input size, never from a patch size: in a
+    hybrid model one token covers more pixels than its 1x1 patch.
+
+    Args:
+        model: keras.Model. A keras_vit model.
+
+    Returns:
+        A `TokenGrid`.
+    """
+    layer = find_layer(model, "pos_embedding")
+    if layer is None or not hasattr(layer, "grid_size"):
+        raise ValueError(
+            "`model` has no layer named 'pos_embedding' that knows its grid: "
+            f"pass a model built by keras_vit. Received: model.name={model.name!r}"
+        )
+    image_size = tuple(model.input_shape[1:3])
+    if None in image_size:
+        raise ValueError(
+            "`model` must have a fixed input size to map tokens to pixels. "
+            f"Received: model.input_shape={model.input_shape}"
+        )
+    return TokenGrid(image_size, tuple(layer.grid_size), layer.num_prefix_tokens)
+
+
+def find_layer(model, name):
+    """Returns the layer called `name` in `model` or in a model nested in it, or None."""
+    for layer in model.layers:
+        if layer.name == name:
+            return layer
+        if isinstance(layer, keras.Model):
+            found = find_layer(layer, name)
+            if found is not None:
+                return found
+    return None
+
+
+def check_images(model, images):
+    """Returns `images` as a float32 NumPy batch, or raises if the model cannot take them."""
+    images = np.asarray(keras.ops.convert_to_numpy(images), dtype=np.float32)
+    expected = tuple(model.input_shape[1:])
+    if images.ndim != 4 or images.shape[0] == 0 or images.shape[1:] != expected:
+        raise ValueError(
+            f"`images` must be a batch of shape (batch, {', '.join(map(str, expected))}) "
+            "for this model (add a batch axis for one image, resize others first). "
+            f"Received: images.shape={images.shape}"
+        )
+    return images
+
+
+def upsample(maps, size):
+    """Resizes maps over the token grid to `size` pixels, bilinearly.
+
+    Each output pixel takes the linear interpolation, along rows then columns,
+    of the four nearest map cells, with cell and pixel centres aligned as in
+    `PIL.Image.resize(..., BILINEAR)` and `keras.ops.image.resize(...,
+    "bilinear", antialias=False)`; beyond the outermost cell centres the edge
+    value is held. A constant map stays constant.
+
+    Args:
+        maps: array of shape `(..., rows, cols)`.
+        size: pair of ints. The output `(height, width)`.
+
+    Returns:
+        A float32 array of shape `(..., height, width)`.
+
+    Example:
+
+    >>> upsample(np.array([[0.0, 1.0]]), (1, 4)).tolist()
+    [[0.0, 0.25, 0.75, 1.0]]
+    """
+    maps = np.asarray(maps, dtype=np.float32)
+    if maps.ndim < 2:
+        raise ValueError(
+            f"`maps` must have shape (..., rows, cols). Received: maps.shape={maps.shape}"
+        )
+    height, width = check_grid("size", size)
+    rows = _interpolation(maps.shape[-2], height)
+    cols = _interpolation(maps.shape[-1], width)
+    return np.einsum("ir,...rc,jc->...ij", rows, maps, cols).astype(np.float32)
+
+
+def _interpolation(size_in, size_out):
+    """The `(size_out, size_in)` matrix of linear interpolation weights."""
+    position = (np.arange(size_out) + 0.5) * size_in / size_out - 0.5
+    position = np.clip(position, 0, size_in - 1)
+    low = np.floor(position).astype(int)
+    high = np.minimum(low + 1, size_in - 1)
+    fraction = position - low
+    weights = np.zeros((size_out, size_in))
+    np.add.at(weights, (np.arange(size_out), low), 1 - fraction)
+    np.add.at(weights, (np.arange(size_out), high), fraction)
+    return weights

@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from keras_vit.cli import main
+from keras_vit.cli.inspect import FIGURES, load_model
+from tests.inspect.tiny import randomize, tiny_model
+
+
+def _photo(path, size=(50, 40)):
+    pixels = np.random.default_rng(0).integers(0, 256, size=(size[1], size[0], 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(path)
+    return str(path)
+
+
+def test_writes_the_four_figures(tmp_path, capsys):
+    model_path = str(tmp_path / "tiny.keras")
+    randomize(tiny_model()).save(model_path)
+    out = tmp_path / "figures"
+    assert main(["inspect", _photo(tmp_path / "photo.jpg"), "--model", model_path, "--out", str(out)]) == 0
+    sizes = {"rollout.png": (1000, 250), "attention_distance.png": (500, 400),
+             "position_embedding_similarity.png": (650, 600), "embedding_filters.png": (700, 450)}
+    assert set(sizes) == set(FIGURES)
+    for name, size in sizes.items():
+        with Image.open(out / name) as image:
+            assert image.size == size, name
+    assert capsys.readouterr().out.count("wrote ") == 4
+
+
+def test_a_model_without_position_embedding_or_preprocessing(tmp_path, capsys):
+    model_path = str(tmp_path / "gap.keras")
+    tiny_model(image_size=(16, 24), pooling="gap", position_embedding="none",
+               include_preprocessing=False).save(model_path)
+    out = tmp_path / "figures"
+    assert main(["inspect", _photo(tmp_path / "photo.png"), "--model", model_path, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "skipped position_embedding_similarity.png: `model` has no learned position embedding" in printed
+    assert sorted(p.name for p in out.iterdir()) == ["attention_distance.png", "embedding_filters.png", "rollout.png"]
+
+
+def test_variants_and_builders_by_name():
+    # The builders validate their arguments before building, so the patch size in the
+    # error shows which builder the name reached, without building a model.
+    with pytest.raises(ValueError, match=r"divisible by patch_size=16. Received: image_size=\(32, 40\)"):
+        load_model("Ti/16", image_size=[32, 40])
+    with pytest.raises(ValueError, match=r"divisible by patch_size=32. Received: image_size=\(48, 48\)"):
+        load_model("ViTS32", image_size=[48])
+
+
+def test_bad_arguments_are_reported(tmp_path, capsys):
+    model_path = str(tmp_path / "tiny.keras")
+    tiny_model(num_layers=1).save(model_path)
+    (tmp_path / "notes.txt").write_text("not an image")
+    for arguments, message in [
+        (["--model", "Q/16"], "--model must be a variant (Ti/16, "),
+        (["--model", model_path, "--image-size", "64"], "--image-size applies to a variant or builder"),
+        (["--model", "B/16", "--image-size", "1", "2", "3"], "--image-size takes N or HEIGHT WIDTH"),
+        (["--model", model_path], "cannot identify image file"),
+    ]:
+        assert main(["inspect", str(tmp_path / "notes.txt"), *arguments]) == 1
+        assert message in capsys.readouterr().err

@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+
+import keras
+from keras_vit import inspect
+from tests.inspect.tiny import tiny_model
+
+
+def _one_hot_rows_and_columns(rows, cols, dim):
+    """Patch (r, c) gets one-hot(r) next to one-hot(c): cosine similarity = ([r = r'] + [c = c']) / 2."""
+    embedding = np.zeros((rows * cols, dim), "float32")
+    for index in range(rows * cols):
+        embedding[index, index // cols] = 1.0
+        embedding[index, rows + index % cols] = 1.0
+    return embedding
+
+
+def test_a_row_and_column_pattern_shows_its_structure():
+    r, c, r2, c2 = np.indices((3, 4, 3, 4))
+    for pooling, prefix_tokens in [("token", 1), ("gap", 0)]:
+        model = tiny_model(image_size=(24, 32), pooling=pooling)   # a 3 x 4 grid
+        prefix = np.full((prefix_tokens, 32), 5.0, "float32")
+        patches = _one_hot_rows_and_columns(3, 4, 32)
+        model.get_layer("pos_embedding").embedding.assign(np.concatenate([prefix, patches])[None])
+        similarity = inspect.position_embedding_similarity(model)
+        np.testing.assert_allclose(similarity, ((r == r2) * 1.0 + (c == c2)) / 2, atol=1e-6)
+
+
+def test_a_sin_cos_pattern_is_most_similar_nearby():
+    rows, cols = 5, 6
+    frequencies = 1.0 / 4.0 ** np.arange(4)
+    r, c = np.indices((rows, cols)).reshape(2, -1, 1)
+    embedding = np.concatenate(
+        [np.sin(r * frequencies), np.cos(r * frequencies), np.sin(c * frequencies), np.cos(c * frequencies)], axis=1
+    )
+    similarity = inspect.cosine_similarity_grid(embedding, (rows, cols))
+    for row in range(rows):
+        for col in range(cols):
+            small_map = similarity[row, col]
+            assert np.unravel_index(small_map.argmax(), small_map.shape) == (row, col)
+            same_line = np.zeros((rows, cols), bool)
+            same_line[row, :] = same_line[:, col] = True
+            assert small_map[same_line].mean() > small_map[~same_line].mean()
+    # The pattern depends only on the offset between two patches, and so does its similarity.
+    np.testing.assert_allclose(similarity[0, 0, :-1, :-1], similarity[1, 1, 1:, 1:], atol=1e-6)
+
+
+def test_models_without_a_learned_embedding_are_refused():
+    with pytest.raises(ValueError, match="no learned position embedding.*NoPositionEmbedding.*learned_1d"):
+        inspect.position_embedding_similarity(tiny_model(position_embedding="none"))
+    mlp = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)], name="mlp")
+    with pytest.raises(ValueError, match="no layer named 'pos_embedding'.*model.name='mlp'"):
+        inspect.position_embedding_similarity(mlp)
+    with pytest.raises(ValueError, match=r"\(12, dim\).*embedding.shape=\(11, 8\)"):
+        inspect.cosine_similarity_grid(np.ones((11, 8)), (3, 4))
