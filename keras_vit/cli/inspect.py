@@ -59,9 +59,7 @@ def run(args):
 
 def load_model(spec, weights=None, image_size=None):
     """Builds the variant or builder `spec` names, or loads the `.keras` file it is."""
-    import keras
-
-    from keras_vit.models import BUILDERS, VARIANTS
+    from keras_vit.models.by_name import build_model
     from keras_vit.weights import load_weights
 
     size = {}
@@ -69,21 +67,14 @@ def load_model(spec, weights=None, image_size=None):
         if len(image_size) not in (1, 2):
             raise ValueError(f"--image-size takes N or HEIGHT WIDTH. Received: {image_size}")
         size["image_size"] = image_size[0] if len(image_size) == 1 else tuple(image_size)
-    builders = {builder.__name__: builder for builder in BUILDERS.values()}
-    if spec.endswith(".keras"):
-        if size:
-            raise ValueError("--image-size applies to a variant or builder; a .keras file fixes its own size.")
-        model = keras.saving.load_model(spec)
-        if weights:
-            load_weights(model, weights)
-        return model
-    builder = BUILDERS.get(spec) or builders.get(spec)
-    if builder is None:
-        raise ValueError(
-            f"--model must be a variant ({', '.join(VARIANTS)}), a builder "
-            f"({', '.join(builders)}) or a .keras file. Received: {spec}"
-        )
-    return builder(weights=weights, **size)
+    if not spec.endswith(".keras"):
+        return build_model(spec, weights=weights, **size)
+    if size:
+        raise ValueError("--image-size applies to a variant or builder; a .keras file fixes its own size.")
+    model = build_model(spec)
+    if weights:
+        load_weights(model, weights)
+    return model
 
 
 def read_image(path, size):

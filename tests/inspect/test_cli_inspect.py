@@ -52,7 +52,7 @@ def test_bad_arguments_are_reported(tmp_path, capsys):
     tiny_model(num_layers=1).save(model_path)
     (tmp_path / "notes.txt").write_text("not an image")
     for arguments, message in [
-        (["--model", "Q/16"], "--model must be a variant (Ti/16, "),
+        (["--model", "Q/16"], "`model` must be a `.keras` file or one of"),
         (["--model", model_path, "--image-size", "64"], "--image-size applies to a variant or builder"),
         (["--model", "B/16", "--image-size", "1", "2", "3"], "--image-size takes N or HEIGHT WIDTH"),
         (["--model", model_path], "cannot identify image file"),
