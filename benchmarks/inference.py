@@ -97,18 +97,21 @@ def run(name, environment, template, fields, args):
     return args.batch * args.iterations / seconds, None
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batch", type=int, default=8)
+def arguments(description, batch):
+    """The flags every benchmark here shares."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batch", type=int, default=batch)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--iterations", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=2, help="best of this many rounds")
     parser.add_argument("--only", nargs="*", help="names of the configurations to run")
     parser.add_argument("--timm-python", default=sys.executable, help="interpreter for timm")
-    args = parser.parse_args()
-    selected = {
-        name: config for name, config in configurations().items() if not args.only or name in args.only
-    }
+    return parser
+
+
+def compare(configs, args):
+    """Runs `configs` round-robin `args.rounds` times and prints each one's best."""
+    selected = {name: config for name, config in configs.items() if not args.only or name in args.only}
     results = {}
     # Round-robin over the configurations, keeping each one's best round, so that a
     # burst of load on the machine hits every configuration alike.
@@ -119,14 +122,19 @@ def main():
                 results[name] = throughput
             results.setdefault(name, None)
             status = f"{throughput:6.2f} img/s" if throughput else f"skipped ({error})"
-            print(f"round {round_index + 1}  {name:24s} {status}", flush=True)
+            print(f"round {round_index + 1}  {name:28s} {status}", flush=True)
     baseline_name = "timm-fp32" if results.get("timm-fp32") else "hf-fp32"
     baseline = results.get(baseline_name)
     if baseline:
         print(f"\nbest of {args.rounds} rounds, ratio to {baseline_name} ({baseline:.2f} img/s):")
         for name, throughput in results.items():
             if throughput:
-                print(f"{name:24s} {throughput / baseline:5.2f}x")
+                print(f"{name:28s} {throughput:6.2f} img/s {throughput / baseline:5.2f}x")
+    return results
+
+
+def main():
+    compare(configurations(), arguments(__doc__, batch=8).parse_args())
 
 
 if __name__ == "__main__":

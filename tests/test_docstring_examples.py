@@ -12,7 +12,8 @@ import keras_vit
 
 def _modules():
     for info in pkgutil.walk_packages(keras_vit.__path__, prefix="keras_vit."):
-        yield importlib.import_module(info.name)
+        if not info.name.endswith(".__main__"):  # importing it runs the command line
+            yield importlib.import_module(info.name)
 
 
 def _examples():

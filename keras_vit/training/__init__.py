@@ -11,6 +11,7 @@ from keras_vit.training.recipes import (
     finetune_optimizer,
     pretrain_optimizer,
 )
+from keras_vit.training.run import TrainConfig, TrainResult, train
 from keras_vit.training.schedules import WarmupDecay
 
 __all__ = [
@@ -18,6 +19,8 @@ __all__ = [
     "FINETUNE",
     "PRETRAIN",
     "Recipe",
+    "TrainConfig",
+    "TrainResult",
     "WarmupDecay",
     "classification_loss",
     "distribute",
@@ -26,4 +29,5 @@ __all__ = [
     "pretrain_optimizer",
     "save_atomically",
     "set_mixed_precision",
+    "train",
 ]
