@@ -1,7 +1,6 @@
 """The hybrid builders: the original implementation's parameter counts, arguments, resolutions."""
 
 import keras
-import numpy as np
 import pytest
 
 import keras_vit
@@ -16,8 +15,9 @@ EXPECTED_PARAMETERS = {
     "R50+L/32": 328_994_856,
     "R+Ti/16": 6_337_704,
 }
-TINY = dict(resnet_layers=(1, 1), resnet_width=0.5, image_size=32, hidden_dim=16, num_layers=1, num_heads=2,
-            mlp_dim=24, num_classes=5)
+# The sizes of tests/weights/test_hybrid_npz.py, so that JAX compiles each initializer once.
+TINY = dict(resnet_layers=(1, 1), resnet_width=0.5, image_size=32, hidden_dim=16, num_layers=1, num_heads=4,
+            mlp_dim=24, num_classes=7)
 
 
 def test_every_hybrid_has_an_expected_count():
@@ -53,22 +53,14 @@ def test_stem_macs_are_resnet50s():
     assert stem_macs(ViTConfig()) == 0
 
 
-def test_tiny_hybrid_layers_and_saving(tmp_path):
+def test_tiny_hybrid_layers_and_weight_paths():
     model = ViTHybrid(**TINY)
     assert model.get_layer("block2").output.shape == (None, 4, 4, 256)
     assert model.get_layer("pos_embedding").grid_size == (4, 4)
     assert {"conv_root/kernel", "gn_root/gamma", "block2/unit1/gn_proj/beta", "embedding/kernel"} <= {
         v.path for v in model.weights
     }
-    rng = np.random.default_rng(0)
-    for variable in model.weights:
-        variable.assign(rng.normal(scale=0.2, size=variable.shape).astype("float32"))
-    images = rng.uniform(0, 255, size=(2, 32, 32, 3)).astype("float32")
-    model.save(str(tmp_path / "hybrid.keras"))
-    loaded = keras.saving.load_model(str(tmp_path / "hybrid.keras"), safe_mode=True)
-    expected = model.predict(images, verbose=0)
-    assert expected.std() > 0.1
-    np.testing.assert_allclose(loaded.predict(images, verbose=0), expected, atol=1e-5)
+    assert model.get_layer("embedding").kernel.shape == (1, 1, 256, 16)
 
 
 def test_builder_names_and_docs():
