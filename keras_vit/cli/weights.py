@@ -19,6 +19,6 @@ def run_list(args):
     if args.json:
         print(json.dumps(rows, indent=1))
         return
-    print(f"{'variant':7s} {'name':30s} {'classes':>7s} {'size':>4s}  url")
+    print(f"{'variant':8s} {'name':30s} {'classes':>7s} {'size':>4s}  url")
     for row in rows:
-        print(f"{row['variant']:7s} {row['name']:30s} {row['num_classes']:7d} {row['image_size']:4d}  {row['url']}")
+        print(f"{row['variant']:8s} {row['name']:30s} {row['num_classes']:7d} {row['image_size']:4d}  {row['url']}")

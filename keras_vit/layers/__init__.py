@@ -8,16 +8,28 @@ from keras_vit.layers.position_embedding import (
     AddPositionEmbedding,
     NoPositionEmbedding,
 )
+from keras_vit.layers.resnet import (
+    BottleneckUnit,
+    MaxPooling2DSame,
+    ResNetStage,
+    StdConv2D,
+    resnet_stem,
+)
 from keras_vit.layers.stochastic_depth import StochasticDepth
 from keras_vit.layers.transformer_block import TransformerBlock
 
 __all__ = [
     "AddPositionEmbedding",
+    "BottleneckUnit",
     "ClassToken",
+    "MaxPooling2DSame",
     "MultiHeadSelfAttention",
     "NoPositionEmbedding",
     "PatchEmbedding",
     "POSITION_EMBEDDINGS",
+    "ResNetStage",
+    "StdConv2D",
     "StochasticDepth",
     "TransformerBlock",
+    "resnet_stem",
 ]

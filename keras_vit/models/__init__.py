@@ -1,6 +1,23 @@
 """Vision Transformer models: the generic builder, the variant table and its builders."""
 
-from keras_vit.models.config import VARIANTS, ViTConfig, Variant, macs
+from keras_vit.models.config import (
+    HYBRID_VARIANTS,
+    VARIANTS,
+    HybridVariant,
+    ViTConfig,
+    Variant,
+    macs,
+)
+from keras_vit.models.hybrid import (
+    HYBRID_BUILDERS,
+    ViTHybrid,
+    ViTR26B32,
+    ViTR26S32,
+    ViTR50B16,
+    ViTR50L32,
+    ViTRTi16,
+    from_hybrid_variant,
+)
 from keras_vit.models.intermediates import intermediates
 from keras_vit.models.variants import (
     BUILDERS,

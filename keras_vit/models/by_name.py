@@ -6,11 +6,12 @@ import keras
 
 
 def builders():
-    """Every named builder, by variant (`"B/16"`) and by function name (`"ViTB16"`)."""
+    """Every named builder, by variant (`"B/16"`, `"R50+B/16"`) and by function name (`"ViTB16"`)."""
+    from keras_vit.models.hybrid import HYBRID_BUILDERS
     from keras_vit.models.variants import BUILDERS
 
     table = {}
-    for variant, builder in BUILDERS.items():
+    for variant, builder in {**BUILDERS, **HYBRID_BUILDERS}.items():
         table[variant] = builder
         table[builder.__name__] = builder
     return table

@@ -1,6 +1,8 @@
 """Architecture of a Vision Transformer as data, and the paper's variant table."""
 
 import dataclasses
+import math
+import numbers
 
 import keras
 
@@ -44,11 +46,49 @@ VARIANTS = {
 
 
 @dataclasses.dataclass(frozen=True)
+class HybridVariant:
+    """The size of a hybrid: a ResNetV2 stem and a Transformer (paper Table 2)."""
+
+    resnet_layers: tuple
+    resnet_width: float
+    patch_size: int
+    hidden_dim: int
+    num_layers: int
+    num_heads: int
+    mlp_dim: int
+
+
+# The fields that fix a hybrid's size.
+HYBRID_SIZE_FIELDS = tuple(field.name for field in dataclasses.fields(HybridVariant))
+
+# vit_jax/configs/models.py: the paper's R50+B/16 (stages (3, 4, 9), so the
+# stem downsamples 16x) and the AugReg hybrids; "R+Ti/16" is the root alone
+# (4x) under 8x8 patches.
+HYBRID_VARIANTS = {
+    "R+Ti/16": HybridVariant((), 1, 8, 192, 12, 3, 768),
+    "R26+S/32": HybridVariant((2, 2, 2, 2), 1, 1, 384, 12, 6, 1536),
+    "R26+B/32": HybridVariant((2, 2, 2, 2), 1, 1, 768, 12, 12, 3072),
+    "R50+B/16": HybridVariant((3, 4, 9), 1, 1, 768, 12, 12, 3072),
+    "R50+L/32": HybridVariant((3, 4, 6, 3), 1, 1, 1024, 24, 16, 4096),
+}
+
+
+def stem_stride(resnet_layers):
+    """How much a ResNet stem downsamples: 4 for the root (a stride-2 conv and a
+    stride-2 max-pool), 2x more for every stage after the first; 1 for None."""
+    if resnet_layers is None:
+        return 1
+    return 4 * 2 ** max(len(resnet_layers) - 1, 0)
+
+
+@dataclasses.dataclass(frozen=True)
 class ViTConfig:
     """Everything that fixes a Vision Transformer's graph and weight shapes.
 
     Every field is validated on construction, so a bad argument fails before
-    any layer is built. `get_config()` returns plain JSON.
+    any layer is built. `get_config()` returns plain JSON. `resnet_layers` is
+    None for the plain ViT and the units per ResNet stage for a hybrid, whose
+    patches are cut from the stem's feature map (paper Section 3.1).
     """
 
     image_size: tuple = (224, 224)
@@ -70,10 +110,13 @@ class ViTConfig:
     approximate_gelu: bool = True
     layer_norm_epsilon: float = 1e-6
     position_embedding: str = "learned_1d"
+    resnet_layers: tuple | None = None
+    resnet_width: float = 1
 
     def __post_init__(self):
         image_size = check_grid("image_size", self.image_size)
         object.__setattr__(self, "image_size", image_size)
+        self._check_stem()
         for name in ("patch_size", "hidden_dim", "num_layers", "num_heads", "mlp_dim"):
             check_positive_int(name, getattr(self, name))
         check_positive_int("num_channels", self.num_channels)
@@ -88,13 +131,40 @@ class ViTConfig:
         self._check_divisibility()
         _check_activation(self.classifier_activation)
 
+    def _check_stem(self):
+        if self.resnet_layers is None:
+            return
+        layers = self.resnet_layers
+        if not isinstance(layers, (tuple, list)) or not all(
+            isinstance(depth, numbers.Integral) and not isinstance(depth, bool) and depth > 0
+            for depth in layers
+        ):
+            raise ValueError(
+                "`resnet_layers` must be None or a tuple of positive ints, the units "
+                f"of each ResNet stage, e.g. (3, 4, 9). Received: resnet_layers={layers!r}"
+            )
+        object.__setattr__(self, "resnet_layers", tuple(int(depth) for depth in layers))
+        width = self.resnet_width
+        if isinstance(width, bool) or not isinstance(width, numbers.Real) or width <= 0 or (64 * width) % 32:
+            raise ValueError(
+                "`resnet_width` must be a positive multiple of 0.5, so that the stem's "
+                f"64 * resnet_width channels split into 32 groups. Received: resnet_width={width!r}"
+            )
+
     def _check_divisibility(self):
-        for axis, size in zip(("height", "width"), self.image_size):
-            if size % self.patch_size:
+        for axis, size, features in zip(("height", "width"), self.image_size, self.feature_size):
+            if features % self.patch_size == 0:
+                continue
+            if self.resnet_layers is None:
                 raise ValueError(
                     f"`image_size` {axis} must be divisible by patch_size="
                     f"{self.patch_size}. Received: image_size={self.image_size}"
                 )
+            raise ValueError(
+                f"`image_size` {axis} must give a feature map divisible by patch_size="
+                f"{self.patch_size}: the ResNet stem (stride {self.stem_stride}) maps "
+                f"{size} to {features}. Received: image_size={self.image_size}"
+            )
         if self.hidden_dim % self.num_heads:
             raise ValueError(
                 f"`hidden_dim` must be divisible by num_heads={self.num_heads}. "
@@ -102,9 +172,39 @@ class ViTConfig:
             )
 
     @property
+    def stem_width(self):
+        """Channels of the ResNet root, `64 * resnet_width` as in the original."""
+        return int(64 * self.resnet_width)
+
+    @property
+    def stem_stride(self):
+        """How much the ResNet stem downsamples; 1 without a stem."""
+        return stem_stride(self.resnet_layers)
+
+    @property
+    def feature_size(self):
+        """The `(rows, cols)` the patches are cut from: the image, or the stem's output.
+
+        Every stride-2 step of the stem rounds up, as SAME padding does.
+        """
+        size = self.image_size
+        for _ in range(self.stem_stride.bit_length() - 1):  # log2(stride) halvings
+            size = tuple(math.ceil(s / 2) for s in size)
+        return size
+
+    @property
+    def feature_channels(self):
+        """Channels the patch embedding sees: the image's, or the stem's output."""
+        if self.resnet_layers is None:
+            return self.num_channels
+        if not self.resnet_layers:
+            return self.stem_width
+        return 4 * self.stem_width * 2 ** (len(self.resnet_layers) - 1)
+
+    @property
     def grid_size(self):
         """The `(rows, cols)` of the patch grid."""
-        return tuple(size // self.patch_size for size in self.image_size)
+        return tuple(size // self.patch_size for size in self.feature_size)
 
     @property
     def num_prefix_tokens(self):
@@ -125,6 +225,8 @@ class ViTConfig:
     def get_config(self):
         config = dataclasses.asdict(self)
         config["image_size"] = list(self.image_size)
+        if self.resnet_layers is not None:
+            config["resnet_layers"] = list(self.resnet_layers)
         return config
 
 
@@ -151,10 +253,31 @@ def macs(config):
     patches = rows * cols
     tokens = patches + config.num_prefix_tokens
     dim, mlp = config.hidden_dim, config.mlp_dim
-    embedding = patches * config.patch_size**2 * config.num_channels * dim
+    embedding = patches * config.patch_size**2 * config.feature_channels * dim
     block = 4 * tokens * dim * dim + 2 * tokens * tokens * dim + 2 * tokens * dim * mlp
     head = 0
     if config.include_top:
         width = config.representation_size or dim
         head = width * config.num_classes + (dim * width if config.representation_size else 0)
-    return embedding + config.num_layers * block + head
+    return stem_macs(config) + embedding + config.num_layers * block + head
+
+
+def stem_macs(config):
+    """Multiply-accumulates of the ResNet stem's convolutions; 0 without a stem."""
+    if config.resnet_layers is None:
+        return 0
+    rows, cols = (math.ceil(size / 2) for size in config.image_size)
+    channels = config.stem_width
+    total = rows * cols * 7 * 7 * config.num_channels * channels
+    rows, cols = math.ceil(rows / 2), math.ceil(cols / 2)
+    for index, num_units in enumerate(config.resnet_layers):
+        filters = config.stem_width * 2**index
+        for unit in range(num_units):
+            stride = 2 if index and not unit else 1
+            out_rows, out_cols = math.ceil(rows / stride), math.ceil(cols / stride)
+            total += rows * cols * channels * filters
+            total += out_rows * out_cols * filters * (9 * filters + 4 * filters)
+            if channels != 4 * filters or stride != 1:
+                total += out_rows * out_cols * channels * 4 * filters
+            rows, cols, channels = out_rows, out_cols, 4 * filters
+    return total

@@ -6,8 +6,9 @@ from keras_vit.layers.class_token import ClassToken
 from keras_vit.layers.patch_embedding import PatchEmbedding
 from keras_vit.layers.pooling import SequencePooling
 from keras_vit.layers.position_embedding import POSITION_EMBEDDINGS
+from keras_vit.layers.resnet import resnet_stem
 from keras_vit.layers.transformer_block import TransformerBlock
-from keras_vit.models.config import SIZE_FIELDS, ViTConfig
+from keras_vit.models.config import HYBRID_SIZE_FIELDS, SIZE_FIELDS, ViTConfig
 
 
 def ViT(
@@ -134,8 +135,10 @@ def build_vit(config, weights=None, name="vit"):
 
         weights, _ = builder_defaults(_size(config), weights, {})
     images = keras.Input((*config.image_size, config.num_channels), name="images")
-    pixels = preprocess(images, config)
-    tokens = PatchEmbedding(config.patch_size, config.hidden_dim, name="embedding")(pixels)
+    features = preprocess(images, config)
+    if config.resnet_layers is not None:
+        features = resnet_stem(features, config.resnet_layers, config.stem_width)
+    tokens = PatchEmbedding(config.patch_size, config.hidden_dim, name="embedding")(features)
     outputs = head(encode(tokens, config), config)
     model = keras.Model(images, outputs, name=name)
     if weights is not None:
@@ -144,7 +147,8 @@ def build_vit(config, weights=None, name="vit"):
 
 
 def _size(config):
-    return {field: getattr(config, field) for field in SIZE_FIELDS}
+    fields = SIZE_FIELDS if config.resnet_layers is None else HYBRID_SIZE_FIELDS
+    return {field: getattr(config, field) for field in fields}
 
 
 def preprocess(images, config):

@@ -7,7 +7,7 @@ the top of the repository is this table written out (`keras-vit weights list
 
 import dataclasses
 
-from keras_vit.models.config import VARIANTS
+from keras_vit.models.config import HYBRID_VARIANTS, VARIANTS
 
 BASE_URL = "https://storage.googleapis.com/vit_models/"
 _AUGREG_PRETRAINING = {
@@ -19,6 +19,27 @@ _AUGREG_PRETRAINING = {
     "L/16": "L_16-i21k-300ep-lr_0.001-aug_medium1-wd_0.1-do_0.1-sd_0.1",
 }
 _AUGREG_FINETUNE_LR = {"Ti/16": "0.03", "S/16": "0.03", "S/32": "0.03", "B/16": "0.01", "B/32": "0.03", "L/16": "0.01"}
+# The AugReg hybrids as timm's pretrained configurations pick them (each the best
+# of its resolution, so the fine-tuned files may come from other pre-trainings):
+# the ImageNet-21k file, then the ImageNet fine-tunes at 224 and 384.
+_AUGREG_HYBRIDS = {
+    "R+Ti/16": (
+        "R_Ti_16-i21k-300ep-lr_0.001-aug_none-wd_0.03-do_0.0-sd_0.0",
+        "R_Ti_16-i21k-300ep-lr_0.001-aug_none-wd_0.03-do_0.0-sd_0.0--imagenet2012-steps_20k-lr_0.03-res_224",
+        "R_Ti_16-i21k-300ep-lr_0.001-aug_none-wd_0.03-do_0.0-sd_0.0--imagenet2012-steps_20k-lr_0.03-res_384",
+    ),
+    "R26+S/32": (
+        "R26_S_32-i21k-300ep-lr_0.001-aug_medium2-wd_0.03-do_0.0-sd_0.0",
+        "R26_S_32-i21k-300ep-lr_0.001-aug_light0-wd_0.03-do_0.1-sd_0.1--imagenet2012-steps_20k-lr_0.03-res_224",
+        "R26_S_32-i21k-300ep-lr_0.001-aug_medium2-wd_0.03-do_0.0-sd_0.0--imagenet2012-steps_20k-lr_0.03-res_384",
+    ),
+    "R50+L/32": (
+        "R50_L_32-i21k-300ep-lr_0.001-aug_medium2-wd_0.1-do_0.0-sd_0.0",
+        "R50_L_32-i21k-300ep-lr_0.001-aug_medium1-wd_0.1-do_0.1-sd_0.1--imagenet2012-steps_20k-lr_0.01-res_224",
+        "R50_L_32-i21k-300ep-lr_0.001-aug_medium2-wd_0.1-do_0.0-sd_0.0--imagenet2012-steps_20k-lr_0.01-res_384",
+    ),
+}
+_AUGREG_SOURCE = "google-research/vision_transformer, AugReg (Steiner et al., 2021)"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,7 +48,8 @@ class WeightsEntry:
 
     Attributes:
         name: str. The name users pass as `weights=`.
-        variant: str. A key of `keras_vit.models.VARIANTS`.
+        variant: str. A key of `keras_vit.models.VARIANTS` or, for a hybrid,
+            of `keras_vit.models.HYBRID_VARIANTS`.
         url: str. Where the file is published.
         num_classes: int. Classes of its head (21843 for ImageNet-21k).
         image_size: int. The resolution it was trained or fine-tuned at.
@@ -51,7 +73,10 @@ class WeightsEntry:
 
     @property
     def filename(self):
-        return self.url.rsplit("/", 1)[-1].replace("+", "_")
+        """The cache file name: the path under `BASE_URL` (folders included, as
+        `imagenet21k/` and `imagenet21k+imagenet2012/` hold files of one name)."""
+        name = self.url[len(BASE_URL):] if self.url.startswith(BASE_URL) else self.url.rsplit("/", 1)[-1]
+        return name.replace("/", "_").replace("+", "_")
 
 
 def _original(name, folder, variant, suffix="", **fields):
@@ -78,7 +103,7 @@ def _entries():
                       suffix="-224", num_classes=1000, image_size=224)
         )
     for variant, stem in _AUGREG_PRETRAINING.items():
-        source = "google-research/vision_transformer, AugReg (Steiner et al., 2021)"
+        source = _AUGREG_SOURCE
         entries.append(
             WeightsEntry("augreg-i21k", variant, f"{BASE_URL}augreg/{stem}.npz", 21843, 224, source=source)
         )
@@ -88,6 +113,22 @@ def _entries():
                 WeightsEntry(f"augreg-i21k-ft-i1k-{size}", variant, f"{BASE_URL}augreg/{file}", 1000, size,
                              source=source)
             )
+    return entries + _hybrid_entries()
+
+
+def _hybrid_entries():
+    entries = [
+        WeightsEntry("imagenet21k", "R50+B/16", f"{BASE_URL}imagenet21k/R50+ViT-B_16.npz", 21843, 224,
+                     representation_size=768),
+        WeightsEntry("imagenet21k+imagenet2012", "R50+B/16",
+                     f"{BASE_URL}imagenet21k+imagenet2012/R50+ViT-B_16.npz", 1000, 384),
+    ]
+    for variant, (pretrained, *fine_tuned) in _AUGREG_HYBRIDS.items():
+        entries.append(WeightsEntry("augreg-i21k", variant, f"{BASE_URL}augreg/{pretrained}.npz", 21843, 224,
+                                    source=_AUGREG_SOURCE))
+        for size, stem in zip((224, 384), fine_tuned):
+            entries.append(WeightsEntry(f"augreg-i21k-ft-i1k-{size}", variant, f"{BASE_URL}augreg/{stem}.npz",
+                                        1000, size, source=_AUGREG_SOURCE))
     return entries
 
 
@@ -104,11 +145,18 @@ def get(variant, name):
     if (variant, name) not in REGISTRY:
         available = names(variant)
         raise ValueError(
-            f"No weights named {name!r} for ViT-{variant}. Available: "
+            f"No weights named {name!r} for {_title(variant)}. Available: "
             f"{', '.join(available) if available else 'none'}; or pass the path of a "
             "checkpoint file (.npz, .safetensors, .pth, a HF folder, .weights.h5)."
         )
     return REGISTRY[(variant, name)]
+
+
+def _title(variant):
+    if "+" in variant:
+        stem, transformer = variant.split("+")
+        return f"{stem}+ViT-{transformer}"
+    return f"ViT-{variant}"
 
 
 def manifest():

@@ -4,9 +4,9 @@ import os
 
 import keras
 
-from keras_vit.models.config import SIZE_FIELDS, VARIANTS
+from keras_vit.models.config import HYBRID_VARIANTS, VARIANTS
 from keras_vit.weights import registry
-from keras_vit.weights.checkpoint import Checkpoint, read_checkpoint
+from keras_vit.weights.checkpoint import Checkpoint, read_checkpoint, stem_depths, stem_mismatch
 from keras_vit.weights.download import converted_arrays
 from keras_vit.weights.load import LoadReport, adapt_head, assign_weights
 
@@ -17,8 +17,10 @@ def load_weights(model, source, resample_method="zoom"):
     A position embedding trained on another grid is resampled to the model's
     (paper Section 3.2); a head for another number of classes is replaced by a
     zero-initialised one; a model without a head drops the checkpoint's head and
-    pre-logits. What was adapted is logged and returned. If loading fails, the
-    model keeps the weights it had.
+    pre-logits. What was adapted is logged and returned. A plain checkpoint for
+    a hybrid model, a hybrid one for a plain model, or a ResNet stem of other
+    stage depths is refused with an error that says which. If loading fails,
+    the model keeps the weights it had.
 
     Args:
         model: keras.Model. A model built by keras_vit.
@@ -34,8 +36,19 @@ def load_weights(model, source, resample_method="zoom"):
     if isinstance(source, (str, os.PathLike)) and os.fspath(source).endswith(".weights.h5"):
         return _load_weights_file(model, os.fspath(source))
     arrays = source_arrays(source, num_heads=_num_heads(model))
+    message = stem_mismatch(stem_depths(arrays), stem_depths(v.path for v in model.weights), _describe(source))
+    if message:
+        raise ValueError(message)
     arrays, notes = adapt_head(model, arrays)
     return assign_weights(model, arrays, resample_method=resample_method, notes=notes)
+
+
+def _describe(source):
+    if isinstance(source, registry.WeightsEntry):
+        return f"weights={source.name!r} ({source.url})"
+    if isinstance(source, Checkpoint):
+        return source.path
+    return os.fspath(source)
 
 
 def _load_weights_file(model, path):
@@ -80,24 +93,28 @@ def from_checkpoint(path, resample_method="zoom", **overrides):
     64 wide otherwise, so pass `num_heads` for other timm models. `overrides`
     change any builder argument, e.g. `image_size=384` (the position
     embeddings are resampled) or `num_classes=37` (a fresh
-    zero-initialised head).
+    zero-initialised head). An original hybrid `.npz` (a ResNet stem under
+    `conv_root` and `block{s}/unit{u}/...`) builds a `keras_vit.ViTHybrid` with
+    the file's stage depths and width.
 
     Args:
         path: str. An original `.npz`, a timm `.safetensors`/`.pth`/`.bin`, or
             a HF model folder.
         resample_method: str. `"zoom"` or `"bicubic"`. Defaults to `"zoom"`.
-        **overrides: keyword arguments of `keras_vit.ViT`.
+        **overrides: keyword arguments of `keras_vit.ViT` (or
+            `keras_vit.ViTHybrid` for a hybrid).
 
     Returns:
         A functional `keras.Model` with the checkpoint's weights.
     """
+    from keras_vit.models.hybrid import ViTHybrid
     from keras_vit.models.vit import ViT
 
     checkpoint = read_checkpoint(path, num_heads=overrides.get("num_heads"))
     kwargs = {**checkpoint.architecture, **overrides}
     if overrides.get("include_top") is False and "representation_size" not in overrides:
         kwargs["representation_size"] = None
-    model = ViT(**kwargs)
+    model = ViTHybrid(**kwargs) if "resnet_layers" in checkpoint.architecture else ViT(**kwargs)
     load_weights(model, checkpoint, resample_method=resample_method)
     return model
 
@@ -123,7 +140,10 @@ def builder_defaults(size, weights, kwargs):
         entry = registry.get(_variant_name(size, path), path)
         return entry, _implied(entry, kwargs)
     checkpoint = read_checkpoint(path, num_heads=size["num_heads"])
-    mismatched = [f for f in SIZE_FIELDS if checkpoint.architecture[f] != size[f]]
+    message = stem_mismatch(checkpoint.architecture.get("resnet_layers"), size.get("resnet_layers"), path)
+    if message:
+        raise ValueError(message)
+    mismatched = [f for f in size if checkpoint.architecture[f] != size[f]]
     if mismatched:
         found = ", ".join(f"{f}={checkpoint.architecture[f]}" for f in mismatched)
         wanted = ", ".join(f"{f}={size[f]}" for f in mismatched)
@@ -156,10 +176,11 @@ def _looks_like_path(text):
 
 
 def _variant_name(size, weights):
-    for name, variant in VARIANTS.items():
-        if all(getattr(variant, f) == size[f] for f in SIZE_FIELDS):
+    table = VARIANTS if size.get("resnet_layers") is None else HYBRID_VARIANTS
+    for name, variant in table.items():
+        if vars(variant) == size:
             return name
     raise ValueError(
         f"weights={weights!r} names published weights, but no published variant has "
-        f"this size ({', '.join(f'{f}={size[f]}' for f in SIZE_FIELDS)}); pass a checkpoint path."
+        f"this size ({', '.join(f'{f}={v}' for f, v in size.items())}); pass a checkpoint path."
     )

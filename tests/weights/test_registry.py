@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import keras_vit
-from keras_vit.models import VARIANTS
+from keras_vit.models import HYBRID_VARIANTS, VARIANTS
 from keras_vit.weights import REGISTRY, get, manifest, names
 from keras_vit.weights.download import converted_arrays, fetch
 from keras_vit.weights.registry import WeightsEntry
@@ -19,7 +19,7 @@ MANIFEST = os.path.join(os.path.dirname(__file__), "..", "..", "weights", "manif
 def test_every_entry_names_an_existing_variant():
     assert REGISTRY
     for (variant, name), entry in REGISTRY.items():
-        assert variant in VARIANTS and entry.variant == variant and entry.name == name
+        assert variant in {**VARIANTS, **HYBRID_VARIANTS} and entry.variant == variant and entry.name == name
         assert entry.url.startswith("https://storage.googleapis.com/vit_models/")
         assert entry.url.endswith(".npz")
 
@@ -36,6 +36,12 @@ def test_urls_of_the_original_checkpoints():
     )
     assert augreg.image_size == 384 and augreg.num_classes == 1000
     assert "imagenet21k" in names("B/16") and "imagenet21k" not in names("Ti/16")
+
+
+def test_cache_file_names_are_unique():
+    filenames = [entry.filename for entry in REGISTRY.values()]
+    assert len(set(filenames)) == len(filenames)
+    assert get("B/16", "imagenet21k").filename == "imagenet21k_ViT-B_16.npz"
 
 
 def test_manifest_file_is_the_registry():

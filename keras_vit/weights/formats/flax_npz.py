@@ -5,6 +5,9 @@ Covers the layout of google-research/vision_transformer (`imagenet21k/`,
 a `params/` or `opt/target/` prefix, bfloat16 arrays, big_vision's module names
 (`MultiHeadDotProductAttention_0`, `MlpBlock_0`, `LayerNorm_1`, a top-level
 `pos_embedding`) and encoder blocks stacked under one `Transformer/encoderblock/`.
+Hybrid files add the ResNet stem (`conv_root`, `gn_root`, `block{s}/unit{u}/...`),
+whose names keras_vit keeps; files written before Flax Linen store GroupNorm
+parameters as `(1, 1, 1, C)`.
 """
 
 import re
@@ -46,6 +49,9 @@ TOP_NAMES = {
     "head/bias": "head/bias",
 }
 _BLOCK = re.compile(r"^Transformer/encoderblock_(\d+)/(.+)$")
+_STEM_CONV = re.compile(r"^(?:block\d+/unit\d+/(?:conv[123]|conv_proj)|conv_root)/kernel$")
+_STEM_NORM = re.compile(r"^((?:block\d+/unit\d+/(?:gn[123]|gn_proj))|gn_root)/(scale|bias)$")
+_NORM_NAMES = {"scale": "gamma", "bias": "beta"}
 
 
 def read(path):
@@ -120,7 +126,7 @@ def convert(arrays):
     for key, value in arrays.items():
         path = _keras_path(key)
         if path is not None:
-            result[path] = value
+            result[path] = value.reshape(-1) if _STEM_NORM.match(key) else value
     return result
 
 
@@ -135,4 +141,8 @@ def _keras_path(key):
     match = _BLOCK.match(key)
     if match and match.group(2) in BLOCK_NAMES:
         return f"encoderblock_{match.group(1)}/{BLOCK_NAMES[match.group(2)]}"
+    if _STEM_CONV.match(key):
+        return key
+    if match := _STEM_NORM.match(key):
+        return f"{match.group(1)}/{_NORM_NAMES[match.group(2)]}"
     return None

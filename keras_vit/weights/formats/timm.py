@@ -40,6 +40,12 @@ def is_timm(arrays):
 
 def convert(arrays, num_heads):
     """Maps a timm ViT state dict (NumPy arrays) to `{keras weight path: array}`."""
+    if any(k.startswith("patch_embed.backbone.") for k in arrays):
+        raise ValueError(
+            "This timm checkpoint is a hybrid ViT (a CNN backbone under "
+            "'patch_embed.backbone.'): keras_vit reads hybrids from the original "
+            ".npz files only, e.g. weights='imagenet21k' of keras_vit.ViTR50B16."
+        )
     foreign = sorted(k for k in arrays if k.startswith(_FOREIGN))
     if foreign:
         raise ValueError(

@@ -1,0 +1,365 @@
+"""The BiT ResNetV2 stem of the hybrid Vision Transformer (paper Section 3.1, "Hybrid Architecture").
+
+Computed as the original implementation does: weight-standardised convolutions
+without bias, GroupNorm with 32 groups and epsilon 1e-6, TensorFlow-style SAME
+padding (one more row and column at the bottom and right when a stride-2 window
+does not fit evenly) and post-activation bottleneck units.
+"""
+
+import math
+
+import keras
+from keras import ops
+
+from keras_vit.layers.validation import check_positive_int
+
+GROUPS = 32
+GROUP_NORM_EPSILON = 1e-6
+
+
+def same_padding(size, kernel_size, stride):
+    """The `(before, after)` padding of TensorFlow's SAME for one spatial axis."""
+    total = max((math.ceil(size / stride) - 1) * stride + kernel_size - size, 0)
+    return total // 2, total - total // 2
+
+
+def _check_known_size(layer, shape):
+    if shape[1] is None or shape[2] is None:
+        raise ValueError(
+            f"{layer} needs a known height and width for TensorFlow-style SAME "
+            f"padding. Received: input_shape={tuple(shape)}"
+        )
+
+
+def _pad_same(inputs, kernel_size, stride, layer, constant=0.0):
+    _check_known_size(layer, inputs.shape)
+    pads = [same_padding(size, kernel_size, stride) for size in inputs.shape[1:3]]
+    if not any(before or after for before, after in pads):
+        return inputs
+    return ops.pad(inputs, [(0, 0), *pads, (0, 0)], constant_values=constant)
+
+
+def _same_output_shape(input_shape, strides, channels):
+    rows, cols = (None if s is None else math.ceil(s / strides) for s in input_shape[1:3])
+    return (input_shape[0], rows, cols, channels)
+
+
+def group_norm(name, dtype, zero_scale=False):
+    """GroupNorm as the original's `flax.linen.GroupNorm()`: 32 groups, epsilon 1e-6."""
+    return keras.layers.GroupNormalization(
+        groups=GROUPS,
+        epsilon=GROUP_NORM_EPSILON,
+        gamma_initializer="zeros" if zero_scale else "ones",
+        name=name,
+        dtype=dtype,
+    )
+
+
+def _check_filters(filters):
+    filters = check_positive_int("filters", filters)
+    if filters % GROUPS:
+        raise ValueError(
+            f"`filters` must be a multiple of {GROUPS}, the GroupNorm groups. "
+            f"Received: filters={filters!r}"
+        )
+    return filters
+
+
+def _check_image_shape(layer, shape):
+    if len(shape) != 4 or shape[-1] is None:
+        raise ValueError(
+            f"{layer} expects inputs of shape (batch, height, width, channels). "
+            f"Received: input_shape={tuple(shape)}"
+        )
+
+
+@keras.saving.register_keras_serializable(package="keras_vit")
+class StdConv2D(keras.layers.Layer):
+    """Convolution with weight standardisation (BiT; Kolesnikov et al., 2020).
+
+    Before every convolution the kernel is standardised over its spatial and
+    input axes, `(w - mean) / (std + epsilon)` with the biased standard
+    deviation, as the original hybrid computes it (timm's
+    `(w - mean) / sqrt(var + eps)` is another formula). There is no bias.
+    Padding is TensorFlow's SAME on every backend. The kernel keeps its
+    `(k, k, C_in, filters)` layout and is standardised in float32.
+
+    Args:
+        filters: int. Output channels.
+        kernel_size: int. Side of the square kernel.
+        strides: int. Stride in both directions. Defaults to 1.
+        epsilon: float. Added to the standard deviation. Defaults to 1e-5.
+        **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: Float tensor of shape `(batch, height, width, channels)` with a
+            known height and width.
+
+    Input shape:
+        `(batch, height, width, channels)`.
+
+    Output shape:
+        `(batch, ceil(height / strides), ceil(width / strides), filters)`.
+
+    Example:
+
+    >>> conv = StdConv2D(filters=8, kernel_size=3, strides=2)
+    >>> keras.ops.shape(conv(keras.ops.ones((1, 7, 8, 3))))
+    (1, 4, 4, 8)
+    """
+
+    def __init__(self, filters, kernel_size, strides=1, epsilon=1e-5, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = check_positive_int("filters", filters)
+        self.kernel_size = check_positive_int("kernel_size", kernel_size)
+        self.strides = check_positive_int("strides", strides)
+        if not epsilon > 0:
+            raise ValueError(f"`epsilon` must be positive. Received: epsilon={epsilon!r}")
+        self.epsilon = float(epsilon)
+
+    def build(self, input_shape):
+        _check_image_shape("StdConv2D", input_shape)
+        _check_known_size("StdConv2D", input_shape)
+        size = self.kernel_size
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(size, size, input_shape[-1], self.filters),
+            initializer="lecun_normal",
+        )
+
+    def standardized_kernel(self):
+        """The kernel the convolution uses: standardised over `(k, k, C_in)`."""
+        kernel = ops.cast(self.kernel, "float32")
+        centered = kernel - ops.mean(kernel, axis=(0, 1, 2), keepdims=True)
+        std = ops.sqrt(ops.mean(ops.square(centered), axis=(0, 1, 2), keepdims=True))
+        return centered / (std + self.epsilon)
+
+    def call(self, inputs):
+        kernel = ops.cast(self.standardized_kernel(), self.compute_dtype)
+        inputs = _pad_same(inputs, self.kernel_size, self.strides, "StdConv2D")
+        return ops.conv(inputs, kernel, strides=self.strides, padding="valid")
+
+    def compute_output_shape(self, input_shape):
+        return _same_output_shape(input_shape, self.strides, self.filters)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            filters=self.filters,
+            kernel_size=self.kernel_size,
+            strides=self.strides,
+            epsilon=self.epsilon,
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_vit")
+class MaxPooling2DSame(keras.layers.Layer):
+    """Max pooling with TensorFlow's SAME padding on every backend.
+
+    The padding holds `-inf`, as `flax.linen.max_pool(..., padding="SAME")`
+    pads, and sits at the bottom and right when the windows do not fit evenly.
+
+    Args:
+        pool_size: int. Side of the square window. Defaults to 3.
+        strides: int. Stride in both directions. Defaults to 2.
+        **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+
+    Input shape:
+        `(batch, height, width, channels)`, with a known height and width.
+
+    Output shape:
+        `(batch, ceil(height / strides), ceil(width / strides), channels)`.
+
+    Example:
+
+    >>> pool = MaxPooling2DSame(pool_size=3, strides=2)
+    >>> keras.ops.shape(pool(keras.ops.ones((1, 8, 7, 4))))
+    (1, 4, 4, 4)
+    """
+
+    def __init__(self, pool_size=3, strides=2, **kwargs):
+        super().__init__(**kwargs)
+        self.pool_size = check_positive_int("pool_size", pool_size)
+        self.strides = check_positive_int("strides", strides)
+
+    def call(self, inputs):
+        inputs = _pad_same(inputs, self.pool_size, self.strides, "MaxPooling2DSame", float("-inf"))
+        return ops.max_pool(inputs, self.pool_size, strides=self.strides, padding="valid")
+
+    def compute_output_shape(self, input_shape):
+        _check_known_size("MaxPooling2DSame", input_shape)
+        return _same_output_shape(input_shape, self.strides, input_shape[-1])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(pool_size=self.pool_size, strides=self.strides)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_vit")
+class BottleneckUnit(keras.layers.Layer):
+    """A post-activation ResNetV2 bottleneck unit, as in the original hybrid.
+
+    `conv1 1x1 -> gn1 -> relu -> conv2 3x3 (strides) -> gn2 -> relu -> conv3 1x1
+    -> gn3`, added to the shortcut and passed through ReLU. The shortcut is
+    `conv_proj 1x1 (strides) -> gn_proj` when the unit changes the width or the
+    resolution, else the input. `gn3`'s scale starts at zero, so a fresh unit
+    passes its shortcut through.
+
+    Args:
+        filters: int. Width of the bottleneck; the unit outputs `4 * filters`
+            channels. A multiple of 32, the GroupNorm groups.
+        strides: int. Stride of `conv2` and `conv_proj`. Defaults to 1.
+        **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+
+    Input shape:
+        `(batch, height, width, channels)`, with a known height and width.
+
+    Output shape:
+        `(batch, ceil(height / strides), ceil(width / strides), 4 * filters)`.
+
+    Example:
+
+    >>> unit = BottleneckUnit(filters=32, strides=2)
+    >>> keras.ops.shape(unit(keras.ops.ones((1, 8, 8, 64))))
+    (1, 4, 4, 128)
+    """
+
+    def __init__(self, filters, strides=1, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = _check_filters(filters)
+        self.strides = check_positive_int("strides", strides)
+
+    def build(self, input_shape):
+        _check_image_shape("BottleneckUnit", input_shape)
+        policy, width, out = self.dtype_policy, self.filters, 4 * self.filters
+        self.conv1 = StdConv2D(width, 1, name="conv1", dtype=policy)
+        self.gn1 = group_norm("gn1", policy)
+        self.conv2 = StdConv2D(width, 3, self.strides, name="conv2", dtype=policy)
+        self.gn2 = group_norm("gn2", policy)
+        self.conv3 = StdConv2D(out, 1, name="conv3", dtype=policy)
+        self.gn3 = group_norm("gn3", policy, zero_scale=True)
+        self.has_projection = input_shape[-1] != out or self.strides != 1
+        if self.has_projection:
+            self.conv_proj = StdConv2D(out, 1, self.strides, name="conv_proj", dtype=policy)
+            self.gn_proj = group_norm("gn_proj", policy)
+        reduced = _same_output_shape(input_shape, self.strides, width)
+        for layer, shape in self._sublayers(input_shape, reduced):
+            layer.build(shape)
+
+    def _sublayers(self, input_shape, reduced):
+        full = (*input_shape[:3], self.filters)
+        pairs = [
+            (self.conv1, input_shape), (self.gn1, full), (self.conv2, full),
+            (self.gn2, reduced), (self.conv3, reduced), (self.gn3, (*reduced[:3], 4 * self.filters)),
+        ]
+        if self.has_projection:
+            pairs += [(self.conv_proj, input_shape), (self.gn_proj, (*reduced[:3], 4 * self.filters))]
+        return pairs
+
+    def call(self, inputs):
+        shortcut = inputs
+        if self.has_projection:
+            shortcut = self.gn_proj(self.conv_proj(inputs))
+        residual = ops.relu(self.gn1(self.conv1(inputs)))
+        residual = ops.relu(self.gn2(self.conv2(residual)))
+        residual = self.gn3(self.conv3(residual))
+        return ops.relu(shortcut + residual)
+
+    def compute_output_shape(self, input_shape):
+        return _same_output_shape(input_shape, self.strides, 4 * self.filters)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(filters=self.filters, strides=self.strides)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_vit")
+class ResNetStage(keras.layers.Layer):
+    """A stage of bottleneck units `unit1 ... unitN`; the first one strides.
+
+    Args:
+        num_units: int. Number of bottleneck units.
+        filters: int. Bottleneck width; the stage outputs `4 * filters` channels.
+        strides: int. Stride of the first unit. Defaults to 1.
+        **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+
+    Input shape:
+        `(batch, height, width, channels)`, with a known height and width.
+
+    Output shape:
+        `(batch, ceil(height / strides), ceil(width / strides), 4 * filters)`.
+
+    Example:
+
+    >>> stage = ResNetStage(num_units=2, filters=32, strides=2)
+    >>> keras.ops.shape(stage(keras.ops.ones((1, 8, 8, 32))))
+    (1, 4, 4, 128)
+    """
+
+    def __init__(self, num_units, filters, strides=1, **kwargs):
+        super().__init__(**kwargs)
+        self.num_units = check_positive_int("num_units", num_units)
+        self.filters = _check_filters(filters)
+        self.strides = check_positive_int("strides", strides)
+
+    def build(self, input_shape):
+        _check_image_shape("ResNetStage", input_shape)
+        self.units = []
+        shape = input_shape
+        for index in range(self.num_units):
+            unit = BottleneckUnit(
+                self.filters,
+                self.strides if index == 0 else 1,
+                name=f"unit{index + 1}",
+                dtype=self.dtype_policy,
+            )
+            unit.build(shape)
+            shape = unit.compute_output_shape(shape)
+            self.units.append(unit)
+
+    def call(self, inputs):
+        for unit in self.units:
+            inputs = unit(inputs)
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return _same_output_shape(input_shape, self.strides, 4 * self.filters)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(num_units=self.num_units, filters=self.filters, strides=self.strides)
+        return config
+
+
+def resnet_stem(images, resnet_layers, width):
+    """The hybrid's ResNetV2 stem, built into a functional graph.
+
+    The root (`conv_root`: StdConv 7x7 stride 2, `gn_root`, ReLU, 3x3 stride-2
+    max-pool) and one stage `block{s}` per entry of `resnet_layers`, of width
+    `width * 2**(s - 1)`, the first stage at stride 1 and every later one at
+    stride 2. Layer names are the original checkpoint's module names.
+
+    Args:
+        images: symbolic tensor `(batch, height, width, channels)`.
+        resnet_layers: tuple of int. Units per stage; `()` keeps the root only.
+        width: int. Channels of the root, `64 * width_factor`.
+
+    Returns:
+        The feature map: `4 * width * 2**(S - 1)` channels after `S` stages,
+        `width` channels for the root alone.
+    """
+    features = StdConv2D(width, 7, strides=2, name="conv_root")(images)
+    features = group_norm("gn_root", None)(features)
+    features = keras.layers.ReLU(name="root_relu")(features)
+    features = MaxPooling2DSame(3, 2, name="root_pool")(features)
+    for index, num_units in enumerate(resnet_layers):
+        features = ResNetStage(
+            num_units,
+            width * 2**index,
+            strides=1 if index == 0 else 2,
+            name=f"block{index + 1}",
+        )(features)
+    return features

@@ -1,0 +1,178 @@
+"""The hybrid Vision Transformer: a ResNetV2 (BiT) stem, then the Transformer (paper Section 3.1)."""
+
+import dataclasses
+
+from keras_vit.models.config import HYBRID_VARIANTS, ViTConfig
+from keras_vit.models.vit import build_vit
+from keras_vit.weights import registry
+
+# Builder keyword arguments that pass straight into the config.
+_CONFIG_FIELDS = frozenset(field.name for field in dataclasses.fields(ViTConfig))
+
+
+def ViTHybrid(
+    resnet_layers,
+    resnet_width=1,
+    patch_size=1,
+    image_size=224,
+    hidden_dim=768,
+    num_layers=12,
+    num_heads=12,
+    mlp_dim=3072,
+    *,
+    weights=None,
+    name=None,
+    **kwargs,
+):
+    """Builds a hybrid Vision Transformer (Dosovitskiy et al., ICLR 2021, Section 3.1).
+
+    The patches come from a CNN feature map instead of raw pixels: a BiT
+    ResNetV2 stem (a weight-standardised 7x7 stride-2 convolution, GroupNorm,
+    ReLU and a 3x3 stride-2 max-pool, then one stage of post-activation
+    bottleneck units per entry of `resnet_layers`, every stage after the first
+    halving the resolution) feeds a `patch_size` patch embedding, and the rest
+    is the plain ViT: class token, position embeddings, encoder, head.
+
+    Layer and weight names are the original checkpoints' (`conv_root`,
+    `gn_root`, `block1/unit1/conv1`, ..., `embedding`), so
+    `model.get_layer("block3").output` is the stem's feature map.
+
+    Args:
+        resnet_layers: tuple of int. Bottleneck units per stage, e.g.
+            `(3, 4, 9)` for R50+ViT-B/16; `()` keeps the root alone (4x).
+        resnet_width: float. Width factor: the root has `64 * resnet_width`
+            channels, stage `s` bottlenecks `64 * resnet_width * 2**(s - 1)`
+            and outputs 4 times that. Defaults to 1.
+        patch_size: int. Side of the patches cut from the feature map.
+            Defaults to 1.
+        image_size: int or pair of ints. Input `(height, width)`; the stem's
+            feature map must be divisible by `patch_size`. Defaults to 224.
+        hidden_dim: int. Token width `D`. Defaults to 768.
+        num_layers: int. Number of Transformer blocks. Defaults to 12.
+        num_heads: int. Attention heads; must divide `hidden_dim`. Defaults to 12.
+        mlp_dim: int. Width of each block's MLP. Defaults to 3072.
+        weights: None, the name of published weights for this size, or the
+            path of an original hybrid `.npz` or a keras_vit `.weights.h5` or
+            `.keras` file. The position embeddings are resampled to
+            `image_size`; a head for another `num_classes` starts from zero.
+            Defaults to None.
+        name: str or None. Model name. Defaults to `"vit_hybrid"`.
+        **kwargs: Any other keyword argument of `keras_vit.ViT`:
+            `include_top`, `num_classes`, `pooling`, `representation_size`,
+            `classifier_activation`, `include_preprocessing`, `dropout_rate`,
+            `attention_dropout_rate`, `approximate_gelu`, `layer_norm_epsilon`,
+            `position_embedding`, `num_channels`.
+
+    Returns:
+        A functional `keras.Model` mapping `(batch, height, width, channels)`
+        images to `(batch, num_classes)` outputs (or the pooled features).
+
+    Example:
+
+    >>> model = ViTHybrid(resnet_layers=(1, 1), resnet_width=0.5, image_size=32,
+    ...                   hidden_dim=16, num_layers=1, num_heads=2, mlp_dim=32,
+    ...                   num_classes=10)
+    >>> model.get_layer("pos_embedding").grid_size
+    (4, 4)
+    >>> keras.ops.shape(model(keras.ops.zeros((1, 32, 32, 3))))
+    (1, 10)
+    """
+    unknown = sorted(set(kwargs) - _CONFIG_FIELDS)
+    if unknown:
+        raise TypeError(
+            f"ViTHybrid got unexpected keyword arguments {', '.join(unknown)}; it takes "
+            "the arguments of keras_vit.ViT plus resnet_layers and resnet_width."
+        )
+    if resnet_layers is None:
+        raise ValueError(
+            "`resnet_layers` must be a tuple of positive ints such as (3, 4, 9) for a "
+            "hybrid; keras_vit.ViT builds the plain ViT. Received: resnet_layers=None"
+        )
+    config = ViTConfig(
+        resnet_layers=resnet_layers,
+        resnet_width=resnet_width,
+        patch_size=patch_size,
+        image_size=image_size,
+        hidden_dim=hidden_dim,
+        num_layers=num_layers,
+        num_heads=num_heads,
+        mlp_dim=mlp_dim,
+        **kwargs,
+    )
+    return build_vit(config, weights=weights, name=name or "vit_hybrid")
+
+
+_DOC = """Builds {variant}: a ResNetV2 stem ({stages}, root width {width}), then {num_layers} Transformer layers, width {hidden_dim}, MLP {mlp_dim}, {num_heads} heads, {patch_size}x{patch_size} patches on the feature map.
+
+    Args:
+        weights: None, the name of published weights ({names}), or the path
+            of an original hybrid `.npz` or a keras_vit `.weights.h5`/`.keras`
+            file. Resolution, classes and pre-logits follow the weights unless
+            given. Defaults to None.
+        **kwargs: Any keyword argument of `keras_vit.ViTHybrid` but those that
+            fix the size (`resnet_layers`, `resnet_width`, `patch_size`,
+            `hidden_dim`, `num_layers`, `num_heads`, `mlp_dim`): `image_size`,
+            `include_top`, `num_classes`, `pooling`, `representation_size`,
+            `classifier_activation`, `include_preprocessing`, `dropout_rate`,
+            `attention_dropout_rate`, `name`, ...
+
+    Returns:
+        A functional `keras.Model`.
+    """
+
+
+def from_hybrid_variant(variant, weights=None, **kwargs):
+    """Builds the hybrid named `variant` (a key of `HYBRID_VARIANTS`, such as "R50+B/16")."""
+    if variant not in HYBRID_VARIANTS:
+        raise ValueError(
+            f"`variant` must be one of {sorted(HYBRID_VARIANTS)}. Received: variant={variant!r}"
+        )
+    size = vars(HYBRID_VARIANTS[variant])
+    fixed = sorted(set(kwargs) & set(size))
+    if fixed:
+        raise ValueError(
+            f"{_title(variant)} fixes {', '.join(fixed)}; use `keras_vit.ViTHybrid` for "
+            f"another size. Received: {', '.join(f'{k}={kwargs[k]!r}' for k in fixed)}"
+        )
+    kwargs.setdefault("name", _model_name(variant))
+    if weights is not None:
+        from keras_vit.weights.sources import builder_defaults
+
+        weights, implied = builder_defaults(size, weights, kwargs)
+        kwargs = {**implied, **kwargs}
+    return ViTHybrid(**size, weights=weights, **kwargs)
+
+
+def _title(variant):
+    """ "R50+B/16" -> "R50+ViT-B/16", the paper's name."""
+    stem, transformer = variant.split("+")
+    return f"{stem}+ViT-{transformer}"
+
+
+def _model_name(variant):
+    return "vit_" + variant.lower().replace("+", "_").replace("/", "")
+
+
+def _builder(variant):
+    def build(weights=None, **kwargs):
+        return from_hybrid_variant(variant, weights=weights, **kwargs)
+
+    build.__name__ = build.__qualname__ = "ViT" + variant.replace("+", "").replace("/", "")
+    size = HYBRID_VARIANTS[variant]
+    published = ", ".join(f'"{name}"' for name in registry.names(variant)) or "none yet"
+    stages = f"stages {size.resnet_layers}" if size.resnet_layers else "the root alone"
+    build.__doc__ = _DOC.format(
+        variant=_title(variant), names=published, stages=stages, width=int(64 * size.resnet_width), **vars(size)
+    )
+    return build
+
+
+ViTRTi16 = _builder("R+Ti/16")
+ViTR26S32 = _builder("R26+S/32")
+ViTR26B32 = _builder("R26+B/32")
+ViTR50B16 = _builder("R50+B/16")
+ViTR50L32 = _builder("R50+L/32")
+
+HYBRID_BUILDERS = {
+    variant: globals()["ViT" + variant.replace("+", "").replace("/", "")] for variant in HYBRID_VARIANTS
+}
