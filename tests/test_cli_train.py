@@ -46,3 +46,14 @@ def test_train_bad_input_gets_a_clear_message(tmp_path, capsys, flags, message):
 def test_unknown_model_name_is_rejected(tmp_path, capsys):
     assert main(["train", "--model", "Q/99", "--out", str(tmp_path)]) == 1
     assert "`model` must be a `.keras` file or one of" in capsys.readouterr().err
+
+
+def test_fine_tuning_at_a_higher_resolution_resamples_the_position_embeddings(tmp_path):
+    import keras
+
+    assert main(_tiny(tmp_path / "at16")) == 0
+    at32 = _tiny(tmp_path / "at32") + ["--weights", str(tmp_path / "at16" / "model.keras")]
+    at32[at32.index("--image-size") + 1] = "32"
+    assert main(at32) == 0
+    grid = keras.saving.load_model(tmp_path / "at32" / "model.keras").get_layer("pos_embedding")
+    assert tuple(grid.grid_size) == (4, 4) and tuple(grid.embedding.shape) == (1, 17, 16)

@@ -59,7 +59,9 @@ def _torch_bfloat16():
 
     if torch.cuda.is_available():
         return torch.cuda.get_device_capability()[0] >= 8
-    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    # oneDNN's own check for AVX512-BF16 / AMX; private in torch, so looked up defensively.
+    supported = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+    return bool(torch.backends.mkldnn.is_available() and supported is not None and supported())
 
 
 def _tensorflow_bfloat16():

@@ -15,7 +15,7 @@ import sys
 
 import keras
 
-from keras_vit.data.pipeline import NO_AUGMENTATION, eval_pipeline, train_pipeline
+from keras_vit.data.pipeline import Augmentation, eval_pipeline, train_pipeline
 from keras_vit.data.sources import load_source
 from keras_vit.layers.validation import check_positive_int
 from keras_vit.training.callbacks import EpochCheckpoint, save_atomically
@@ -44,7 +44,8 @@ class TrainConfig:
         learning_rate, weight_decay, warmup_steps: None keeps the recipe's.
         decay: None keeps the recipe's, or "cosine"/"linear".
         label_smoothing, dropout_rate, stochastic_depth_rate: floats.
-        augmentation: a `keras_vit.data.Augmentation`.
+        augmentation: a `keras_vit.data.Augmentation`; defaults to the paper's
+            Inception crop and flip.
         crop_fraction: float. Evaluation centre crop.
         precision: "auto", "float32", "mixed_bfloat16" or "mixed_float16".
         seed: int.
@@ -69,7 +70,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     dropout_rate: float = 0.0
     stochastic_depth_rate: float = 0.0
-    augmentation: object = NO_AUGMENTATION
+    augmentation: Augmentation = Augmentation()
     crop_fraction: float = 0.875
     precision: str = "float32"
     seed: int = 0
@@ -121,9 +122,12 @@ def train(config):
         loss=classification_loss(config.label_smoothing),
         metrics=["accuracy"],
     )
-    evaluate = lambda split: eval_pipeline(  # noqa: E731
-        source.splits[split], source.num_classes, image_size, config.batch_size, config.crop_fraction
-    )
+
+    def evaluate(split):
+        return eval_pipeline(
+            source.splits[split], source.num_classes, image_size, config.batch_size, config.crop_fraction
+        )
+
     resumed = _resume_epoch(paths["backup"])
     history = model.fit(
         train_data,
