@@ -1,6 +1,6 @@
 """keras_vit: the Vision Transformer (Dosovitskiy et al., ICLR 2021) for Keras 3."""
 
-from keras_vit import layers, models, weights
+from keras_vit import export, layers, models, weights
 from keras_vit.models import (
     ViT,
     ViTB16,
@@ -29,6 +29,7 @@ __all__ = [
     "ViTS32",
     "ViTTi16",
     "decode_predictions",
+    "export",
     "from_checkpoint",
     "layers",
     "models",

@@ -1,0 +1,151 @@
+"""Parity of an exported artifact with the Keras model it came from.
+
+The artifact runs on a seeded batch of images with its own runtime (TensorFlow,
+the LiteRT interpreter or onnxruntime) and its outputs are compared with
+`model.predict` on the same batch. What counts as agreement depends on the
+quantization, and is stated once, in `TOLERANCES`.
+"""
+
+import dataclasses
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class Tolerance:
+    """How far an artifact may drift from the Keras model.
+
+    Attributes:
+        relative: float. The largest absolute difference allowed, as a
+            fraction of `max(1, max |reference output|)`, so that the check
+            means the same for logits and for probabilities.
+        top1: float. The smallest fraction of images whose top-1 class must
+            agree with the Keras model's.
+        measured: str. What the tolerance was set from.
+    """
+
+    relative: float
+    top1: float
+    measured: str
+
+
+# Set from measurements on small random ViTs (max |logit| 6 to 10, 32 images),
+# with room for larger models; README.md "Export" repeats this table.
+TOLERANCES = {
+    # float32 checks only the difference: two equal logits may be ordered either way.
+    None: Tolerance(1e-4, 0.0, "float32 runtimes agree to about 1e-5 of the output scale"),
+    "float16": Tolerance(2e-2, 0.75, "float16 weights: 3e-3 to 5e-3 of the scale, top-1 all agree"),
+    "dynamic_int8": Tolerance(0.25, 0.75, "int8 weights: about 0.1 of the scale, top-1 97% agree"),
+    "int8": Tolerance(1.0, 0.4, "int8 weights and activations: 0.35 to 0.8 of the scale, top-1 47-78% agree"),
+}
+
+
+class ParityError(ValueError):
+    """An exported artifact computes something else than its Keras model."""
+
+
+@dataclasses.dataclass
+class ParityReport:
+    """The outcome of one comparison of an artifact with its Keras model.
+
+    Attributes:
+        max_abs_diff: float. Largest absolute difference over the batch and
+            every input dtype the artifact accepts.
+        scale: float. `max |reference output|`.
+        tolerance: float. The largest difference allowed, absolute.
+        top1_agreement: float. Fraction of images whose top-1 class agrees.
+        min_top1: float. The smallest agreement allowed.
+        num_images: int. Images compared.
+        input_dtypes: tuple of str. The input dtypes the artifact was run with.
+    """
+
+    max_abs_diff: float
+    scale: float
+    tolerance: float
+    top1_agreement: float
+    min_top1: float
+    num_images: int
+    input_dtypes: tuple
+
+    @property
+    def passed(self):
+        return self.max_abs_diff <= self.tolerance and self.top1_agreement >= self.min_top1
+
+    def __str__(self):
+        return (
+            f"max |difference| {self.max_abs_diff:.3g} (tolerance {self.tolerance:.3g}), "
+            f"top-1 agreement {self.top1_agreement:.0%} (at least {self.min_top1:.0%}) "
+            f"on {self.num_images} images, inputs {'/'.join(self.input_dtypes)}"
+        )
+
+
+def sample_images(input_shape, num_images=8, seed=0):
+    """A seeded batch of RGB images with integer values in `[0, 255]`, as float32.
+
+    Args:
+        input_shape: tuple. `(height, width, channels)`.
+        num_images: int. Batch size. Defaults to 8.
+        seed: int. Seed of the generator. Defaults to 0.
+
+    Returns:
+        float32 array of shape `(num_images, height, width, channels)`.
+
+    Example:
+
+    >>> sample_images((4, 4, 3), num_images=2).shape
+    (2, 4, 4, 3)
+    """
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (num_images, *input_shape)).astype("float32")
+
+
+def verify(model, runner, quantize=None, images=None):
+    """Runs `runner` and `model` on the same images and compares them.
+
+    Args:
+        model: the Keras model, taking RGB pixels in `[0, 255]`.
+        runner: a loaded artifact (see `keras_vit.export.load`), called with
+            a batch of images in each of its `input_dtypes`.
+        quantize: None or a key of `TOLERANCES`. Defaults to None.
+        images: array of shape `(batch, height, width, channels)` in
+            `[0, 255]`, or None for `sample_images`. Defaults to None.
+
+    Returns:
+        A `ParityReport`.
+
+    Raises:
+        ParityError: if the difference or the top-1 agreement is outside the
+            tolerance of `quantize`; the message names the numbers.
+    """
+    if images is None:
+        images = sample_images(tuple(model.input_shape[1:]))
+    images = np.asarray(images, dtype="float32")
+    reference = np.asarray(model.predict(images, batch_size=len(images), verbose=0), "float32")
+    scale = float(np.abs(reference).max())
+    diff, agreement = 0.0, 1.0
+    for dtype in runner.input_dtypes:
+        outputs = np.asarray(runner(images.astype(dtype)), "float32").reshape(reference.shape)
+        diff = max(diff, float(np.abs(outputs - reference).max()))
+        agreement = min(agreement, _top1_agreement(outputs, reference))
+    tolerance = TOLERANCES[quantize]
+    report = ParityReport(
+        max_abs_diff=diff,
+        scale=scale,
+        tolerance=tolerance.relative * max(1.0, scale),
+        top1_agreement=agreement,
+        min_top1=tolerance.top1,
+        num_images=len(images),
+        input_dtypes=tuple(runner.input_dtypes),
+    )
+    if not report.passed:
+        raise ParityError(
+            f"The exported artifact ({quantize or 'float32'}) does not match the Keras "
+            f"model: {report}. Output scale {scale:.3g}."
+        )
+    return report
+
+
+def _top1_agreement(outputs, reference):
+    if reference.ndim != 2 or reference.shape[1] < 2:
+        return 1.0
+    return float(np.mean(outputs.argmax(axis=1) == reference.argmax(axis=1)))
