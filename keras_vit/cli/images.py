@@ -10,36 +10,52 @@ import numpy as np
 RESAMPLING = "BILINEAR"
 
 
-def read_images(paths, size):
-    """Reads image files into float32 RGB pixels in `[0, 255]`.
+def open_images(paths):
+    """Opens image files as RGB PIL images, before any model is loaded.
 
-    Each image is converted to RGB (grayscale copied to three channels, an
-    alpha channel dropped; a note on stderr says so) and resized to `size`
-    with PIL's bilinear filter, without keeping the aspect ratio. A folder
-    stands for the files in it.
+    Grayscale is copied to three channels and an alpha channel dropped, with
+    a note on stderr. A folder stands for the files in it.
 
     Args:
         paths: list of str. Image files or folders of them.
-        size: pair of ints. `(height, width)`.
 
     Returns:
-        The list of files read, and a float32 array of shape
-        `(len(files), height, width, 3)`.
+        The list of files, and the list of their RGB images.
     """
     from PIL import Image
 
     files = _expand(paths)
-    height, width = (int(side) for side in size)
-    batch = np.empty((len(files), height, width, 3), dtype="float32")
-    for index, path in enumerate(files):
+    images = []
+    for path in files:
         image = _open(Image, path)
         if image.mode != "RGB":
             what = "alpha channel dropped" if "A" in image.mode else "channels copied"
             print(f"note: {path}: converted {image.mode} to RGB ({what})", file=sys.stderr)
             image = image.convert("RGB")
+        images.append(image)
+    return files, images
+
+
+def to_batch(images, size):
+    """Resizes RGB PIL images to `size` = `(height, width)`, without keeping the aspect ratio.
+
+    Returns:
+        float32 array of shape `(len(images), height, width, 3)`, values in `[0, 255]`.
+    """
+    from PIL import Image
+
+    height, width = (int(side) for side in size)
+    batch = np.empty((len(images), height, width, 3), dtype="float32")
+    for index, image in enumerate(images):
         resized = image.resize((width, height), getattr(Image.Resampling, RESAMPLING))
         batch[index] = np.asarray(resized, dtype="float32")
-    return files, batch
+    return batch
+
+
+def read_images(paths, size):
+    """`open_images` then `to_batch`: the files and their float32 RGB pixels."""
+    files, images = open_images(paths)
+    return files, to_batch(images, size)
 
 
 def _expand(paths):

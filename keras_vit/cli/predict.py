@@ -24,12 +24,13 @@ def register(commands):
 
 
 def run(args):
-    from keras_vit.cli.images import read_images
+    from keras_vit.cli.images import open_images, to_batch
 
     if args.top < 1:
         raise ValueError(f"--top must be a positive integer. Received: {args.top}")
+    files, pictures = open_images(args.images)
     model, input_shape = _load(args)
-    files, images = read_images(args.images, input_shape[:2])
+    images = to_batch(pictures, input_shape[:2])
     scores = _probabilities(np.asarray(model(images), dtype="float32"))
     if scores.ndim != 2:
         raise ValueError(f"The model returns outputs of shape {scores.shape}, not class scores.")

@@ -1,7 +1,8 @@
 """ONNX files with an open batch dimension, from every backend.
 
 TensorFlow converts through `tf2onnx` and JAX through `jax2onnx`, both by
-`model.export(format="onnx")`. On torch, Keras' exporter takes the TorchScript
+`model.export(format="onnx")`; TensorFlow computes the exact GELU with `Erfc`,
+which tf2onnx has no handler for, so one is added (`1 - Erf`). On torch, Keras' exporter takes the TorchScript
 tracer whenever the batch is dynamic, and that tracer cannot export Keras'
 LayerNormalization (its normalized shape becomes a traced, non-constant
 value); so torch goes through `torch.export` (`dynamo=True`, which needs
@@ -34,8 +35,34 @@ def write(model, path, quantize=None, representative_data=None):
     if backend == "torch":
         _write_torch(model, path)
         return
+    if backend == "tensorflow":
+        _register_erfc()
     spec = keras.InputSpec(shape=(None, *model.input_shape[1:]), dtype="float32", name="images")
     model.export(path, format="onnx", verbose=False, input_signature=[spec])
+
+
+def _register_erfc():
+    import tf2onnx
+    from tf2onnx.handler import tf_op
+
+    if getattr(tf2onnx, "_keras_vit_erfc", False):
+        return
+
+    @tf_op("Erfc")
+    class Erfc:
+        @classmethod
+        def version_9(cls, ctx, node, **kwargs):
+            dtype = tf2onnx.utils.map_onnx_to_numpy_type(ctx.get_dtype(node.input[0]))
+            erf = ctx.make_node("Erf", [node.input[0]], op_name_scope=node.name)
+            one = ctx.make_const(tf2onnx.utils.make_name("one"), np.array(1, dtype))
+            shapes, dtypes = node.output_shapes, node.output_dtypes
+            ctx.remove_node(node.name)
+            ctx.make_node(
+                "Sub", [one.output[0], erf.output[0]], outputs=node.output,
+                name=node.name, shapes=shapes, dtypes=dtypes,
+            )
+
+    tf2onnx._keras_vit_erfc = True
 
 
 def _write_torch(model, path):
