@@ -13,12 +13,18 @@ def register(commands):
         help="export to SavedModel, LiteRT (TFLite) or ONNX, checked against the Keras model",
     )
     export.add_argument("model", help="a .keras file, or a variant such as B/16 or ViTB16")
-    export.add_argument("--format", required=True, help="tflite (litert), saved_model (tf_saved_model) or onnx")
-    export.add_argument("-o", "--output", help="where to write; default: beside MODEL, or in the current folder")
-    export.add_argument("--quantize", help="tflite only: float16, dynamic_int8 or int8 (needs --calibration-images)")
-    export.add_argument("--calibration-images", nargs="+", default=(), help="images for --quantize int8 to calibrate on")
+    export.add_argument(
+        "--format", required=True, help="tflite (litert), saved_model (tf_saved_model) or onnx"
+    )
+    export.add_argument("-o", "--output", help="where to write; default: beside MODEL, or here")
+    export.add_argument(
+        "--quantize", help="tflite only: float16, dynamic_int8 or int8 (needs --calibration-images)"
+    )
+    export.add_argument(
+        "--calibration-images", nargs="+", default=(), help="images (or folders) to calibrate int8 on"
+    )
     export.add_argument("--overwrite", action="store_true", help="replace an existing output")
-    export.add_argument("--no-verify", action="store_true", help="skip running the artifact against the model")
+    export.add_argument("--no-verify", action="store_true", help="do not check the artifact against the model")
     add_model_arguments(export)
     export.set_defaults(run=run)
 

@@ -21,7 +21,9 @@ def keras_model(spec, args):
         if not os.path.isfile(spec):
             raise ValueError(f"No such model file: {spec}")
         if args.weights or args.image_size or args.num_classes:
-            raise ValueError("--weights, --image-size and --num-classes go with a variant name, not a .keras file.")
+            raise ValueError(
+                "--weights, --image-size and --num-classes go with a variant name, not a .keras file."
+            )
         return keras.saving.load_model(spec)
     builders = {**BUILDERS, **{builder.__name__: builder for builder in BUILDERS.values()}}
     if spec not in builders:

@@ -49,7 +49,9 @@ def _load(args):
         raise ValueError(f"No such model file: {spec}")
     if os.path.exists(spec) and not spec.endswith(".keras"):
         if args.weights or args.image_size or args.num_classes:
-            raise ValueError("--weights, --image-size and --num-classes go with a variant name or a .keras file.")
+            raise ValueError(
+                "--weights, --image-size and --num-classes go with a variant name, not an exported model."
+            )
         runner = load(spec)
         return runner, runner.input_shape
     model = with_preprocessing(keras_model(spec, args))

@@ -26,24 +26,29 @@ def write(model, path, quantize=None, representative_data=None):
     `[0, 255]` of shape `(batch, height, width, channels)`; `serve_uint8` takes
     the same pixels as uint8. Both return the model's output.
     """
+    import tensorflow as tf
+
     del quantize, representative_data  # A SavedModel is exported in float32 only.
     shape = (None, *model.input_shape[1:])
     archive = keras.export.ExportArchive()
     archive.track(model)
-    for name, dtype in (("serve", "float32"), ("serve_uint8", "uint8")):
-        archive.add_endpoint(
-            name,
-            _endpoint(model),
-            input_signature=[keras.InputSpec(shape=shape, dtype=dtype, name="images")],
-        )
-    archive.write_out(path, verbose=False)
 
-
-def _endpoint(model):
     def serve(images):
-        return model(keras.ops.cast(images, "float32"), training=False)
+        return model(images, training=False)
 
-    return serve
+    serve = archive.add_endpoint(
+        "serve", serve, input_signature=[keras.InputSpec(shape=shape, dtype="float32", name="images")]
+    )
+
+    # A TensorFlow function around the traced float32 endpoint: the model is
+    # traced (or, from JAX, converted) once for both signatures.
+    @tf.function(input_signature=[tf.TensorSpec(shape, tf.uint8, name="images")])
+    def serve_uint8(images):
+        return serve(tf.cast(images, tf.float32))
+
+    serve_uint8.get_concrete_function()
+    archive.add_endpoint("serve_uint8", serve_uint8)
+    archive.write_out(path, verbose=False)
 
 
 def is_artifact(path):

@@ -4,6 +4,12 @@ The artifact runs on a seeded batch of images with its own runtime (TensorFlow,
 the LiteRT interpreter or onnxruntime) and its outputs are compared with
 `model.predict` on the same batch. What counts as agreement depends on the
 quantization, and is stated once, in `TOLERANCES`.
+
+Some models amplify float32 round-off: a deep ViT with random weights moves
+its outputs by 0.1 to 0.3 when its input pixels move by one part in a
+million. Another runtime rounds differently, so the tolerance is never below
+`NOISE_FACTOR` times that change (the report's `noise_floor`); for trained
+weights it is far below the quantization's own tolerance.
 """
 
 import dataclasses
@@ -40,6 +46,12 @@ TOLERANCES = {
 }
 
 
+# The relative input perturbation that measures the model's sensitivity, about
+# 16 float32 ulps, and how many times the resulting change a runtime may differ.
+NOISE_PERTURBATION = 1e-6
+NOISE_FACTOR = 4.0
+
+
 class ParityError(ValueError):
     """An exported artifact computes something else than its Keras model."""
 
@@ -52,6 +64,8 @@ class ParityReport:
         max_abs_diff: float. Largest absolute difference over the batch and
             every input dtype the artifact accepts.
         scale: float. `max |reference output|`.
+        noise_floor: float. How much the Keras model's own outputs move when
+            its input moves by `NOISE_PERTURBATION` (relative).
         tolerance: float. The largest difference allowed, absolute.
         top1_agreement: float. Fraction of images whose top-1 class agrees.
         min_top1: float. The smallest agreement allowed.
@@ -61,6 +75,7 @@ class ParityReport:
 
     max_abs_diff: float
     scale: float
+    noise_floor: float
     tolerance: float
     top1_agreement: float
     min_top1: float
@@ -108,7 +123,8 @@ def verify(model, runner, quantize=None, images=None):
             a batch of images in each of its `input_dtypes`.
         quantize: None or a key of `TOLERANCES`. Defaults to None.
         images: array of shape `(batch, height, width, channels)` in
-            `[0, 255]`, or None for `sample_images`. Defaults to None.
+            `[0, 255]`, rounded to whole pixel values (as uint8 inputs
+            hold them), or None for `sample_images`. Defaults to None.
 
     Returns:
         A `ParityReport`.
@@ -119,9 +135,10 @@ def verify(model, runner, quantize=None, images=None):
     """
     if images is None:
         images = sample_images(tuple(model.input_shape[1:]))
-    images = np.asarray(images, dtype="float32")
-    reference = np.asarray(model.predict(images, batch_size=len(images), verbose=0), "float32")
+    images = np.round(np.clip(np.asarray(images, dtype="float32"), 0, 255))
+    reference = _predict(model, images)
     scale = float(np.abs(reference).max())
+    noise = float(np.abs(_predict(model, images * (1 + NOISE_PERTURBATION)) - reference).max())
     diff, agreement = 0.0, 1.0
     for dtype in runner.input_dtypes:
         outputs = np.asarray(runner(images.astype(dtype)), "float32").reshape(reference.shape)
@@ -131,7 +148,8 @@ def verify(model, runner, quantize=None, images=None):
     report = ParityReport(
         max_abs_diff=diff,
         scale=scale,
-        tolerance=tolerance.relative * max(1.0, scale),
+        noise_floor=noise,
+        tolerance=max(tolerance.relative * max(1.0, scale), NOISE_FACTOR * noise),
         top1_agreement=agreement,
         min_top1=tolerance.top1,
         num_images=len(images),
@@ -140,9 +158,13 @@ def verify(model, runner, quantize=None, images=None):
     if not report.passed:
         raise ParityError(
             f"The exported artifact ({quantize or 'float32'}) does not match the Keras "
-            f"model: {report}. Output scale {scale:.3g}."
+            f"model: {report}. Output scale {scale:.3g}, noise floor {noise:.3g}."
         )
     return report
+
+
+def _predict(model, images):
+    return np.asarray(model.predict(images, batch_size=len(images), verbose=0), "float32")
 
 
 def _top1_agreement(outputs, reference):

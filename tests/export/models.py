@@ -38,10 +38,21 @@ def small_vit_gap_exact_gelu():
     return _random_head(model)
 
 
+ALL_FORMATS = ("tf_saved_model", "litert", "onnx")
+
+# Each factory and the formats it is exported to. A family goes through every
+# format; the variations of the plain ViT (exact GELU, mean pooling, no
+# preprocessing layer) go through the converters that map operators one by
+# one, not through a SavedModel, which keeps TensorFlow's or JAX's own.
 MODELS = {
     "vit": small_vit,
     "vit_gap_erf": small_vit_gap_exact_gelu,
 }
+FORMATS_OF = {
+    "vit": ALL_FORMATS,
+    "vit_gap_erf": ("litert", "onnx"),
+}
+CASES = [(name, format) for name in MODELS for format in FORMATS_OF[name]]
 
 
 def reference(model, pixels):

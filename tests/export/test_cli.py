@@ -1,5 +1,6 @@
 """`keras-vit export` and `keras-vit predict` on image files the test writes."""
 
+import argparse
 import os
 
 import keras
@@ -9,6 +10,7 @@ from PIL import Image
 
 import keras_vit
 from keras_vit.cli import main
+from keras_vit.cli.model_source import keras_model
 from keras_vit.export import FORMATS
 from tests.export.conftest import QUICKEST
 from tests.export.test_export import _copy
@@ -73,16 +75,17 @@ def test_predict_names_a_file_that_is_not_an_image(image_files, tmp_path, capsys
     assert "No such model file" in capsys.readouterr().err
 
 
-def test_predict_variant_with_a_weights_file(image_files, tmp_path, capsys):
+def test_model_argument_builds_a_variant_with_a_weights_file(tmp_path):
     model = keras_vit.ViTTi16(image_size=32, num_classes=7)
-    head = model.get_layer("head")
-    head.kernel.assign(np.random.default_rng(1).normal(0, 1, head.kernel.shape).astype("float32"))
     model.save_weights(tmp_path / "ti.weights.h5")
-    argv = ["predict", image_files["rgb"], "--model", "ViTTi16", "--image-size", "32", "--num-classes", "7",
-            "--weights", str(tmp_path / "ti.weights.h5"), "--top", "2"]
-    assert main(argv) == 0
-    out = capsys.readouterr().out.splitlines()
-    assert len(out) == 3 and f"class {_expected_top1(model, [image_files['rgb']])[0]}" in out[1]
+    args = argparse.Namespace(weights=str(tmp_path / "ti.weights.h5"), image_size=32, num_classes=7)
+    built = keras_model("ViTTi16", args)
+    assert built.input_shape == (None, 32, 32, 3) and built.output_shape == (None, 7)
+    for expected, loaded in zip(model.weights, built.weights):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded), keras.ops.convert_to_numpy(expected))
+    args = argparse.Namespace(weights=None, image_size=32, num_classes=None)
+    with pytest.raises(ValueError, match="MODEL must be a .keras file or a variant"):
+        keras_model("ViT-Q/7", args)
 
 
 @pytest.mark.parametrize("format", sorted(FORMATS))
