@@ -53,7 +53,7 @@ def latency(call, image, runs):
     return statistics.median(times) * 1000
 
 
-def measure(variant, runs, folder):
+def measure(variant, runs, folder, cases):
     keras.utils.set_random_seed(0)
     model = random_model(variant)
     shape = tuple(model.input_shape[1:])
@@ -62,6 +62,8 @@ def measure(variant, runs, folder):
              latency(model.predict_on_batch, image, runs))]
     calibration = sample_images(shape, 16, seed=2)
     for format, quantize, name in CASES:
+        if cases and f"{format}:{quantize or 'float32'}" not in cases:
+            continue
         path = os.path.join(folder, f"{variant.replace('/', '')}_{name}")
         report = export(model, path, format, quantize=quantize, representative_data=calibration)
         runner = FORMATS[format].Runner(path)
@@ -83,12 +85,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", nargs="+", default=["Ti/16", "B/16"])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--cases", nargs="*", help="only these, e.g. litert:int8 onnx:float32")
     args = parser.parse_args()
     print(f"keras {keras.__version__}, backend {keras.backend.backend()}, {os.cpu_count()} CPUs")
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for variant in args.variants:
-            rows += measure(variant, args.runs, folder)
+            rows += measure(variant, args.runs, folder, args.cases)
     print("\n| model | format | weights | file size | max abs diff (noise floor), 8 images | top-1 agreement | latency, 1 image |")
     print("|---|---|---|---|---|---|---|")
     for row in rows:

@@ -25,8 +25,10 @@ class Tolerance:
         relative: float. The largest absolute difference allowed, as a
             fraction of `max(1, max |reference output|)`, so that the check
             means the same for logits and for probabilities.
-        top1: float. The smallest fraction of images whose top-1 class must
-            agree with the Keras model's.
+        top1: float. The smallest fraction of decisive images whose top-1
+            class must agree with the Keras model's. An image is decisive when
+            the model's best class leads the runner-up by more than the
+            allowed difference; elsewhere a tie may fall either way.
         measured: str. What the tolerance was set from.
     """
 
@@ -68,7 +70,10 @@ class ParityReport:
             its input moves by `NOISE_PERTURBATION` (relative).
         tolerance: float. The largest difference allowed, absolute.
         top1_agreement: float. Fraction of images whose top-1 class agrees.
-        min_top1: float. The smallest agreement allowed.
+        decisive_agreement: float. The same over the decisive images (see
+            `Tolerance.top1`); 1 when there are none.
+        num_decisive: int. How many images are decisive.
+        min_top1: float. The smallest `decisive_agreement` allowed.
         num_images: int. Images compared.
         input_dtypes: tuple of str. The input dtypes the artifact was run with.
     """
@@ -78,19 +83,22 @@ class ParityReport:
     noise_floor: float
     tolerance: float
     top1_agreement: float
+    decisive_agreement: float
+    num_decisive: int
     min_top1: float
     num_images: int
     input_dtypes: tuple
 
     @property
     def passed(self):
-        return self.max_abs_diff <= self.tolerance and self.top1_agreement >= self.min_top1
+        return self.max_abs_diff <= self.tolerance and self.decisive_agreement >= self.min_top1
 
     def __str__(self):
         return (
             f"max |difference| {self.max_abs_diff:.3g} (tolerance {self.tolerance:.3g}), "
-            f"top-1 agreement {self.top1_agreement:.0%} (at least {self.min_top1:.0%}) "
-            f"on {self.num_images} images, inputs {'/'.join(self.input_dtypes)}"
+            f"top-1 agreement {self.top1_agreement:.0%} on {self.num_images} images, "
+            f"{self.decisive_agreement:.0%} on {self.num_decisive} decisive ones "
+            f"(at least {self.min_top1:.0%}), inputs {'/'.join(self.input_dtypes)}"
         )
 
 
@@ -139,18 +147,25 @@ def verify(model, runner, quantize=None, images=None):
     reference = _predict(model, images)
     scale = float(np.abs(reference).max())
     noise = float(np.abs(_predict(model, images * (1 + NOISE_PERTURBATION)) - reference).max())
-    diff, agreement = 0.0, 1.0
+    tolerance = TOLERANCES[quantize]
+    allowed = max(tolerance.relative * max(1.0, scale), NOISE_FACTOR * noise)
+    decisive = _margin(reference) > allowed
+    diff, agreement, decisive_agreement = 0.0, 1.0, 1.0
     for dtype in runner.input_dtypes:
         outputs = np.asarray(runner(images.astype(dtype)), "float32").reshape(reference.shape)
         diff = max(diff, float(np.abs(outputs - reference).max()))
-        agreement = min(agreement, _top1_agreement(outputs, reference))
-    tolerance = TOLERANCES[quantize]
+        agrees = _top1_agrees(outputs, reference)
+        agreement = min(agreement, float(agrees.mean()))
+        if decisive.any():
+            decisive_agreement = min(decisive_agreement, float(agrees[decisive].mean()))
     report = ParityReport(
         max_abs_diff=diff,
         scale=scale,
         noise_floor=noise,
-        tolerance=max(tolerance.relative * max(1.0, scale), NOISE_FACTOR * noise),
+        tolerance=allowed,
         top1_agreement=agreement,
+        decisive_agreement=decisive_agreement,
+        num_decisive=int(decisive.sum()),
         min_top1=tolerance.top1,
         num_images=len(images),
         input_dtypes=tuple(runner.input_dtypes),
@@ -167,7 +182,15 @@ def _predict(model, images):
     return np.asarray(model.predict(images, batch_size=len(images), verbose=0), "float32")
 
 
-def _top1_agreement(outputs, reference):
+def _top1_agrees(outputs, reference):
     if reference.ndim != 2 or reference.shape[1] < 2:
-        return 1.0
-    return float(np.mean(outputs.argmax(axis=1) == reference.argmax(axis=1)))
+        return np.ones(len(reference), dtype=bool)
+    return outputs.argmax(axis=1) == reference.argmax(axis=1)
+
+
+def _margin(reference):
+    """How far each image's best class leads the runner-up."""
+    if reference.ndim != 2 or reference.shape[1] < 2:
+        return np.zeros(len(reference))
+    best_two = np.sort(reference, axis=1)[:, -2:]
+    return best_two[:, 1] - best_two[:, 0]

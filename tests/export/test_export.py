@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 
 from keras_vit import export as kv_export
-from keras_vit.export import FORMATS, TOLERANCES, ParityError, Tolerance, UnsupportedExportError
+from keras_vit.export import FORMATS, TOLERANCES, ParityError, Tolerance, UnsupportedExportError, verify
 from tests.export.conftest import FILE_NAMES, QUICKEST
 from tests.export.models import CASES, MODELS, backend, pixels, reference
-
 
 
 def _supported(format):
@@ -168,3 +167,30 @@ def test_bad_paths_are_named(tmp_path):
         kv_export.export(model, str(tmp_path / "missing" / "m.onnx"), "onnx")
     with pytest.raises(ValueError, match="not an exported model"):
         kv_export.load(str(tmp_path))
+
+
+class _Shifted:
+    """A stand-in artifact: the Keras model's outputs, moved by `shift`."""
+
+    input_dtypes = ("float32",)
+
+    def __init__(self, model, shift):
+        self.model, self.shift = model, shift
+
+    def __call__(self, images):
+        return self.model.predict(images, verbose=0) + self.shift
+
+
+def test_verify_measures_difference_and_decisive_top1():
+    model = MODELS["vit"]()
+    report = verify(model, _Shifted(model, 0.0))
+    assert report.passed and report.max_abs_diff == 0 and report.num_images == 8
+    assert 0 < report.noise_floor < report.tolerance
+    assert report.tolerance == pytest.approx(max(1e-4 * max(1.0, report.scale), 4 * report.noise_floor))
+    with pytest.raises(ParityError, match=r"max \|difference\| 0.001 \(tolerance"):
+        verify(model, _Shifted(model, np.float32(1e-3)))
+    # Class 3 raised far above the rest everywhere: every decisive image disagrees.
+    shift = np.zeros(10, "float32")
+    shift[3] = 50.0
+    with pytest.raises(ParityError, match=r"0% on [1-8] decisive ones \(at least 75%\)"):
+        verify(model, _Shifted(model, shift), quantize="float16")
