@@ -1,6 +1,6 @@
 """keras_vit: the Vision Transformer (Dosovitskiy et al., ICLR 2021) for Keras 3."""
 
-from keras_vit import data, inspect, layers, models, training, weights
+from keras_vit import data, export, inspect, layers, models, training, weights
 from keras_vit.models import (
     ViT,
     ViTB16,
@@ -42,6 +42,7 @@ __all__ = [
     "ViTTi16",
     "data",
     "decode_predictions",
+    "export",
     "from_checkpoint",
     "inspect",
     "layers",

@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ("demo", "train", "inspect", "convert", "weights")
+COMMANDS = ("demo", "train", "predict", "export", "inspect", "convert", "weights")
 
 
 def main(argv=None):
@@ -21,7 +21,7 @@ def main(argv=None):
         return 2
     try:
         return args.run(args) or 0
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, ImportError) as error:
         print(f"keras-vit {args.command}: {error}", file=sys.stderr)
         return 1
 

@@ -1,0 +1,42 @@
+"""Export to TensorFlow SavedModel, LiteRT (TFLite) and ONNX, each checked against the model.
+
+`export(model, path, format)` writes the artifact, runs it with its own runtime
+and keeps it only if it computes what the Keras model computes; `load(path)`
+runs an artifact on NumPy images.
+"""
+
+from keras_vit.export.exporter import (
+    ALIASES,
+    FORMATS,
+    QUANTIZATIONS,
+    ExportReport,
+    UnsupportedExportError,
+    export,
+    load,
+    with_preprocessing,
+)
+from keras_vit.export.verify import (
+    TOLERANCES,
+    ParityError,
+    ParityReport,
+    Tolerance,
+    sample_images,
+    verify,
+)
+
+__all__ = [
+    "ALIASES",
+    "FORMATS",
+    "QUANTIZATIONS",
+    "TOLERANCES",
+    "ExportReport",
+    "ParityError",
+    "ParityReport",
+    "Tolerance",
+    "UnsupportedExportError",
+    "export",
+    "load",
+    "sample_images",
+    "verify",
+    "with_preprocessing",
+]

@@ -1,0 +1,203 @@
+"""`export`: write a model in a deployment format, check it, and only then keep it."""
+
+import dataclasses
+import os
+import shutil
+import uuid
+
+import keras
+
+from keras_vit.export import litert, onnx, saved_model
+from keras_vit.export.verify import ParityReport
+from keras_vit.export.verify import verify as verify_artifact
+
+FORMATS = {module.FORMAT: module for module in (saved_model, litert, onnx)}
+ALIASES = {"saved_model": "tf_saved_model", "tflite": "litert"}
+QUANTIZATIONS = {name: module.QUANTIZATIONS for name, module in FORMATS.items()}
+
+
+class UnsupportedExportError(ValueError):
+    """The running Keras backend cannot write the format asked for."""
+
+
+@dataclasses.dataclass
+class ExportReport:
+    """What `export` wrote and how closely it matches the model.
+
+    Attributes:
+        path: str. The artifact.
+        format: str. `"tf_saved_model"`, `"litert"` or `"onnx"`.
+        quantize: str or None.
+        backend: str. The Keras backend it was exported from.
+        size_bytes: int. Size of the file, or of the directory's files.
+        parity: `ParityReport`, or None when not verified.
+    """
+
+    path: str
+    format: str
+    quantize: object
+    backend: str
+    size_bytes: int
+    parity: ParityReport = None
+
+    def __str__(self):
+        checked = f"; {self.parity}" if self.parity else "; not verified"
+        return (
+            f"{self.path}: {self.format} ({self.quantize or 'float32'}) from {self.backend}, "
+            f"{self.size_bytes / 2**20:.2f} MiB{checked}"
+        )
+
+
+def export(
+    model,
+    path,
+    format,
+    quantize=None,
+    verify=True,
+    overwrite=False,
+    representative_data=None,
+):
+    """Exports `model` to `path` and checks the artifact against the model.
+
+    The artifact takes RGB pixels in `[0, 255]` of any batch size, with the
+    model's preprocessing inside: a model built with `include_preprocessing=
+    False` gets the `[-1, 1]` scaling of `keras_vit.preprocess_input` in front.
+    The file is written beside `path` under a temporary name, run with its
+    own runtime (TensorFlow, the LiteRT interpreter or onnxruntime) on sample
+    images, compared with `model.predict`, and renamed to `path` only if it
+    agrees within `keras_vit.export.TOLERANCES[quantize]`; on any failure
+    nothing is left behind.
+
+    Args:
+        model: a keras_vit model (any `keras.Model` taking images).
+        path: str. Where to write: a directory for `"tf_saved_model"`, a
+            `.tflite` file for `"litert"`, an `.onnx` file for `"onnx"`.
+        format: str. `"tf_saved_model"` (or `"saved_model"`), `"litert"` (or
+            `"tflite"`), or `"onnx"`.
+        quantize: None, or for `"litert"` one of `"float16"`,
+            `"dynamic_int8"` and `"int8"`. Defaults to None (float32).
+        verify: bool, or an array of images in `[0, 255]` to compare on. True
+            compares on `keras_vit.export.sample_images`. Defaults to True.
+        overwrite: bool. Replace an existing `path`. Defaults to False.
+        representative_data: images for `quantize="int8"` to calibrate on:
+            an array `(batch, height, width, channels)` in `[0, 255]` or an
+            iterable of such batches. Defaults to None.
+
+    Returns:
+        An `ExportReport`.
+
+    Raises:
+        ValueError: for an unknown format or quantization, a path that
+            exists, or a file name the format does not use.
+        UnsupportedExportError: when this backend cannot write the format;
+            the message names the backend that can.
+        ParityError: when the artifact does not match the model.
+    """
+    format, quantize = _check_request(format, quantize)
+    module = FORMATS[format]
+    path = os.path.abspath(os.fspath(path))
+    _check_path(module, path, overwrite)
+    model = with_preprocessing(model)
+    staging = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.partial-{uuid.uuid4().hex[:8]}")
+    os.makedirs(staging)
+    try:
+        staged = os.path.join(staging, os.path.basename(path))
+        module.write(model, staged, quantize=quantize, representative_data=representative_data)
+        parity = None
+        if verify is not False:
+            images = None if verify is True else verify
+            parity = verify_artifact(model, module.Runner(staged), quantize, images)
+        size = _size(staged)
+        _replace(staged, path, aside=os.path.join(staging, "replaced"))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return ExportReport(path, format, quantize, keras.backend.backend(), size, parity)
+
+
+def load(path):
+    """Loads an exported artifact with its own runtime, to call on NumPy images.
+
+    Args:
+        path: str. A SavedModel directory, a `.tflite` file or an `.onnx` file.
+
+    Returns:
+        A callable taking float32 images `(batch, height, width, channels)`
+        in `[0, 255]` and returning the model's outputs as a NumPy array; its
+        `input_shape` is `(height, width, channels)` and `input_dtypes` the
+        dtypes it accepts.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise ValueError(f"No such file or directory: {path}")
+    for module in FORMATS.values():
+        if module.is_artifact(path):
+            return module.Runner(path)
+    raise ValueError(
+        f"{path} is not an exported model: expected a SavedModel directory "
+        "(with saved_model.pb), a .tflite file or an .onnx file."
+    )
+
+
+def _check_request(format, quantize):
+    name = ALIASES.get(format, format)
+    if name not in FORMATS:
+        known = sorted([*FORMATS, *ALIASES])
+        raise ValueError(f"`format` must be one of {known}. Received: format={format!r}")
+    quantize = None if quantize == "float32" else quantize
+    if quantize not in FORMATS[name].QUANTIZATIONS:
+        allowed = ["float32" if q is None else q for q in FORMATS[name].QUANTIZATIONS]
+        raise ValueError(
+            f"`quantize` for {name} must be one of {allowed}. Received: quantize={quantize!r}"
+        )
+    backend = keras.backend.backend()
+    if backend not in FORMATS[name].BACKENDS:
+        reason = FORMATS[name].UNSUPPORTED.get(backend, "no exporter for it")
+        able = " or ".join(FORMATS[name].BACKENDS)
+        raise UnsupportedExportError(
+            f"Cannot export to {name} from the {backend} backend: {reason}. Export from "
+            f"the {able} backend instead: set KERAS_BACKEND={FORMATS[name].BACKENDS[0]} "
+            "before importing Keras, and load the model there (from its .keras file)."
+        )
+    return name, quantize
+
+
+def _check_path(module, path, overwrite):
+    suffix = getattr(module, "SUFFIX", None)
+    if suffix and not path.endswith(suffix):
+        raise ValueError(f"A {module.FORMAT} file must end in {suffix}. Received: path={path!r}")
+    if os.path.lexists(path) and not overwrite:
+        raise ValueError(f"{path} exists; pass overwrite=True (--overwrite) to replace it.")
+    if not os.path.isdir(os.path.dirname(path)):
+        raise ValueError(f"The folder of {path} does not exist.")
+
+
+def with_preprocessing(model):
+    """`model` if it takes `[0, 255]` pixels, else a model that scales them first.
+
+    keras_vit builders name their input scaling layer `preprocessing`
+    (`include_preprocessing=True`, the default); without it, the model
+    expects `[-1, 1]` and the `keras_vit.preprocess_input` scaling is added.
+    """
+    if any(layer.name == "preprocessing" for layer in model.layers):
+        return model
+    images = keras.Input(model.input_shape[1:], name="images")
+    pixels = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="preprocessing")(images)
+    return keras.Model(images, model(pixels), name=model.name)
+
+
+def _size(path):
+    if os.path.isfile(path):
+        return os.path.getsize(path)
+    return sum(
+        os.path.getsize(os.path.join(folder, name))
+        for folder, _, names in os.walk(path)
+        for name in names
+    )
+
+
+def _replace(staged, path, aside):
+    # A directory cannot be renamed over another: what is at `path` moves into
+    # the staging folder first, and goes with it.
+    if os.path.lexists(path):
+        os.replace(path, aside)
+    os.replace(staged, path)

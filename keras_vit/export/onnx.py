@@ -1,0 +1,115 @@
+"""ONNX files with an open batch dimension, from every backend.
+
+TensorFlow converts through `tf2onnx` and JAX through `jax2onnx`, both by
+`model.export(format="onnx")`; TensorFlow computes the exact GELU with `Erfc`,
+which tf2onnx has no handler for, so one is added (`1 - Erf`). On torch, Keras' exporter takes the TorchScript
+tracer whenever the batch is dynamic, and that tracer cannot export Keras'
+LayerNormalization (its normalized shape becomes a traced, non-constant
+value); so torch goes through `torch.export` (`dynamo=True`, which needs
+`onnxscript`) with the batch declared dynamic.
+"""
+
+import importlib.util
+
+import keras
+import numpy as np
+
+FORMAT = "onnx"
+QUANTIZATIONS = (None,)
+BACKENDS = ("tensorflow", "jax", "torch")
+UNSUPPORTED = {}
+SUFFIX = ".onnx"
+CONVERTERS = {"tensorflow": "tf2onnx", "jax": "jax2onnx", "torch": "onnxscript"}
+
+
+def write(model, path, quantize=None, representative_data=None):
+    """Writes `model` as an ONNX file at `path`, input `images` with a dynamic batch."""
+    del quantize, representative_data  # ONNX is exported in float32 only.
+    backend = keras.backend.backend()
+    converter = CONVERTERS[backend]
+    if importlib.util.find_spec(converter) is None:
+        raise ImportError(
+            f"ONNX export from the {backend} backend needs the `{converter}` package: "
+            f"pip install {converter} (or keras-vit[export])."
+        )
+    if backend == "torch":
+        _write_torch(model, path)
+        return
+    if backend == "tensorflow":
+        _register_erfc()
+    spec = keras.InputSpec(shape=(None, *model.input_shape[1:]), dtype="float32", name="images")
+    model.export(path, format="onnx", verbose=False, input_signature=[spec])
+
+
+def _register_erfc():
+    import tf2onnx
+    from tf2onnx.handler import tf_op
+
+    if getattr(tf2onnx, "_keras_vit_erfc", False):
+        return
+
+    @tf_op("Erfc")
+    class Erfc:
+        @classmethod
+        def version_9(cls, ctx, node, **kwargs):
+            dtype = tf2onnx.utils.map_onnx_to_numpy_type(ctx.get_dtype(node.input[0]))
+            erf = ctx.make_node("Erf", [node.input[0]], op_name_scope=node.name)
+            one = ctx.make_const(tf2onnx.utils.make_name("one"), np.array(1, dtype))
+            shapes, dtypes = node.output_shapes, node.output_dtypes
+            ctx.remove_node(node.name)
+            ctx.make_node(
+                "Sub", [one.output[0], erf.output[0]], outputs=node.output,
+                name=node.name, shapes=shapes, dtypes=dtypes,
+            )
+
+    tf2onnx._keras_vit_erfc = True
+
+
+def _write_torch(model, path):
+    import torch
+
+    class Inference(torch.nn.Module):
+        def __init__(self, wrapped):
+            super().__init__()
+            self.wrapped = wrapped
+
+        def forward(self, images):
+            return self.wrapped(images, training=False)
+
+    module = Inference(model).eval()
+    # On the device Keras computes on, which is where the model's variables live.
+    example = keras.ops.zeros((2, *model.input_shape[1:]), dtype="float32")
+    program = torch.onnx.export(
+        module,
+        (example,),
+        input_names=["images"],
+        output_names=["outputs"],
+        dynamic_shapes={"images": {0: torch.export.Dim("batch", min=1)}},
+        dynamo=True,
+        verbose=False,
+    )
+    program.save(path)
+
+
+def is_artifact(path):
+    """Whether `path` names an ONNX file."""
+    return str(path).endswith(SUFFIX)
+
+
+class Runner:
+    """An ONNX file in onnxruntime (CPU), called like a model on NumPy images."""
+
+    input_dtypes = ("float32",)
+
+    def __init__(self, path):
+        import onnxruntime
+
+        self._session = onnxruntime.InferenceSession(
+            str(path), providers=["CPUExecutionProvider"]
+        )
+        self._input = self._session.get_inputs()[0]
+        self.input_shape = tuple(int(size) for size in self._input.shape[1:])
+
+    def __call__(self, images):
+        images = np.asarray(images, dtype="float32")
+        return self._session.run(None, {self._input.name: images})[0]

@@ -1,0 +1,71 @@
+"""The small models every export test runs on, one factory per model family.
+
+A family joins the export tests by adding its factory to `MODELS`; nothing in
+the tests reads a model's layers other than through these factories.
+"""
+
+import keras
+import numpy as np
+
+import keras_vit
+from keras_vit.preprocessing import preprocess_input
+
+IMAGE_SIZE = (32, 32)
+
+
+def _random_head(model, seed=1):
+    # The builders start the head at zero, which would make every output 0 and
+    # every comparison vacuous.
+    head = model.get_layer("head")
+    rng = np.random.default_rng(seed)
+    head.kernel.assign(rng.normal(0.0, 0.1, head.kernel.shape).astype("float32"))
+    head.bias.assign(rng.normal(0.0, 0.1, head.bias.shape).astype("float32"))
+    return model
+
+
+def small_vit():
+    """ViT with the defaults: preprocessing inside, class token, tanh GELU."""
+    model = keras_vit.ViT(image_size=IMAGE_SIZE, patch_size=8, hidden_dim=32, num_layers=2,
+                          num_heads=4, mlp_dim=64, num_classes=10)
+    return _random_head(model)
+
+
+def small_vit_gap_exact_gelu():
+    """ViT fed [-1, 1] (no preprocessing layer), mean pooling, erf GELU, non-square."""
+    model = keras_vit.ViT(image_size=(32, 24), patch_size=8, hidden_dim=32, num_layers=2,
+                          num_heads=4, mlp_dim=64, num_classes=10, pooling="gap",
+                          approximate_gelu=False, include_preprocessing=False)
+    return _random_head(model)
+
+
+ALL_FORMATS = ("tf_saved_model", "litert", "onnx")
+
+# Each factory and the formats it is exported to. A family goes through every
+# format; the variations of the plain ViT (exact GELU, mean pooling, no
+# preprocessing layer) go through the converters that map operators one by
+# one, not through a SavedModel, which keeps TensorFlow's or JAX's own.
+MODELS = {
+    "vit": small_vit,
+    "vit_gap_erf": small_vit_gap_exact_gelu,
+}
+FORMATS_OF = {
+    "vit": ALL_FORMATS,
+    "vit_gap_erf": ("litert", "onnx"),
+}
+CASES = [(name, format) for name in MODELS for format in FORMATS_OF[name]]
+
+
+def reference(model, pixels):
+    """The Keras model's outputs on RGB pixels in [0, 255], scaled as the model expects."""
+    has_scaling = any(layer.name == "preprocessing" for layer in model.layers)
+    inputs = pixels if has_scaling else preprocess_input(pixels)
+    return keras.ops.convert_to_numpy(model(inputs, training=False))
+
+
+def pixels(model, batch, seed=7):
+    shape = (batch, *model.input_shape[1:])
+    return np.random.default_rng(seed).integers(0, 256, shape).astype("float32")
+
+
+def backend():
+    return keras.backend.backend()
