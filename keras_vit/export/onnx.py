@@ -6,7 +6,9 @@ which tf2onnx has no handler for, so one is added (`1 - Erf`). On torch, Keras' 
 tracer whenever the batch is dynamic, and that tracer cannot export Keras'
 LayerNormalization (its normalized shape becomes a traced, non-constant
 value); so torch goes through `torch.export` (`dynamo=True`, which needs
-`onnxscript`) with the batch declared dynamic.
+`onnxscript`) with the batch declared dynamic. jax2onnx 0.17 writes the hybrid
+stem's SAME max-pool as a `MaxPool` node that onnxruntime rejects ("Unsupported
+pooling size"), so hybrids are refused on JAX with the backends that can.
 """
 
 import importlib.util
@@ -32,6 +34,12 @@ def write(model, path, quantize=None, representative_data=None):
             f"ONNX export from the {backend} backend needs the `{converter}` package: "
             f"pip install {converter} (or keras-vit[export])."
         )
+    if backend == "jax" and _has_max_pool(model):
+        raise ValueError(
+            f"ONNX export of {model.name!r} from the JAX backend is not supported: jax2onnx "
+            "writes its ResNet stem's max-pool as a MaxPool node that onnxruntime rejects. "
+            "Export it from the tensorflow or torch backend (KERAS_BACKEND=tensorflow)."
+        )
     if backend == "torch":
         _write_torch(model, path)
         return
@@ -39,6 +47,12 @@ def write(model, path, quantize=None, representative_data=None):
         _register_erfc()
     spec = keras.InputSpec(shape=(None, *model.input_shape[1:]), dtype="float32", name="images")
     model.export(path, format="onnx", verbose=False, input_signature=[spec])
+
+
+def _has_max_pool(model):
+    from keras_vit.layers.resnet import MaxPooling2DSame
+
+    return any(isinstance(layer, MaxPooling2DSame) for layer in model.layers)
 
 
 def _register_erfc():

@@ -32,6 +32,8 @@ def exported(tmp_path_factory):
     def get(name, format):
         if backend() not in FORMATS[format].BACKENDS:
             pytest.skip(f"{format} cannot be exported from {backend()}; test_unsupported_* checks the error")
+        if (name, format, backend()) == ("hybrid", "onnx", "jax"):
+            pytest.skip("jax2onnx cannot export the hybrid's max-pool; test_hybrid_onnx_from_jax_* checks the error")
         if (name, format) not in cache:
             cache[name, format] = Exported(name, format, tmp_path_factory.mktemp(f"{name}_{format}"))
         return cache[name, format]

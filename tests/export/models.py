@@ -38,6 +38,13 @@ def small_vit_gap_exact_gelu():
     return _random_head(model)
 
 
+def small_hybrid():
+    """Hybrid: a one-stage ResNetV2 stem (weight-standardised convs, GroupNorm, SAME max-pool)."""
+    model = keras_vit.ViTHybrid(resnet_layers=(1,), resnet_width=0.5, patch_size=1, image_size=IMAGE_SIZE,
+                                hidden_dim=32, num_layers=1, num_heads=4, mlp_dim=64, num_classes=10)
+    return _random_head(model)
+
+
 ALL_FORMATS = ("tf_saved_model", "litert", "onnx")
 
 # Each factory and the formats it is exported to. A family goes through every
@@ -47,10 +54,12 @@ ALL_FORMATS = ("tf_saved_model", "litert", "onnx")
 MODELS = {
     "vit": small_vit,
     "vit_gap_erf": small_vit_gap_exact_gelu,
+    "hybrid": small_hybrid,
 }
 FORMATS_OF = {
     "vit": ALL_FORMATS,
     "vit_gap_erf": ("litert", "onnx"),
+    "hybrid": ALL_FORMATS,
 }
 CASES = [(name, format) for name in MODELS for format in FORMATS_OF[name]]
 

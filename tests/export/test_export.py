@@ -194,3 +194,11 @@ def test_verify_measures_difference_and_decisive_top1():
     shift[3] = 50.0
     with pytest.raises(ParityError, match=r"0% on [1-8] decisive ones \(at least 75%\)"):
         verify(model, _Shifted(model, shift), quantize="float16")
+
+
+@pytest.mark.skipif(backend() != "jax", reason="the refusal is JAX's; the other backends export the hybrid to ONNX above")
+def test_hybrid_onnx_from_jax_names_the_backends_that_can(tmp_path):
+    path = tmp_path / "hybrid.onnx"
+    with pytest.raises(ValueError, match="Export it from the tensorflow or torch backend"):
+        kv_export.export(MODELS["hybrid"](), str(path), "onnx")
+    assert not os.listdir(tmp_path)
