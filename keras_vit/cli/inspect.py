@@ -79,12 +79,9 @@ def load_model(spec, weights=None, image_size=None):
 
 def read_image(path, size):
     """Reads an image file as RGB pixels in `[0, 255]`, resized to `size` `(height, width)`."""
-    import numpy as np
-    from PIL import Image
+    from keras_vit.cli.images import read_images
 
-    with Image.open(path) as image:
-        image = image.convert("RGB").resize((size[1], size[0]), Image.Resampling.BILINEAR)
-    return np.asarray(image, dtype=np.float32)
+    return read_images([path], size)[1][0]
 
 
 def _model_input(model, image):

@@ -1,6 +1,5 @@
 """The MODEL argument of `export` and `predict`: a `.keras` file or a variant name."""
 
-import os
 import sys
 
 
@@ -12,27 +11,17 @@ def add_model_arguments(parser):
 
 
 def keras_model(spec, args):
-    """Loads a `.keras` file, or builds the variant `spec` ("B/16" or "ViTB16")."""
-    import keras
-
-    from keras_vit.models.variants import BUILDERS
+    """Loads a `.keras` file, or builds the variant `spec` ("B/16", "ViTB16", "R50+B/16")."""
+    from keras_vit.models.by_name import build_model
 
     if spec.endswith(".keras"):
-        if not os.path.isfile(spec):
-            raise ValueError(f"No such model file: {spec}")
         if args.weights or args.image_size or args.num_classes:
             raise ValueError(
                 "--weights, --image-size and --num-classes go with a variant name, not a .keras file."
             )
-        return keras.saving.load_model(spec)
-    builders = {**BUILDERS, **{builder.__name__: builder for builder in BUILDERS.values()}}
-    if spec not in builders:
-        raise ValueError(
-            f"MODEL must be a .keras file or a variant ({', '.join(BUILDERS)}, or "
-            f"{', '.join(b.__name__ for b in BUILDERS.values())}). Received: {spec}"
-        )
+        return build_model(spec)
     overrides = {"image_size": args.image_size, "num_classes": args.num_classes}
     overrides = {key: value for key, value in overrides.items() if value is not None}
     if args.weights is None:
         print(f"note: {spec} has random weights (no --weights given)", file=sys.stderr)
-    return builders[spec](weights=args.weights, **overrides)
+    return build_model(spec, weights=args.weights, **overrides)

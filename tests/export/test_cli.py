@@ -84,7 +84,7 @@ def test_model_argument_builds_a_variant_with_a_weights_file(tmp_path):
     for expected, loaded in zip(model.weights, built.weights):
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded), keras.ops.convert_to_numpy(expected))
     args = argparse.Namespace(weights=None, image_size=32, num_classes=None)
-    with pytest.raises(ValueError, match="MODEL must be a .keras file or a variant"):
+    with pytest.raises(ValueError, match="`model` must be a `.keras` file or one of"):
         keras_model("ViT-Q/7", args)
 
 
