@@ -6,6 +6,7 @@ import keras
 import numpy as np
 
 from keras_vit.layers.validation import check_grid, check_non_negative_int
+from keras_vit.weights.resample import linear_weights
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,13 +134,6 @@ def upsample(maps, size):
 
 
 def _interpolation(size_in, size_out):
-    """The `(size_out, size_in)` matrix of linear interpolation weights."""
+    """The `(size_out, size_in)` matrix of linear interpolation weights, half-pixel centres."""
     position = (np.arange(size_out) + 0.5) * size_in / size_out - 0.5
-    position = np.clip(position, 0, size_in - 1)
-    low = np.floor(position).astype(int)
-    high = np.minimum(low + 1, size_in - 1)
-    fraction = position - low
-    weights = np.zeros((size_out, size_in))
-    np.add.at(weights, (np.arange(size_out), low), 1 - fraction)
-    np.add.at(weights, (np.arange(size_out), high), fraction)
-    return weights
+    return linear_weights(np.clip(position, 0, size_in - 1), size_in)

@@ -3,6 +3,7 @@
 import dataclasses
 
 from keras_vit.models.config import HYBRID_VARIANTS, ViTConfig
+from keras_vit.models.variants import build_sized
 from keras_vit.models.vit import build_vit
 from keras_vit.weights import registry
 
@@ -127,20 +128,8 @@ def from_hybrid_variant(variant, weights=None, **kwargs):
         raise ValueError(
             f"`variant` must be one of {sorted(HYBRID_VARIANTS)}. Received: variant={variant!r}"
         )
-    size = vars(HYBRID_VARIANTS[variant])
-    fixed = sorted(set(kwargs) & set(size))
-    if fixed:
-        raise ValueError(
-            f"{_title(variant)} fixes {', '.join(fixed)}; use `keras_vit.ViTHybrid` for "
-            f"another size. Received: {', '.join(f'{k}={kwargs[k]!r}' for k in fixed)}"
-        )
     kwargs.setdefault("name", _model_name(variant))
-    if weights is not None:
-        from keras_vit.weights.sources import builder_defaults
-
-        weights, implied = builder_defaults(size, weights, kwargs)
-        kwargs = {**implied, **kwargs}
-    return ViTHybrid(**size, weights=weights, **kwargs)
+    return build_sized(ViTHybrid, vars(HYBRID_VARIANTS[variant]), _title(variant), weights, kwargs)
 
 
 def _title(variant):

@@ -29,20 +29,26 @@ def from_variant(variant, weights=None, **kwargs):
         raise ValueError(
             f"`variant` must be one of {sorted(VARIANTS)}. Received: variant={variant!r}"
         )
-    size = VARIANTS[variant]
-    fixed = sorted(set(kwargs) & set(vars(size)))
+    kwargs.setdefault("name", "vit_" + variant.replace("/", "").lower())
+    return build_sized(ViT, vars(VARIANTS[variant]), f"ViT-{variant}", weights, kwargs)
+
+
+def build_sized(builder, size, title, weights, kwargs):
+    """`builder(**size, **kwargs)` for the named size `title`, refusing size
+    arguments in `kwargs` and applying named weights' defaults (resolution,
+    classes, pre-logits) where `kwargs` leaves them open."""
+    fixed = sorted(set(kwargs) & set(size))
     if fixed:
         raise ValueError(
-            f"ViT-{variant} fixes {', '.join(fixed)}; use `keras_vit.ViT` for "
+            f"{title} fixes {', '.join(fixed)}; use `keras_vit.{builder.__name__}` for "
             f"another size. Received: {', '.join(f'{k}={kwargs[k]!r}' for k in fixed)}"
         )
-    kwargs.setdefault("name", "vit_" + variant.replace("/", "").lower())
     if weights is not None:
         from keras_vit.weights.sources import builder_defaults
 
-        weights, implied = builder_defaults(vars(size), weights, kwargs)
+        weights, implied = builder_defaults(size, weights, kwargs)
         kwargs = {**implied, **kwargs}
-    return ViT(**vars(size), weights=weights, **kwargs)
+    return builder(**size, weights=weights, **kwargs)
 
 
 def _builder(variant):

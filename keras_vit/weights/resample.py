@@ -77,12 +77,18 @@ def _zoom_matrix(size_in, size_out):
         coords = np.zeros(1)
     else:
         coords = np.arange(size_out) * ((size_in - 1) / (size_out - 1))
+    return linear_weights(coords, size_in)
+
+
+def linear_weights(coords, size_in):
+    """The `(len(coords), size_in)` matrix that interpolates linearly at `coords`,
+    positions in `[0, size_in - 1]` on the input's sample grid."""
     low = np.clip(np.floor(coords).astype(int), 0, size_in - 1)
     high = np.minimum(low + 1, size_in - 1)
     frac = coords - low
-    matrix = np.zeros((size_out, size_in))
-    np.add.at(matrix, (np.arange(size_out), low), 1.0 - frac)
-    np.add.at(matrix, (np.arange(size_out), high), frac)
+    matrix = np.zeros((len(coords), size_in))
+    np.add.at(matrix, (np.arange(len(coords)), low), 1.0 - frac)
+    np.add.at(matrix, (np.arange(len(coords)), high), frac)
     return matrix
 
 
