@@ -17,10 +17,10 @@ from keras_vit.models import (
     ViTS16,
     ViTS32,
     ViTTi16,
+    from_checkpoint,
 )
 
 from keras_vit.preprocessing import decode_predictions, preprocess_input
-from keras_vit.weights import from_checkpoint
 
 __version__ = "0.1.0.dev0"
 

@@ -4,6 +4,22 @@ import keras
 import numpy as np
 
 from keras_vit.classes import imagenet_classes
+from keras_vit.layers import names
+
+# The original checkpoints' input range: `pixels * SCALE + OFFSET` maps [0, 255] onto [-1, 1].
+SCALE = 1.0 / 127.5
+OFFSET = -1.0
+
+
+def rescaling_layer():
+    """The layer that maps `[0, 255]` pixels to `[-1, 1]` inside a model, named
+    `"preprocessing"` as every keras_vit model with `include_preprocessing=True` has it."""
+    return keras.layers.Rescaling(SCALE, offset=OFFSET, name=names.PREPROCESSING)
+
+
+def includes_preprocessing(model):
+    """Whether `model` takes `[0, 255]` pixels (it has the `rescaling_layer`)."""
+    return names.find_layer(model, names.PREPROCESSING) is not None
 
 
 def preprocess_input(images):
@@ -24,8 +40,8 @@ def preprocess_input(images):
     [-1.0, 0.0, 1.0]
     """
     if isinstance(images, np.ndarray):
-        return images.astype(np.float32) / 127.5 - 1.0
-    return keras.ops.cast(images, "float32") / 127.5 - 1.0
+        return images.astype(np.float32) * np.float32(SCALE) + np.float32(OFFSET)
+    return keras.ops.cast(images, "float32") * SCALE + OFFSET
 
 
 def decode_predictions(predictions, top=5):

@@ -15,7 +15,7 @@ def register(commands):
 
 
 def run(args):
-    from keras_vit.weights import from_checkpoint
+    from keras_vit.models import from_checkpoint
 
     if not args.dest.endswith((".weights.h5", ".keras")):
         raise ValueError(f"DEST must end in .weights.h5 or .keras. Received: {args.dest}")

@@ -59,7 +59,7 @@ def run(args):
 
 def load_model(spec, weights=None, image_size=None):
     """Builds the variant or builder `spec` names, or loads the `.keras` file it is."""
-    from keras_vit.models.by_name import build_model
+    from keras_vit.models.builders import build_model
     from keras_vit.weights import load_weights
 
     size = {}
@@ -86,7 +86,6 @@ def read_image(path, size):
 
 def _model_input(model, image):
     """`image` as the model takes it: [0, 255] unless built without preprocessing."""
-    from keras_vit.inspect.geometry import find_layer
-    from keras_vit.preprocessing import preprocess_input
+    from keras_vit.preprocessing import includes_preprocessing, preprocess_input
 
-    return image if find_layer(model, "preprocessing") is not None else preprocess_input(image)
+    return image if includes_preprocessing(model) else preprocess_input(image)

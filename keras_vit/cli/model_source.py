@@ -12,7 +12,7 @@ def add_model_arguments(parser):
 
 def keras_model(spec, args):
     """Loads a `.keras` file, or builds the variant `spec` ("B/16", "ViTB16", "R50+B/16")."""
-    from keras_vit.models.by_name import build_model
+    from keras_vit.models.builders import build_model
 
     if spec.endswith(".keras"):
         if args.weights or args.image_size or args.num_classes:

@@ -6,7 +6,7 @@ scikit-learn), so a model can be trained and tested with no network at all.
 
 import numpy as np
 
-from keras_vit.layers.validation import check_positive_int
+from keras_vit.utils.validation import check_positive_int
 
 NUM_CLASSES = 10
 CLASS_NAMES = tuple(str(digit) for digit in range(10))

@@ -8,7 +8,7 @@ and CutMix can mix them and label smoothing can apply.
 
 import dataclasses
 
-from keras_vit.layers.validation import check_grid, check_positive_int, check_rate
+from keras_vit.utils.validation import check_grid, check_positive_int, check_rate
 
 # Paper Appendix B.1.1 / the original input pipeline: Inception crops of 5% to
 # 100% of the image area, aspect ratios 3/4 to 4/3, and random left-right flips.

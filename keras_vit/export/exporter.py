@@ -10,6 +10,7 @@ import keras
 from keras_vit.export import litert, onnx, saved_model
 from keras_vit.export.verify import ParityReport
 from keras_vit.export.verify import verify as verify_artifact
+from keras_vit.preprocessing import includes_preprocessing, rescaling_layer
 
 FORMATS = {module.FORMAT: module for module in (saved_model, litert, onnx)}
 ALIASES = {"saved_model": "tf_saved_model", "tflite": "litert"}
@@ -178,10 +179,10 @@ def with_preprocessing(model):
     (`include_preprocessing=True`, the default); without it, the model
     expects `[-1, 1]` and the `keras_vit.preprocess_input` scaling is added.
     """
-    if any(layer.name == "preprocessing" for layer in model.layers):
+    if includes_preprocessing(model):
         return model
     images = keras.Input(model.input_shape[1:], name="images")
-    pixels = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="preprocessing")(images)
+    pixels = rescaling_layer()(images)
     return keras.Model(images, model(pixels), name=model.name)
 
 

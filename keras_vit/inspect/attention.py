@@ -13,8 +13,8 @@ import keras
 import numpy as np
 
 from keras_vit.inspect import geometry
-from keras_vit.layers.validation import check_positive_int
 from keras_vit.models.intermediates import intermediates
+from keras_vit.utils.validation import check_positive_int
 
 
 def attention_weights(model, images, batch_size=8):

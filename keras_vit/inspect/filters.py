@@ -4,7 +4,8 @@ import keras
 import numpy as np
 
 from keras_vit.inspect import geometry
-from keras_vit.layers.validation import check_positive_int
+from keras_vit.layers import names
+from keras_vit.utils.validation import check_positive_int
 
 
 def embedding_filters(model, n=28):
@@ -43,9 +44,9 @@ def filter_kernel(model):
     Returns:
         A float32 NumPy array `(height, width, channels, filters)`.
     """
-    layer = geometry.find_layer(model, "conv_root")
+    layer = names.find_layer(model, names.ROOT_CONV)
     if layer is None:
-        layer = geometry.find_layer(model, "embedding")
+        layer = names.find_layer(model, names.PATCH_EMBEDDING)
     kernel = getattr(layer, "kernel", None)
     if kernel is None or len(kernel.shape) != 4:
         raise ValueError(

@@ -5,8 +5,9 @@ import dataclasses
 import keras
 import numpy as np
 
-from keras_vit.layers.validation import check_grid, check_non_negative_int
-from keras_vit.weights.resample import linear_weights
+from keras_vit.layers import names
+from keras_vit.utils.resample import linear_weights
+from keras_vit.utils.validation import check_grid, check_non_negative_int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +62,7 @@ def token_grid(model):
     Returns:
         A `TokenGrid`.
     """
-    layer = find_layer(model, "pos_embedding")
+    layer = names.find_layer(model, names.POSITION_EMBEDDING)
     if layer is None or not hasattr(layer, "grid_size"):
         raise ValueError(
             "`model` has no layer named 'pos_embedding' that knows its grid: "
@@ -74,18 +75,6 @@ def token_grid(model):
             f"Received: model.input_shape={model.input_shape}"
         )
     return TokenGrid(image_size, tuple(layer.grid_size), layer.num_prefix_tokens)
-
-
-def find_layer(model, name):
-    """Returns the layer called `name` in `model` or in a model nested in it, or None."""
-    for layer in model.layers:
-        if layer.name == name:
-            return layer
-        if isinstance(layer, keras.Model):
-            found = find_layer(layer, name)
-            if found is not None:
-                return found
-    return None
 
 
 def check_images(model, images):

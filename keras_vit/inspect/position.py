@@ -9,6 +9,7 @@ import keras
 import numpy as np
 
 from keras_vit.inspect import geometry
+from keras_vit.layers import names
 
 
 def position_embedding_similarity(model):
@@ -30,7 +31,7 @@ def position_embedding_similarity(model):
     (2, 3, 2, 3)
     """
     grid = geometry.token_grid(model)
-    layer = geometry.find_layer(model, "pos_embedding")
+    layer = names.find_layer(model, names.POSITION_EMBEDDING)
     embedding = getattr(layer, "embedding", None)
     if embedding is None or tuple(embedding.shape[:2]) != (1, grid.num_tokens):
         raise ValueError(

@@ -3,6 +3,7 @@
 from keras_vit.layers.attention import MultiHeadSelfAttention
 from keras_vit.layers.class_token import ClassToken
 from keras_vit.layers.patch_embedding import PatchEmbedding
+from keras_vit.layers.pooling import POOLINGS, SequencePooling
 from keras_vit.layers.position_embedding import (
     POSITION_EMBEDDINGS,
     AddPositionEmbedding,
@@ -26,8 +27,10 @@ __all__ = [
     "MultiHeadSelfAttention",
     "NoPositionEmbedding",
     "PatchEmbedding",
+    "POOLINGS",
     "POSITION_EMBEDDINGS",
     "ResNetStage",
+    "SequencePooling",
     "StdConv2D",
     "StochasticDepth",
     "TransformerBlock",

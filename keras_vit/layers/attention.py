@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_vit.layers.validation import check_positive_int, check_rate
+from keras_vit.utils.validation import check_heads, check_positive_int, check_rate
 
 
 @keras.saving.register_keras_serializable(package="keras_vit")
@@ -51,12 +51,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
 
     def build(self, input_shape):
         hidden_dim = input_shape[-1]
-        if hidden_dim is None or hidden_dim % self.num_heads:
-            raise ValueError(
-                f"The token width must be divisible by num_heads={self.num_heads}. "
-                f"Received: input_shape={tuple(input_shape)}"
-            )
-        self.head_dim = hidden_dim // self.num_heads
+        self.head_dim = check_heads(hidden_dim, self.num_heads)
         heads, size = self.num_heads, self.head_dim
         for name in ("query", "key", "value"):
             projection = self._projection(

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_vit.layers.validation import check_positive_int
+from keras_vit.utils.validation import check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="keras_vit")

@@ -3,9 +3,10 @@
 import keras
 from keras import ops
 
-from keras_vit.layers.validation import check_choice, check_non_negative_int
+from keras_vit.utils.validation import check_choice, check_non_negative_int
 
-MODES = ("token", "gap")
+# How a sequence becomes one vector; builders take these as `pooling`.
+POOLINGS = ("token", "gap")
 
 
 @keras.saving.register_keras_serializable(package="keras_vit")
@@ -37,7 +38,7 @@ class SequencePooling(keras.layers.Layer):
 
     def __init__(self, mode="token", num_prefix_tokens=0, **kwargs):
         super().__init__(**kwargs)
-        self.mode = check_choice("mode", mode, MODES)
+        self.mode = check_choice("mode", mode, POOLINGS)
         self.num_prefix_tokens = check_non_negative_int("num_prefix_tokens", num_prefix_tokens)
 
     def call(self, tokens):

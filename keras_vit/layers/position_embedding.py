@@ -3,7 +3,8 @@
 import keras
 import numpy as np
 
-from keras_vit.layers.validation import check_grid, check_non_negative_int
+from keras_vit.utils.resample import resample_position_embedding
+from keras_vit.utils.validation import check_grid, check_non_negative_int
 
 
 @keras.saving.register_keras_serializable(package="keras_vit")
@@ -79,9 +80,6 @@ class AddPositionEmbedding(keras.layers.Layer):
 
         Takes the arguments of `set_embedding` and assigns nothing.
         """
-        # Imported here: keras_vit.weights builds on the layers, not the reverse.
-        from keras_vit.weights.resample import resample_position_embedding
-
         return resample_position_embedding(
             np.asarray(embedding),
             self.grid_size,

@@ -11,7 +11,7 @@ import math
 import keras
 from keras import ops
 
-from keras_vit.layers.validation import check_positive_int
+from keras_vit.utils.validation import check_positive_int
 
 GROUPS = 32
 GROUP_NORM_EPSILON = 1e-6

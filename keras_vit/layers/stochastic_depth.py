@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_vit.layers.validation import check_rate
+from keras_vit.utils.validation import check_rate
 
 
 @keras.saving.register_keras_serializable(package="keras_vit")

@@ -5,7 +5,7 @@ from keras import ops
 
 from keras_vit.layers.attention import MultiHeadSelfAttention
 from keras_vit.layers.stochastic_depth import StochasticDepth
-from keras_vit.layers.validation import check_positive_int, check_rate
+from keras_vit.utils.validation import check_heads, check_positive_int, check_rate
 
 
 @keras.saving.register_keras_serializable(package="keras_vit")
@@ -85,11 +85,7 @@ class TransformerBlock(keras.layers.Layer):
                 f"hidden_dim). Received: input_shape={tuple(input_shape)}"
             )
         hidden_dim = input_shape[-1]
-        if hidden_dim % self.num_heads:
-            raise ValueError(
-                f"hidden_dim={hidden_dim} must be divisible by "
-                f"num_heads={self.num_heads}."
-            )
+        check_heads(hidden_dim, self.num_heads)
         policy = self.dtype_policy
         eps = self.layer_norm_epsilon
         self.norm1 = keras.layers.LayerNormalization(epsilon=eps, name="norm1", dtype=policy)

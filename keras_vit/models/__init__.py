@@ -1,34 +1,26 @@
-"""Vision Transformer models: the generic builder, the variant table and its builders."""
+"""Vision Transformer models: the generic builders, the named ones, and building by name or file."""
 
-from keras_vit.models.config import (
-    HYBRID_VARIANTS,
-    VARIANTS,
-    HybridVariant,
-    ViTConfig,
-    Variant,
-    macs,
-)
-from keras_vit.models.hybrid import (
-    HYBRID_BUILDERS,
-    ViTHybrid,
-    ViTR26B32,
-    ViTR26S32,
-    ViTR50B16,
-    ViTR50L32,
-    ViTRTi16,
-    from_hybrid_variant,
-)
-from keras_vit.models.intermediates import intermediates
-from keras_vit.models.variants import (
+from keras_vit.models.builders import (
     BUILDERS,
     ViTB16,
     ViTB32,
     ViTH14,
     ViTL16,
     ViTL32,
+    ViTR26B32,
+    ViTR26S32,
+    ViTR50B16,
+    ViTR50L32,
+    ViTRTi16,
     ViTS16,
     ViTS32,
     ViTTi16,
+    build_model,
+    from_checkpoint,
     from_variant,
 )
+from keras_vit.models.config import ViTConfig, macs
+from keras_vit.models.hybrid import ViTHybrid
+from keras_vit.models.intermediates import intermediates
 from keras_vit.models.vit import ViT, build_vit
+from keras_vit.variants import ALL_VARIANTS, HYBRID_VARIANTS, VARIANTS, HybridVariant, Variant

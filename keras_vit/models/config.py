@@ -1,4 +1,4 @@
-"""Architecture of a Vision Transformer as data, and the paper's variant table."""
+"""Architecture of a Vision Transformer as data: `ViTConfig`, and the cost of a forward pass."""
 
 import dataclasses
 import math
@@ -6,79 +6,16 @@ import numbers
 
 import keras
 
+from keras_vit.layers.pooling import POOLINGS
 from keras_vit.layers.position_embedding import POSITION_EMBEDDINGS
-from keras_vit.layers.validation import (
+from keras_vit.utils.validation import (
     check_choice,
     check_grid,
+    check_heads,
     check_positive_int,
     check_rate,
 )
-
-POOLINGS = ("token", "gap")
-
-
-@dataclasses.dataclass(frozen=True)
-class Variant:
-    """The size of a Vision Transformer (paper Table 1)."""
-
-    patch_size: int
-    hidden_dim: int
-    num_layers: int
-    num_heads: int
-    mlp_dim: int
-
-
-# The fields that fix a model's size; a variant is one value of each.
-SIZE_FIELDS = tuple(field.name for field in dataclasses.fields(Variant))
-
-# Paper Table 1 for B, L and H; Ti and S as in the AugReg checkpoints
-# (Steiner et al., "How to train your ViT?", 2021).
-VARIANTS = {
-    "Ti/16": Variant(16, 192, 12, 3, 768),
-    "S/16": Variant(16, 384, 12, 6, 1536),
-    "S/32": Variant(32, 384, 12, 6, 1536),
-    "B/16": Variant(16, 768, 12, 12, 3072),
-    "B/32": Variant(32, 768, 12, 12, 3072),
-    "L/16": Variant(16, 1024, 24, 16, 4096),
-    "L/32": Variant(32, 1024, 24, 16, 4096),
-    "H/14": Variant(14, 1280, 32, 16, 5120),
-}
-
-
-@dataclasses.dataclass(frozen=True)
-class HybridVariant:
-    """The size of a hybrid: a ResNetV2 stem and a Transformer (paper Table 2)."""
-
-    resnet_layers: tuple
-    resnet_width: float
-    patch_size: int
-    hidden_dim: int
-    num_layers: int
-    num_heads: int
-    mlp_dim: int
-
-
-# The fields that fix a hybrid's size.
-HYBRID_SIZE_FIELDS = tuple(field.name for field in dataclasses.fields(HybridVariant))
-
-# vit_jax/configs/models.py: the paper's R50+B/16 (stages (3, 4, 9), so the
-# stem downsamples 16x) and the AugReg hybrids; "R+Ti/16" is the root alone
-# (4x) under 8x8 patches.
-HYBRID_VARIANTS = {
-    "R+Ti/16": HybridVariant((), 1, 8, 192, 12, 3, 768),
-    "R26+S/32": HybridVariant((2, 2, 2, 2), 1, 1, 384, 12, 6, 1536),
-    "R26+B/32": HybridVariant((2, 2, 2, 2), 1, 1, 768, 12, 12, 3072),
-    "R50+B/16": HybridVariant((3, 4, 9), 1, 1, 768, 12, 12, 3072),
-    "R50+L/32": HybridVariant((3, 4, 6, 3), 1, 1, 1024, 24, 16, 4096),
-}
-
-
-def stem_stride(resnet_layers):
-    """How much a ResNet stem downsamples: 4 for the root (a stride-2 conv and a
-    stride-2 max-pool), 2x more for every stage after the first; 1 for None."""
-    if resnet_layers is None:
-        return 1
-    return 4 * 2 ** max(len(resnet_layers) - 1, 0)
+from keras_vit.variants import stem_stride
 
 
 @dataclasses.dataclass(frozen=True)
@@ -165,11 +102,7 @@ class ViTConfig:
                 f"{self.patch_size}: the ResNet stem (stride {self.stem_stride}) maps "
                 f"{size} to {features}. Received: image_size={self.image_size}"
             )
-        if self.hidden_dim % self.num_heads:
-            raise ValueError(
-                f"`hidden_dim` must be divisible by num_heads={self.num_heads}. "
-                f"Received: hidden_dim={self.hidden_dim}"
-            )
+        check_heads(self.hidden_dim, self.num_heads)
 
     @property
     def stem_width(self):

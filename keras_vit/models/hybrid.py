@@ -2,15 +2,15 @@
 
 import dataclasses
 
-from keras_vit.models.config import HYBRID_VARIANTS, ViTConfig
-from keras_vit.models.variants import build_sized
+from keras_vit.models.config import ViTConfig
+from keras_vit.models.pretrained import takes_weights
 from keras_vit.models.vit import build_vit
-from keras_vit.weights import registry
 
 # Builder keyword arguments that pass straight into the config.
 _CONFIG_FIELDS = frozenset(field.name for field in dataclasses.fields(ViTConfig))
 
 
+@takes_weights
 def ViTHybrid(
     resnet_layers,
     resnet_width=1,
@@ -101,67 +101,3 @@ def ViTHybrid(
         **kwargs,
     )
     return build_vit(config, weights=weights, name=name or "vit_hybrid")
-
-
-_DOC = """Builds {variant}: a ResNetV2 stem ({stages}, root width {width}), then {num_layers} Transformer layers, width {hidden_dim}, MLP {mlp_dim}, {num_heads} heads, {patch_size}x{patch_size} patches on the feature map.
-
-    Args:
-        weights: None, the name of published weights ({names}), or the path
-            of an original hybrid `.npz` or a keras_vit `.weights.h5`/`.keras`
-            file. Resolution, classes and pre-logits follow the weights unless
-            given. Defaults to None.
-        **kwargs: Any keyword argument of `keras_vit.ViTHybrid` but those that
-            fix the size (`resnet_layers`, `resnet_width`, `patch_size`,
-            `hidden_dim`, `num_layers`, `num_heads`, `mlp_dim`): `image_size`,
-            `include_top`, `num_classes`, `pooling`, `representation_size`,
-            `classifier_activation`, `include_preprocessing`, `dropout_rate`,
-            `attention_dropout_rate`, `name`, ...
-
-    Returns:
-        A functional `keras.Model`.
-    """
-
-
-def from_hybrid_variant(variant, weights=None, **kwargs):
-    """Builds the hybrid named `variant` (a key of `HYBRID_VARIANTS`, such as "R50+B/16")."""
-    if variant not in HYBRID_VARIANTS:
-        raise ValueError(
-            f"`variant` must be one of {sorted(HYBRID_VARIANTS)}. Received: variant={variant!r}"
-        )
-    kwargs.setdefault("name", _model_name(variant))
-    return build_sized(ViTHybrid, vars(HYBRID_VARIANTS[variant]), _title(variant), weights, kwargs)
-
-
-def _title(variant):
-    """ "R50+B/16" -> "R50+ViT-B/16", the paper's name."""
-    stem, transformer = variant.split("+")
-    return f"{stem}+ViT-{transformer}"
-
-
-def _model_name(variant):
-    return "vit_" + variant.lower().replace("+", "_").replace("/", "")
-
-
-def _builder(variant):
-    def build(weights=None, **kwargs):
-        return from_hybrid_variant(variant, weights=weights, **kwargs)
-
-    build.__name__ = build.__qualname__ = "ViT" + variant.replace("+", "").replace("/", "")
-    size = HYBRID_VARIANTS[variant]
-    published = ", ".join(f'"{name}"' for name in registry.names(variant)) or "none yet"
-    stages = f"stages {size.resnet_layers}" if size.resnet_layers else "the root alone"
-    build.__doc__ = _DOC.format(
-        variant=_title(variant), names=published, stages=stages, width=int(64 * size.resnet_width), **vars(size)
-    )
-    return build
-
-
-ViTRTi16 = _builder("R+Ti/16")
-ViTR26S32 = _builder("R26+S/32")
-ViTR26B32 = _builder("R26+B/32")
-ViTR50B16 = _builder("R50+B/16")
-ViTR50L32 = _builder("R50+L/32")
-
-HYBRID_BUILDERS = {
-    variant: globals()["ViT" + variant.replace("+", "").replace("/", "")] for variant in HYBRID_VARIANTS
-}

@@ -2,6 +2,8 @@
 
 import keras
 
+from keras_vit.layers import names
+
 
 def intermediates(model):
     """Returns a model giving every block's tokens and attention weights in one pass.
@@ -27,32 +29,16 @@ def intermediates(model):
     >>> len(out["blocks"]), keras.ops.shape(out["attention"][0])
     (2, (1, 2, 5, 5))
     """
-    blocks = _blocks(model)
+    blocks = names.blocks(model)
     tokens = blocks[0].input
     outputs = {"blocks": [], "attention": []}
     for block in blocks:
         tokens, weights = _WithAttention(block)(tokens)
         outputs["blocks"].append(tokens)
         outputs["attention"].append(weights)
-    outputs["encoded"] = model.get_layer("encoder_norm")(tokens)
+    outputs["encoded"] = model.get_layer(names.ENCODER_NORM)(tokens)
     outputs["output"] = model.output
     return keras.Model(model.input, outputs, name=f"{model.name}_intermediates")
-
-
-def _blocks(model):
-    blocks = []
-    while _has_layer(model, f"encoderblock_{len(blocks)}"):
-        blocks.append(model.get_layer(f"encoderblock_{len(blocks)}"))
-    if not blocks:
-        raise ValueError(
-            "`model` has no layer named 'encoderblock_0': pass a model built by "
-            f"keras_vit. Received: model.name={model.name!r}"
-        )
-    return blocks
-
-
-def _has_layer(model, name):
-    return any(layer.name == name for layer in model.layers)
 
 
 class _WithAttention(keras.layers.Layer):

@@ -2,15 +2,20 @@
 
 import keras
 
+from keras_vit.layers import names
 from keras_vit.layers.class_token import ClassToken
 from keras_vit.layers.patch_embedding import PatchEmbedding
 from keras_vit.layers.pooling import SequencePooling
 from keras_vit.layers.position_embedding import POSITION_EMBEDDINGS
 from keras_vit.layers.resnet import resnet_stem
 from keras_vit.layers.transformer_block import TransformerBlock
-from keras_vit.models.config import HYBRID_SIZE_FIELDS, SIZE_FIELDS, ViTConfig
+from keras_vit.models.config import ViTConfig
+from keras_vit.models.pretrained import takes_weights
+from keras_vit.preprocessing import rescaling_layer
+from keras_vit.weights.load import load_weights
 
 
+@takes_weights
 def ViT(
     image_size=224,
     patch_size=16,
@@ -60,9 +65,12 @@ def ViT(
         weights: None (random initialisation), the name of published weights
             for this size (see `keras_vit.weights.names()`), or the path of a
             checkpoint: an original `.npz`, a timm `.safetensors`/`.pth`/`.bin`,
-            a HF model folder, or a keras_vit `.weights.h5`/`.keras` file. The
-            position embeddings are resampled to `image_size`; a head for
-            another `num_classes` starts from zero. Defaults to None.
+            a HF model folder, or a keras_vit `.weights.h5`/`.keras` file.
+            Arguments the caller leaves out follow the weights: their
+            resolution, classes and pre-logits width, and for checkpoint files
+            their GELU and LayerNorm epsilon. Arguments given win: the position
+            embeddings are resampled to `image_size`, a head for another
+            `num_classes` starts from zero. Defaults to None.
         include_top: bool. Whether to end in the classification head; if False
             the model returns the pooled representation. Defaults to True.
         num_classes: int. Number of classes of the head. Defaults to 1000.
@@ -128,17 +136,16 @@ def ViT(
 
 
 def build_vit(config, weights=None, name="vit"):
-    """Builds the functional model that `config` describes and loads `weights`."""
-    if weights is not None:
-        # Resolved first, so that an unknown name or a foreign file fails before building.
-        from keras_vit.weights.sources import builder_defaults, load_weights
+    """Builds the functional model that `config` describes and loads `weights`.
 
-        weights, _ = builder_defaults(_size(config), weights, {})
+    `weights` is what `keras_vit.models.pretrained.resolve_weights` returns: None,
+    a registry entry, a read checkpoint or a keras_vit weights file.
+    """
     images = keras.Input((*config.image_size, config.num_channels), name="images")
-    features = preprocess(images, config)
+    features = rescaling_layer()(images) if config.include_preprocessing else images
     if config.resnet_layers is not None:
         features = resnet_stem(features, config.resnet_layers, config.stem_width)
-    tokens = PatchEmbedding(config.patch_size, config.hidden_dim, name="embedding")(features)
+    tokens = PatchEmbedding(config.patch_size, config.hidden_dim, name=names.PATCH_EMBEDDING)(features)
     outputs = head(encode(tokens, config), config)
     model = keras.Model(images, outputs, name=name)
     if weights is not None:
@@ -146,25 +153,13 @@ def build_vit(config, weights=None, name="vit"):
     return model
 
 
-def _size(config):
-    fields = SIZE_FIELDS if config.resnet_layers is None else HYBRID_SIZE_FIELDS
-    return {field: getattr(config, field) for field in fields}
-
-
-def preprocess(images, config):
-    """Maps `[0, 255]` pixels to `[-1, 1]` when the model includes preprocessing."""
-    if not config.include_preprocessing:
-        return images
-    return keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="preprocessing")(images)
-
-
 def encode(tokens, config):
     """Class token, position embeddings and the Transformer encoder (paper Eq. 1-4)."""
     if config.pooling == "token":
-        tokens = ClassToken(name="cls")(tokens)
+        tokens = ClassToken(name=names.CLASS_TOKEN)(tokens)
     position_embedding = POSITION_EMBEDDINGS[config.position_embedding]
     tokens = position_embedding(
-        config.grid_size, config.num_prefix_tokens, name="pos_embedding"
+        config.grid_size, config.num_prefix_tokens, name=names.POSITION_EMBEDDING
     )(tokens)
     tokens = keras.layers.Dropout(config.dropout_rate, name="pos_dropout")(tokens)
     for index in range(config.num_layers):
@@ -176,26 +171,26 @@ def encode(tokens, config):
             layer_norm_epsilon=config.layer_norm_epsilon,
             approximate_gelu=config.approximate_gelu,
             stochastic_depth_rate=config.stochastic_depth(index),
-            name=f"encoderblock_{index}",
+            name=names.block(index),
         )(tokens)
     return keras.layers.LayerNormalization(
-        epsilon=config.layer_norm_epsilon, name="encoder_norm"
+        epsilon=config.layer_norm_epsilon, name=names.ENCODER_NORM
     )(tokens)
 
 
 def head(tokens, config):
     """Pooling, the optional pre-logits layer and the classification head."""
     features = SequencePooling(
-        config.pooling, config.num_prefix_tokens, name="pooling"
+        config.pooling, config.num_prefix_tokens, name=names.POOLING
     )(tokens)
     if config.representation_size is not None:
         features = keras.layers.Dense(
-            config.representation_size, activation="tanh", name="pre_logits"
+            config.representation_size, activation="tanh", name=names.PRE_LOGITS
         )(features)
     if not config.include_top:
         return features
     logits = keras.layers.Dense(
-        config.num_classes, kernel_initializer="zeros", name="head"
+        config.num_classes, kernel_initializer="zeros", name=names.HEAD
     )(features)
     # A float32 output keeps softmax and the loss out of float16/bfloat16.
     return keras.layers.Activation(

@@ -10,7 +10,7 @@ PyTorch backend on one device, or use JAX or TensorFlow for several.
 
 import keras
 
-from keras_vit.layers.validation import check_choice, check_positive_int
+from keras_vit.utils.validation import check_choice, check_positive_int
 
 KINDS = ("data", "model")
 

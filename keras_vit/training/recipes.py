@@ -4,7 +4,7 @@ import dataclasses
 
 import keras
 
-from keras_vit.layers.validation import check_choice, check_positive_int, check_rate
+from keras_vit.utils.validation import check_choice, check_positive_int, check_rate
 from keras_vit.training.schedules import DECAYS, WarmupDecay
 
 OPTIMIZERS = ("sgd", "adamw")

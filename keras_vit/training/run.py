@@ -17,7 +17,7 @@ import keras
 
 from keras_vit.data.pipeline import Augmentation, eval_pipeline, train_pipeline
 from keras_vit.data.sources import load_source
-from keras_vit.layers.validation import check_positive_int
+from keras_vit.utils.validation import check_positive_int
 from keras_vit.training.callbacks import EpochCheckpoint, save_atomically
 from keras_vit.training.precision import set_mixed_precision
 from keras_vit.training.recipes import FINETUNE, PRETRAIN, classification_loss
@@ -174,7 +174,7 @@ def _resume_epoch(backup):
 
 
 def _model(config, num_classes):
-    from keras_vit.models.by_name import build_model
+    from keras_vit.models.builders import build_model
     from keras_vit.models.vit import ViT
 
     if config.model.endswith(".keras"):

@@ -5,7 +5,7 @@ import math
 import keras
 from keras import ops
 
-from keras_vit.layers.validation import check_choice, check_non_negative_int, check_positive_int
+from keras_vit.utils.validation import check_choice, check_non_negative_int, check_positive_int
 
 DECAYS = ("cosine", "linear")
 

@@ -1,14 +1,16 @@
 """Pretrained weights: the registry, readers for every checkpoint format, loading.
 
-`load_weights(model, source)` loads any source into a model; `from_checkpoint`
-builds the model a file describes. `names(variant)` lists published weights.
+`load_weights(model, source)` loads any source into a model;
+`keras_vit.from_checkpoint` builds the model a file describes. `names(variant)`
+lists published weights. This package reads, converts, resamples and assigns
+arrays; building models is `keras_vit.models`' job.
 """
 
-from keras_vit.weights.checkpoint import Checkpoint, infer_architecture, read_checkpoint
-from keras_vit.weights.load import LoadReport, assign_weights
+from keras_vit.utils.resample import resample_position_embedding
+from keras_vit.weights.architecture import Checkpoint, infer_architecture
+from keras_vit.weights.checkpoint import read_checkpoint
+from keras_vit.weights.load import LoadReport, assign_weights, load_weights
 from keras_vit.weights.registry import REGISTRY, WeightsEntry, get, manifest, names
-from keras_vit.weights.resample import resample_position_embedding
-from keras_vit.weights.sources import from_checkpoint, load_weights
 
 __all__ = [
     "Checkpoint",
@@ -16,7 +18,6 @@ __all__ = [
     "REGISTRY",
     "WeightsEntry",
     "assign_weights",
-    "from_checkpoint",
     "get",
     "infer_architecture",
     "load_weights",

@@ -1,12 +1,19 @@
-"""Loads checkpoint arrays into a model: heads, resolution and reporting in one place."""
+"""Loads any weights source into a model: heads, resolution and reporting in one place."""
 
 import dataclasses
 import logging
+import os
 import warnings
 
+import keras
 import numpy as np
 
+from keras_vit.layers import names
 from keras_vit.layers.position_embedding import AddPositionEmbedding
+from keras_vit.weights import registry
+from keras_vit.weights.architecture import Checkpoint, stem_depths, stem_mismatch
+from keras_vit.weights.checkpoint import read_checkpoint
+from keras_vit.weights.download import converted_arrays
 
 logger = logging.getLogger("keras_vit")
 
@@ -95,16 +102,16 @@ def adapt_head(model, arrays):
     the ImageNet-21k pre-training checkpoints ship, is reported.
     """
     arrays = dict(arrays)
-    names = {layer.name for layer in model.layers}
+    layers = {layer.name for layer in model.layers}
     notes = []
-    dropped = [p for p in arrays if p.startswith("head/") and "head" not in names]
-    dropped += [p for p in arrays if p.startswith("pre_logits/") and "pre_logits" not in names]
+    dropped = [p for p in arrays if p.startswith(names.HEAD + "/") and names.HEAD not in layers]
+    dropped += [p for p in arrays if p.startswith(names.PRE_LOGITS + "/") and names.PRE_LOGITS not in layers]
     for path in dropped:
         del arrays[path]
     if dropped:
         notes.append(f"not loaded, the model has no such layers: {', '.join(sorted(dropped))}")
-    if "head" in names:
-        notes += _fit_head(model.get_layer("head"), arrays)
+    if names.HEAD in layers:
+        notes += _fit_head(model.get_layer(names.HEAD), arrays)
     return arrays, tuple(notes)
 
 
@@ -126,3 +133,80 @@ def _fit_head(head, arrays):
 
 def _listing(paths, limit=8):
     return ", ".join(paths[:limit]) + (" ..." if len(paths) > limit else "")
+
+
+def load_weights(model, source, resample_method="zoom"):
+    """Loads weights from any supported source into an existing keras_vit model.
+
+    A position embedding trained on another grid is resampled to the model's
+    (paper Section 3.2); a head for another number of classes is replaced by a
+    zero-initialised one; a model without a head drops the checkpoint's head and
+    pre-logits. What was adapted is logged and returned. A plain checkpoint for
+    a hybrid model, a hybrid one for a plain model, or a ResNet stem of other
+    stage depths is refused with an error that says which. If loading fails,
+    the model keeps the weights it had.
+
+    Args:
+        model: keras.Model. A model built by keras_vit.
+        source: a `registry.WeightsEntry`, a read `Checkpoint`, or the path
+            of an original `.npz`, a timm `.safetensors`/`.pth`/`.bin`, a HF
+            model folder or file, or a keras_vit `.weights.h5`/`.keras` file.
+        resample_method: str. `"zoom"` (the original implementation's) or
+            `"bicubic"`. Defaults to `"zoom"`.
+
+    Returns:
+        A `keras_vit.weights.LoadReport`.
+    """
+    if isinstance(source, (str, os.PathLike)) and os.fspath(source).endswith(".weights.h5"):
+        return _load_weights_file(model, os.fspath(source))
+    arrays = source_arrays(source, num_heads=_num_heads(model))
+    message = stem_mismatch(stem_depths(arrays), stem_depths(v.path for v in model.weights), _describe(source))
+    if message:
+        raise ValueError(message)
+    arrays, notes = adapt_head(model, arrays)
+    return assign_weights(model, arrays, resample_method=resample_method, notes=notes)
+
+
+def _describe(source):
+    if isinstance(source, registry.WeightsEntry):
+        return f"weights={source.name!r} ({source.url})"
+    if isinstance(source, Checkpoint):
+        return source.path
+    return os.fspath(source)
+
+
+def _load_weights_file(model, path):
+    """Keras' own `.weights.h5` loading, undone if it fails part-way."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"No weights file at {path}.")
+    backup = model.get_weights()
+    try:
+        model.load_weights(path)
+    except Exception as error:
+        model.set_weights(backup)
+        raise ValueError(f"{path} does not fit this model: {error}") from error
+    return LoadReport(missing=(), unused=())
+
+
+def source_arrays(source, num_heads=None):
+    """`{keras weight path: array}` from any source `load_weights` accepts."""
+    if isinstance(source, registry.WeightsEntry):
+        return converted_arrays(source)
+    if isinstance(source, Checkpoint):
+        return source.arrays
+    path = os.fspath(source)
+    if path.endswith(".keras"):
+        return _keras_file_arrays(path)
+    return read_checkpoint(path, num_heads=num_heads).arrays
+
+
+def _keras_file_arrays(path):
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"No model file at {path}.")
+    model = keras.saving.load_model(path, safe_mode=True)
+    return {v.path: keras.ops.convert_to_numpy(v) for v in model.weights}
+
+
+def _num_heads(model):
+    block = names.find_layer(model, names.block(0))
+    return None if block is None else block.num_heads

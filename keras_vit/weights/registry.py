@@ -7,7 +7,7 @@ the top of the repository is this table written out (`keras-vit weights list
 
 import dataclasses
 
-from keras_vit.models.config import HYBRID_VARIANTS, VARIANTS
+from keras_vit import variants
 
 BASE_URL = "https://storage.googleapis.com/vit_models/"
 _AUGREG_PRETRAINING = {
@@ -48,8 +48,7 @@ class WeightsEntry:
 
     Attributes:
         name: str. The name users pass as `weights=`.
-        variant: str. A key of `keras_vit.models.VARIANTS` or, for a hybrid,
-            of `keras_vit.models.HYBRID_VARIANTS`.
+        variant: str. A key of `keras_vit.variants.ALL_VARIANTS`.
         url: str. Where the file is published.
         num_classes: int. Classes of its head (21843 for ImageNet-21k).
         image_size: int. The resolution it was trained or fine-tuned at.
@@ -87,7 +86,7 @@ def _original(name, folder, variant, suffix="", **fields):
 def _entries():
     entries = []
     for variant in ("B/16", "B/32", "L/16", "L/32", "H/14"):
-        width = VARIANTS[variant].hidden_dim
+        width = variants.VARIANTS[variant].hidden_dim
         entries.append(
             _original("imagenet21k", "imagenet21k", variant, num_classes=21843, image_size=224,
                       representation_size=width)
@@ -145,18 +144,11 @@ def get(variant, name):
     if (variant, name) not in REGISTRY:
         available = names(variant)
         raise ValueError(
-            f"No weights named {name!r} for {_title(variant)}. Available: "
+            f"No weights named {name!r} for {variants.title(variant)}. Available: "
             f"{', '.join(available) if available else 'none'}; or pass the path of a "
             "checkpoint file (.npz, .safetensors, .pth, a HF folder, .weights.h5)."
         )
     return REGISTRY[(variant, name)]
-
-
-def _title(variant):
-    if "+" in variant:
-        stem, transformer = variant.split("+")
-        return f"{stem}+ViT-{transformer}"
-    return f"ViT-{variant}"
 
 
 def manifest():

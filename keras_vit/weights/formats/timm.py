@@ -9,6 +9,8 @@ import re
 
 import numpy as np
 
+from keras_vit.weights.architecture import Checkpoint, heads_for, infer_architecture
+
 _BLOCK = re.compile(r"^blocks\.(\d+)\.(.+)$")
 _BLOCK_NAMES = {
     "norm1.weight": "norm1/gamma",
@@ -38,8 +40,20 @@ def is_timm(arrays):
     return "patch_embed.proj.weight" in arrays
 
 
+def read(state, path, num_heads=None):
+    """Reads a timm state dict into a `Checkpoint`: keras-path arrays, the
+    architecture they imply (exact GELU, as timm computes), and the keys that
+    map to no weight. Heads: `num_heads`, else `heads_for` the file's size."""
+    width = state["patch_embed.proj.weight"].shape[0]
+    depth = len({match.group(1) for key in state if (match := _BLOCK.match(key))})
+    arrays, unused = convert(state, num_heads or heads_for(width, depth))
+    architecture = infer_architecture(arrays, path, approximate_gelu=False)
+    return Checkpoint(arrays, architecture, path, "timm", unused)
+
+
 def convert(arrays, num_heads):
-    """Maps a timm ViT state dict (NumPy arrays) to `{keras weight path: array}`."""
+    """Maps a timm ViT state dict (NumPy arrays) to `{keras weight path: array}`
+    and the sorted keys it has no place for."""
     if any(k.startswith("patch_embed.backbone.") for k in arrays):
         raise ValueError(
             "This timm checkpoint is a hybrid ViT (a CNN backbone under "
@@ -54,14 +68,21 @@ def convert(arrays, num_heads):
             "attention pooling is another architecture."
         )
     result = {"embedding/kernel": arrays["patch_embed.proj.weight"].transpose(2, 3, 1, 0)}
+    unused = []
     for key, value in arrays.items():
+        converted = {}
         if key in _TOP_NAMES:
-            result[_TOP_NAMES[key]] = value
+            converted = {_TOP_NAMES[key]: value}
         elif key in _TRANSPOSED:
-            result[_TRANSPOSED[key]] = value.T
+            converted = {_TRANSPOSED[key]: value.T}
         elif match := _BLOCK.match(key):
-            result.update(_block(int(match.group(1)), match.group(2), value, num_heads))
-    return result
+            converted = _block(int(match.group(1)), match.group(2), value, num_heads)
+        elif key == "patch_embed.proj.weight":
+            continue
+        if not converted:
+            unused.append(key)
+        result.update(converted)
+    return result, tuple(sorted(unused))
 
 
 def _block(index, name, value, num_heads):

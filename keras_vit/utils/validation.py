@@ -61,3 +61,13 @@ def check_grid(name, value):
 
 def _is_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_heads(hidden_dim, num_heads):
+    """Raises a `ValueError` unless `num_heads` attention heads split `hidden_dim` evenly."""
+    if hidden_dim is None or hidden_dim % num_heads:
+        raise ValueError(
+            f"`hidden_dim` must be divisible by num_heads={num_heads}, so that every head "
+            f"gets hidden_dim / num_heads channels. Received: hidden_dim={hidden_dim}"
+        )
+    return hidden_dim // num_heads

@@ -1,0 +1,48 @@
+"""The names keras_vit builders give their layers, and finding layers by them.
+
+Layer names are part of the weights contract (a weight's path starts with its
+layer's name) and what `inspect`, `export` and the loaders look layers up by,
+so each is spelled once, here.
+"""
+
+import keras
+
+PREPROCESSING = "preprocessing"
+ROOT_CONV = "conv_root"
+PATCH_EMBEDDING = "embedding"
+CLASS_TOKEN = "cls"
+POSITION_EMBEDDING = "pos_embedding"
+ENCODER_NORM = "encoder_norm"
+POOLING = "pooling"
+PRE_LOGITS = "pre_logits"
+HEAD = "head"
+
+
+def block(index):
+    """The name of Transformer block `index` (from 0)."""
+    return f"encoderblock_{index}"
+
+
+def find_layer(model, name):
+    """Returns the layer called `name` in `model` or in a model nested in it, or None."""
+    for layer in model.layers:
+        if layer.name == name:
+            return layer
+        if isinstance(layer, keras.Model):
+            found = find_layer(layer, name)
+            if found is not None:
+                return found
+    return None
+
+
+def blocks(model):
+    """The Transformer blocks of a keras_vit model, in order; raises if it has none."""
+    found = []
+    while (layer := find_layer(model, block(len(found)))) is not None:
+        found.append(layer)
+    if not found:
+        raise ValueError(
+            f"`model` has no layer named {block(0)!r}: pass a model built by "
+            f"keras_vit. Received: model.name={model.name!r}"
+        )
+    return found

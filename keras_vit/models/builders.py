@@ -1,0 +1,187 @@
+"""Models by name: one builder per row of `keras_vit.variants.ALL_VARIANTS`,
+lookup by variant or builder name, saved `.keras` files, and checkpoint files.
+
+Command lines, configs and notebooks build every model through `build_model`,
+so a name means the same model everywhere.
+"""
+
+import os
+
+import keras
+
+from keras_vit import variants
+from keras_vit.models.hybrid import ViTHybrid
+from keras_vit.models.pretrained import IMPLIED_BY_CHECKPOINTS, resolve_weights
+from keras_vit.models.vit import ViT
+from keras_vit.weights import registry
+from keras_vit.weights.checkpoint import read_checkpoint
+from keras_vit.weights.load import load_weights
+
+_DOC = """Builds {title}: {description}.
+
+    Args:
+        weights: None, the name of published weights ({names}), or the path
+            of a checkpoint in any format `keras_vit.weights.load_weights`
+            reads. Resolution, classes and pre-logits follow the weights unless
+            given. Defaults to None.
+        **kwargs: Any keyword argument of `keras_vit.{generic}` but those that
+            fix the size ({fixed}): `image_size`, `include_top`, `num_classes`,
+            `pooling`, `representation_size`, `classifier_activation`,
+            `include_preprocessing`, `dropout_rate`, `attention_dropout_rate`,
+            `name`, ...
+
+    Returns:
+        A functional `keras.Model`.
+    """
+
+
+def from_variant(variant, weights=None, **kwargs):
+    """Builds the model named `variant` (a key of `keras_vit.variants.ALL_VARIANTS`,
+    such as "B/16" or "R50+B/16")."""
+    if variant not in variants.ALL_VARIANTS:
+        raise ValueError(
+            f"`variant` must be one of {sorted(variants.ALL_VARIANTS)}. Received: variant={variant!r}"
+        )
+    size = vars(variants.ALL_VARIANTS[variant])
+    fixed = sorted(set(kwargs) & set(size))
+    if fixed:
+        raise ValueError(
+            f"{variants.title(variant)} fixes {', '.join(fixed)}; use `keras_vit.{_generic(variant).__name__}` "
+            f"for another size. Received: {', '.join(f'{k}={kwargs[k]!r}' for k in fixed)}"
+        )
+    kwargs.setdefault("name", variants.model_name(variant))
+    return _generic(variant)(**size, weights=weights, **kwargs)
+
+
+def _generic(variant):
+    return ViTHybrid if variants.is_hybrid(variant) else ViT
+
+
+def _description(variant):
+    size = variants.ALL_VARIANTS[variant]
+    transformer = (
+        f"{size.num_layers} layers, width {size.hidden_dim}, MLP {size.mlp_dim}, {size.num_heads} heads, "
+        f"{size.patch_size}x{size.patch_size} patches"
+    )
+    if not variants.is_hybrid(variant):
+        return transformer
+    stages = f"stages {size.resnet_layers}" if size.resnet_layers else "the root alone"
+    return (
+        f"a ResNetV2 stem ({stages}, root width {int(64 * size.resnet_width)}), then {transformer} "
+        "on the feature map"
+    )
+
+
+def _builder(variant):
+    def build(weights=None, **kwargs):
+        return from_variant(variant, weights=weights, **kwargs)
+
+    build.__name__ = build.__qualname__ = variants.builder_name(variant)
+    published = ", ".join(f'"{name}"' for name in registry.names(variant)) or "none yet"
+    build.__doc__ = _DOC.format(
+        title=variants.title(variant),
+        description=_description(variant),
+        names=published,
+        generic=_generic(variant).__name__,
+        fixed=", ".join(f"`{field}`" for field in vars(variants.ALL_VARIANTS[variant])),
+    )
+    return build
+
+
+# Every named model's builder, by variant ("B/16", "R50+B/16").
+BUILDERS = {variant: _builder(variant) for variant in variants.ALL_VARIANTS}
+
+ViTTi16 = BUILDERS["Ti/16"]
+ViTS16 = BUILDERS["S/16"]
+ViTS32 = BUILDERS["S/32"]
+ViTB16 = BUILDERS["B/16"]
+ViTB32 = BUILDERS["B/32"]
+ViTL16 = BUILDERS["L/16"]
+ViTL32 = BUILDERS["L/32"]
+ViTH14 = BUILDERS["H/14"]
+ViTRTi16 = BUILDERS["R+Ti/16"]
+ViTR26S32 = BUILDERS["R26+S/32"]
+ViTR26B32 = BUILDERS["R26+B/32"]
+ViTR50B16 = BUILDERS["R50+B/16"]
+ViTR50L32 = BUILDERS["R50+L/32"]
+
+
+def build_model(name, weights=None, **kwargs):
+    """Builds a model from a variant or builder name, or loads a `.keras` file.
+
+    Args:
+        name: str. A variant (`"B/16"`, `"R50+B/16"`), a builder's name
+            (`"ViTB16"`, any case), or the path of a `.keras` file.
+        weights: None, a registry name or a checkpoint path, as every builder
+            takes; for a `.keras` file, a checkpoint loaded into it with
+            `keras_vit.weights.load_weights`. Defaults to None.
+        **kwargs: Builder arguments (`image_size`, `num_classes`, ...); a
+            `.keras` file fixes its own, so none go with it.
+
+    Returns:
+        A `keras.Model`.
+
+    Example:
+
+    >>> model = build_model("Ti/16", image_size=32, num_classes=3)
+    >>> model.name, model.output_shape
+    ('vit_ti16', (None, 3))
+    """
+    if isinstance(name, str) and name.endswith(".keras"):
+        return _load_model_file(name, weights, kwargs)
+    variant = variants.lookup(name)
+    if variant is None:
+        raise ValueError(
+            f"`model` must be a `.keras` file or one of {', '.join(variants.names())}. "
+            f"Received: model={name!r}"
+        )
+    return BUILDERS[variant](weights=weights, **kwargs)
+
+
+def _load_model_file(path, weights, kwargs):
+    if kwargs:
+        raise ValueError(
+            f"A saved model ({path}) fixes its own architecture; builder arguments apply to "
+            f"names only. Received: {', '.join(f'{k}={v!r}' for k, v in sorted(kwargs.items()))}"
+        )
+    if not os.path.isfile(path):
+        raise ValueError(f"Model file {path!r} does not exist.")
+    model = keras.saving.load_model(path)
+    if weights is not None:
+        load_weights(model, weights)
+    return model
+
+
+def from_checkpoint(path, resample_method="zoom", **overrides):
+    """Builds the model a checkpoint file describes and loads it.
+
+    The architecture (patch size, width, depth, heads, MLP width, pre-logits,
+    classes, pooling, GELU and LayerNorm epsilon of the source) comes from the
+    file alone. timm files fuse query, key and value, which hides the number of
+    heads: it is taken from the variant table for the paper's sizes and assumed
+    64 wide otherwise, so pass `num_heads` for other timm models. `overrides`
+    change any builder argument, e.g. `image_size=384` (the position
+    embeddings are resampled) or `num_classes=37` (a fresh
+    zero-initialised head). An original hybrid `.npz` (a ResNet stem under
+    `conv_root` and `block{s}/unit{u}/...`) builds a `keras_vit.ViTHybrid` with
+    the file's stage depths and width.
+
+    Args:
+        path: str. An original `.npz`, a timm `.safetensors`/`.pth`/`.bin`, or
+            a HF model folder.
+        resample_method: str. `"zoom"` or `"bicubic"`. Defaults to `"zoom"`.
+        **overrides: keyword arguments of `keras_vit.ViT` (or
+            `keras_vit.ViTHybrid` for a hybrid).
+
+    Returns:
+        A functional `keras.Model` with the checkpoint's weights.
+    """
+    checkpoint = read_checkpoint(path, num_heads=overrides.get("num_heads"))
+    architecture = checkpoint.architecture
+    size = {field: architecture[field] for field in variants.size_fields(architecture.get("resnet_layers"))}
+    _, implied = resolve_weights(size, checkpoint, overrides)
+    fixed = {key: value for key, value in architecture.items() if key not in IMPLIED_BY_CHECKPOINTS}
+    builder = ViT if architecture.get("resnet_layers") is None else ViTHybrid
+    model = builder(**{**fixed, **implied, **overrides})
+    load_weights(model, checkpoint, resample_method=resample_method)
+    return model

@@ -1,0 +1,6 @@
+"""Helpers shared by every part of keras_vit, importable from anywhere below it.
+
+Nothing here imports Keras or any other part of keras_vit: argument checks with
+errors that name the argument (`validation`) and NumPy resampling of position
+embeddings and maps over a grid (`resample`).
+"""

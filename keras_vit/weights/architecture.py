@@ -1,0 +1,140 @@
+"""A checkpoint's arrays under keras weight paths, and the architecture their shapes imply."""
+
+import dataclasses
+import math
+
+from keras_vit import variants
+
+
+@dataclasses.dataclass(frozen=True)
+class Checkpoint:
+    """A checkpoint's arrays under keras weight paths, and what they imply.
+
+    Attributes:
+        arrays: dict. Keras weight path to float32 array.
+        architecture: dict. Builder keyword arguments inferred from the file.
+        path: str. Where it was read from.
+        format: str. `"flax_npz"`, `"timm"` or `"hf"`.
+        unused: tuple. Keys of the file that map to no weight.
+    """
+
+    arrays: dict
+    architecture: dict
+    path: str
+    format: str
+    unused: tuple = ()
+
+
+def stem_depths(paths):
+    """The units per ResNet stage that weight paths hold; None without a stem.
+
+    A hybrid's stem is `conv_root`, then `block{s}/unit{u}/...` for every stage
+    `s` and unit `u`, as in the original checkpoints; `()` is the root alone.
+    """
+    paths = set(paths)
+    if "conv_root/kernel" not in paths:
+        return None
+    depths = []
+    while f"block{len(depths) + 1}/unit1/conv1/kernel" in paths:
+        stage, units = len(depths) + 1, 1
+        while f"block{stage}/unit{units + 1}/conv1/kernel" in paths:
+            units += 1
+        depths.append(units)
+    return tuple(depths)
+
+
+def stem_mismatch(found, expected, source):
+    """An error message if a checkpoint's stem is not the expected one, else None.
+
+    `found` and `expected` are `stem_depths` results: None for a plain ViT.
+    """
+    if found == expected:
+        return None
+    if expected is None:
+        return (
+            f"{source} is a hybrid checkpoint (a ResNet stem, resnet_layers={found}); "
+            "this builder or model is a plain ViT without a stem. keras_vit.ViTHybrid "
+            "or keras_vit.from_checkpoint builds it."
+        )
+    if found is None:
+        return (
+            f"{source} is a plain ViT checkpoint (no ResNet stem: no 'conv_root/kernel'); "
+            f"this builder or model is a hybrid with resnet_layers={expected}. "
+            "keras_vit.ViT or keras_vit.from_checkpoint builds it."
+        )
+    return (
+        f"{source} has a ResNet stem of other stage depths: resnet_layers={found}; "
+        f"this builder or model expects resnet_layers={expected}."
+    )
+
+
+def infer_architecture(arrays, path, approximate_gelu):
+    """Builder keyword arguments from converted arrays' shapes alone.
+
+    A hybrid's also holds `resnet_layers` and `resnet_width`; a plain ViT's
+    has neither.
+    """
+    if "embedding/kernel" not in arrays or "encoderblock_0/attn/query/kernel" not in arrays:
+        raise ValueError(f"{path} has no patch embedding or first encoder block: not a ViT checkpoint.")
+    patch, _, channels, width = arrays["embedding/kernel"].shape
+    pooling = "token" if "cls/token" in arrays else "gap"
+    stem = _stem(arrays)
+    stride = patch
+    if stem:
+        channels = arrays["conv_root/kernel"].shape[2]
+        stride *= variants.stem_stride(stem["resnet_layers"])
+    architecture = {
+        "patch_size": int(patch),
+        "hidden_dim": int(width),
+        "num_layers": _count_blocks(arrays),
+        "num_heads": int(arrays["encoderblock_0/attn/query/kernel"].shape[1]),
+        "mlp_dim": int(arrays["encoderblock_0/mlp_fc1/kernel"].shape[1]),
+        "num_channels": int(channels),
+        "pooling": pooling,
+        "image_size": _image_size(arrays, stride, pooling, path),
+        "approximate_gelu": approximate_gelu,
+        "include_top": "head/kernel" in arrays,
+        "representation_size": None,
+        **stem,
+    }
+    if "pre_logits/kernel" in arrays:
+        architecture["representation_size"] = int(arrays["pre_logits/kernel"].shape[1])
+    if "head/kernel" in arrays:
+        architecture["num_classes"] = int(arrays["head/kernel"].shape[1])
+    return architecture
+
+
+def _stem(arrays):
+    depths = stem_depths(arrays)
+    if depths is None:
+        return {}
+    root_width = arrays["conv_root/kernel"].shape[-1]
+    factor = root_width / 64
+    return {"resnet_layers": depths, "resnet_width": int(factor) if factor.is_integer() else factor}
+
+
+def _count_blocks(arrays):
+    count = 0
+    while f"encoderblock_{count}/attn/query/kernel" in arrays:
+        count += 1
+    return count
+
+
+def _image_size(arrays, stride, pooling, path):
+    tokens = arrays["pos_embedding/embedding"].shape[1] - (1 if pooling == "token" else 0)
+    side = math.isqrt(tokens)
+    if side * side != tokens:
+        raise ValueError(
+            f"{path}: {tokens} position embeddings form no square grid; pass "
+            "image_size=(height, width) to say which grid they were trained on."
+        )
+    return int(side * stride)
+
+
+def heads_for(width, depth):
+    """The attention heads of a `width`-wide, `depth`-deep model whose file does not
+    say: the variant table's for the paper's sizes, else 64-wide heads."""
+    for variant in variants.VARIANTS.values():
+        if (variant.hidden_dim, variant.num_layers) == (width, depth):
+            return variant.num_heads
+    return max(1, width // 64)
