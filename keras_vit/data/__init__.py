@@ -7,7 +7,8 @@ from keras_vit.data.pipeline import (
     eval_pipeline,
     train_pipeline,
 )
-from keras_vit.data.sources import Source, check_labels, from_arrays, from_folder, load_source
+from keras_vit.data.load import from_arrays, from_folder, load_source
+from keras_vit.data.source import Source, check_labels, stratified_split
 
 __all__ = [
     "Augmentation",
@@ -19,5 +20,6 @@ __all__ = [
     "from_folder",
     "load_digits",
     "load_source",
+    "stratified_split",
     "train_pipeline",
 ]

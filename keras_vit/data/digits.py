@@ -6,11 +6,10 @@ scikit-learn), so a model can be trained and tested with no network at all.
 
 import numpy as np
 
+from keras_vit.data.source import stratified_split
 from keras_vit.utils.validation import check_positive_int
 
-NUM_CLASSES = 10
 CLASS_NAMES = tuple(str(digit) for digit in range(10))
-SPLITS = {"train": 0.7, "validation": 0.1, "test": 0.2}
 
 
 def load_digits(image_size=32, seed=0):
@@ -42,7 +41,7 @@ def load_digits(image_size=32, seed=0):
     images = np.stack([_resize(image, image_size) for image in pixels])
     images = np.repeat(images[..., None], 3, axis=-1)
     labels = digits.target.astype("int32")
-    return {name: (images[index], labels[index]) for name, index in _split(labels, seed).items()}
+    return {name: (images[index], labels[index]) for name, index in stratified_split(labels, seed).items()}
 
 
 def _resize(image, size):
@@ -50,16 +49,3 @@ def _resize(image, size):
 
     return np.asarray(Image.fromarray(image).resize((size, size), Image.BILINEAR))
 
-
-def _split(labels, seed):
-    """Stratified split indices: each class is divided in the `SPLITS` fractions."""
-    rng = np.random.default_rng(seed)
-    parts = {name: [] for name in SPLITS}
-    for label in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == label))
-        cut_train = int(round(len(members) * SPLITS["train"]))
-        cut_validation = cut_train + int(round(len(members) * SPLITS["validation"]))
-        parts["train"].append(members[:cut_train])
-        parts["validation"].append(members[cut_train:cut_validation])
-        parts["test"].append(members[cut_validation:])
-    return {name: rng.permutation(np.concatenate(index)) for name, index in parts.items()}

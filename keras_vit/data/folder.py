@@ -5,8 +5,9 @@ import sys
 
 import numpy as np
 
-from keras_vit.data.sources import IMAGE_EXTENSIONS, Source
+from keras_vit.data.source import Source, stratified_split
 
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 SPLIT_FOLDERS = {"train": ("train",), "validation": ("validation", "val"), "test": ("test",)}
 
 
@@ -66,14 +67,12 @@ def _list_images(directory, class_names):
 
 
 def _split_files(paths, labels, seed):
-    from keras_vit.data.digits import _split
-
     if not paths:
         return {split: ([], []) for split in SPLIT_FOLDERS}
     paths, labels = np.asarray(paths), np.asarray(labels, "int32")
     return {
         split: (paths[index].tolist(), labels[index].tolist())
-        for split, index in _split(labels, seed).items()
+        for split, index in stratified_split(labels, seed).items()
     }
 
 

@@ -1,6 +1,6 @@
 """tensorflow-datasets as a source: any catalogue name, e.g. "oxford_iiit_pet", "cifar10"."""
 
-from keras_vit.data.sources import Source
+from keras_vit.data.source import Source
 
 CATALOG = "https://www.tensorflow.org/datasets/catalog/overview"
 
@@ -32,7 +32,7 @@ def from_tfds(name, data_dir=None, seed=0):
             f"Unknown tensorflow-datasets name {name!r}; see {CATALOG} for the names. "
             f"Received: source='tfds:{name}'"
         ) from None
-    image_key, label_key = _supervised_keys(builder.info, name)
+    label_key = _supervised_label_key(builder.info, name)
     builder.download_and_prepare()
     splits = _split_names(builder.info.splits)
     read_config = tfds.ReadConfig(shuffle_seed=seed)
@@ -52,14 +52,14 @@ def from_tfds(name, data_dir=None, seed=0):
     return Source(splits_out, sizes, label.num_classes, tuple(label.names), f"tfds:{name}")
 
 
-def _supervised_keys(info, name):
+def _supervised_label_key(info, name):
     keys = info.supervised_keys
     if not keys or len(keys) != 2:
         raise ValueError(f"tensorflow-datasets {name!r} has no (image, label) supervised keys.")
-    image_key, label_key = keys
+    label_key = keys[1]
     if not hasattr(info.features[label_key], "num_classes"):
         raise ValueError(f"tensorflow-datasets {name!r}: {label_key!r} is not a class label.")
-    return image_key, label_key
+    return label_key
 
 
 def _split_names(available):

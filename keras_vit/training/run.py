@@ -16,7 +16,7 @@ import sys
 import keras
 
 from keras_vit.data.pipeline import Augmentation, eval_pipeline, train_pipeline
-from keras_vit.data.sources import load_source
+from keras_vit.data.load import load_source
 from keras_vit.utils.validation import check_positive_int
 from keras_vit.training.callbacks import EpochCheckpoint, save_atomically
 from keras_vit.training.precision import set_mixed_precision

@@ -1,39 +1,17 @@
-"""Where images come from: the bundled digits, tensorflow-datasets, a folder, or arrays.
+"""Opens a data source by name: the bundled digits, tensorflow-datasets, a folder, or arrays.
 
-Every source becomes a `Source`: per split, a `tf.data.Dataset` of
-`(image, label)` pairs with uint8 RGB images (any size) and int32 labels, plus
-the number of classes. `keras_vit.data.pipeline` turns these into batches.
+Each source becomes a `keras_vit.data.source.Source`; this module only picks
+the source's module (`digits`, `tfds`, `folder`) and hands it the arguments.
 """
 
-import dataclasses
 import os
-import sys
 
 import numpy as np
 
-SPLIT_NAMES = ("train", "validation", "test")
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
-
-
-@dataclasses.dataclass
-class Source:
-    """A data set's splits as `tf.data.Dataset`s of `(uint8 image, int32 label)`.
-
-    Attributes:
-        splits: dict from split name ("train", "validation", "test") to dataset.
-        sizes: dict from split name to its number of examples.
-        num_classes: int.
-        class_names: tuple of str, one per class.
-        name: str. Where the data came from.
-        skipped: int. Files skipped because they were not readable images.
-    """
-
-    splits: dict
-    sizes: dict
-    num_classes: int
-    class_names: tuple
-    name: str
-    skipped: int = 0
+from keras_vit.data.digits import CLASS_NAMES, load_digits
+from keras_vit.data.folder import scan_folder
+from keras_vit.data.source import check_labels, from_split_arrays, stratified_split
+from keras_vit.data.tfds import from_tfds
 
 
 def load_source(source="digits", data_dir=None, image_size=32, seed=0):
@@ -61,13 +39,9 @@ def load_source(source="digits", data_dir=None, image_size=32, seed=0):
             f"Received: source={source!r}"
         )
     if source == "digits":
-        from keras_vit.data.digits import CLASS_NAMES, load_digits
-
         splits = load_digits(image_size=image_size, seed=seed)
-        return _from_split_arrays(splits, len(CLASS_NAMES), CLASS_NAMES, "digits")
+        return from_split_arrays(splits, len(CLASS_NAMES), CLASS_NAMES, "digits")
     if source.startswith("tfds:"):
-        from keras_vit.data.tfds import from_tfds
-
         return from_tfds(source[len("tfds:"):], data_dir=data_dir, seed=seed)
     if os.path.isdir(source):
         return from_folder(source, seed=seed)
@@ -105,33 +79,9 @@ def from_arrays(images, labels, num_classes=None, class_names=None, seed=0):
     check_labels(labels, num_classes)
     if images.shape[-1] == 1:
         images = np.repeat(images, 3, axis=-1)
-    from keras_vit.data.digits import _split
-
-    splits = {name: (images[index], labels[index]) for name, index in _split(labels, seed).items()}
+    splits = {name: (images[index], labels[index]) for name, index in stratified_split(labels, seed).items()}
     names = tuple(class_names or (str(i) for i in range(num_classes)))
-    return _from_split_arrays(splits, num_classes, names, "arrays")
-
-
-def check_labels(labels, num_classes):
-    """Raises a `ValueError` naming the first label outside `[0, num_classes)`."""
-    labels = np.asarray(labels)
-    bad = labels[(labels < 0) | (labels >= num_classes)]
-    if bad.size:
-        raise ValueError(
-            f"Labels must lie in [0, {num_classes}) for {num_classes} classes. "
-            f"Received: {bad.size} labels outside it, e.g. {int(bad[0])}"
-        )
-
-
-def _from_split_arrays(splits, num_classes, class_names, name):
-    import tensorflow as tf
-
-    datasets = {
-        split: tf.data.Dataset.from_tensor_slices((images.astype("uint8"), labels.astype("int32")))
-        for split, (images, labels) in splits.items()
-    }
-    sizes = {split: len(labels) for split, (_, labels) in splits.items()}
-    return Source(datasets, sizes, num_classes, tuple(class_names), name)
+    return from_split_arrays(splits, num_classes, names, "arrays")
 
 
 def from_folder(directory, seed=0):
@@ -150,6 +100,4 @@ def from_folder(directory, seed=0):
     Returns:
         A `Source`.
     """
-    from keras_vit.data.folder import scan_folder
-
     return scan_folder(directory, seed)
