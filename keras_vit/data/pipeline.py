@@ -30,7 +30,8 @@ class Augmentation:
             Defaults to 0.5.
         mixup: float. Alpha of `keras.layers.MixUp`; 0 for none. Defaults to 0.
         cutmix: float. Factor of `keras.layers.CutMix`; 0 for none. With both,
-            each batch gets one of the two at random. Defaults to 0.
+            each batch gets one of the two, drawn from the pipeline's seed.
+            Defaults to 0.
     """
 
     crop_area: tuple | None = INCEPTION_AREA
@@ -92,8 +93,13 @@ def train_pipeline(dataset, num_classes, image_size, batch_size, augmentation=Au
     data = data.map(crop, num_parallel_calls=tf.data.AUTOTUNE)
     data = data.batch(batch_size, drop_remainder=True)
     data = data.map(_one_hot(num_classes), num_parallel_calls=tf.data.AUTOTUNE)
-    for stage in _batch_augmentations(augmentation, seed):
-        data = data.map(stage, num_parallel_calls=tf.data.AUTOTUNE)
+    if augmentation.randaugment:
+        data = data.map(_randaugment(augmentation, seed), num_parallel_calls=tf.data.AUTOTUNE)
+    if augmentation.mixup or augmentation.cutmix:
+        # The mixers and the pick between them draw from stateful generators;
+        # mapped one batch at a time they draw in batch order, so `seed` fixes
+        # every batch (mapped in parallel, the batches would race for draws).
+        data = data.map(_mix(augmentation, seed))
     return data.prefetch(tf.data.AUTOTUNE)
 
 
@@ -170,36 +176,40 @@ def _one_hot(num_classes):
     return encode
 
 
-def _batch_augmentations(augmentation, seed):
-    """The per-batch stages: RandAugment, then MixUp or CutMix, as Keras layers."""
+def _randaugment(augmentation, seed):
+    import keras
+
+    randaugment = keras.layers.RandAugment(
+        value_range=(0, 255),
+        num_ops=augmentation.randaugment,
+        factor=check_rate("randaugment_factor", min(augmentation.randaugment_factor, 0.999)),
+        seed=seed,
+    )
+    return lambda images, labels: (randaugment(images), labels)
+
+
+def _mix(augmentation, seed):
+    """MixUp or CutMix of a batch; with both, a seeded coin picks one per batch."""
     import keras
     import tensorflow as tf
 
-    stages = []
-    if augmentation.randaugment:
-        randaugment = keras.layers.RandAugment(
-            value_range=(0, 255),
-            num_ops=augmentation.randaugment,
-            factor=check_rate("randaugment_factor", min(augmentation.randaugment_factor, 0.999)),
-            seed=seed,
-        )
-        stages.append(lambda images, labels: (randaugment(images), labels))
     mixers = []
     if augmentation.mixup:
         mixers.append(keras.layers.MixUp(alpha=augmentation.mixup, seed=seed))
     if augmentation.cutmix:
         mixers.append(keras.layers.CutMix(factor=augmentation.cutmix, seed=seed))
-    if mixers:
+    if len(mixers) == 1:
+        return lambda images, labels: _apply(mixers[0], images, labels)
+    coin = tf.random.Generator.from_seed(seed)
 
-        def mix(images, labels):
-            mixed = [mixer({"images": images, "labels": labels}) for mixer in mixers]
-            if len(mixed) == 1:
-                return mixed[0]["images"], mixed[0]["labels"]
-            pick = tf.random.uniform(()) < 0.5
-            return (
-                tf.where(pick, mixed[0]["images"], mixed[1]["images"]),
-                tf.where(pick, mixed[0]["labels"], mixed[1]["labels"]),
-            )
+    def mix_either(images, labels):
+        first, second = (_apply(mixer, images, labels) for mixer in mixers)
+        pick = coin.uniform(()) < 0.5
+        return tf.where(pick, first[0], second[0]), tf.where(pick, first[1], second[1])
 
-        stages.append(mix)
-    return stages
+    return mix_either
+
+
+def _apply(mixer, images, labels):
+    mixed = mixer({"images": images, "labels": labels})
+    return mixed["images"], mixed["labels"]

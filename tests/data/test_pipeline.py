@@ -49,6 +49,21 @@ def test_mixup_and_cutmix_mix_the_labels():
         assert ((labels > 0) & (labels < 1)).any()
 
 
+def test_mixing_with_both_mixers_is_fixed_by_the_seed():
+    # Crops and flips off: this is about the mixers and the pick between them.
+    source = _source(n=80, size=(8, 8))
+    augmentation = Augmentation(crop_area=None, flip=False, mixup=0.8, cutmix=1.0)
+
+    def batches(seed):
+        data = train_pipeline(source.splits["train"], 4, 8, 4, augmentation, seed=seed)
+        return [np.asarray(part) for _ in range(2) for batch in data for part in batch]  # two epochs
+
+    first, again, other = batches(5), batches(5), batches(6)
+    for left, right in zip(first, again):
+        np.testing.assert_array_equal(left, right)
+    assert any(not np.array_equal(left, right) for left, right in zip(first, other))
+
+
 def test_eval_resizes_and_centre_crops_deterministically():
     images = np.zeros((2, 40, 40, 3), np.uint8)
     images[:, 15:25, 15:25] = 255  # a centred square, a quarter of the side
