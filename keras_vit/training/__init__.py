@@ -6,6 +6,7 @@ from keras_vit.training.precision import set_mixed_precision
 from keras_vit.training.recipes import (
     FINETUNE,
     PRETRAIN,
+    RECIPES,
     Recipe,
     classification_loss,
     finetune_optimizer,
@@ -18,6 +19,7 @@ __all__ = [
     "EpochCheckpoint",
     "FINETUNE",
     "PRETRAIN",
+    "RECIPES",
     "Recipe",
     "TrainConfig",
     "TrainResult",

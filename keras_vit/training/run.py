@@ -20,9 +20,7 @@ from keras_vit.data.load import load_source
 from keras_vit.utils.validation import check_positive_int
 from keras_vit.training.callbacks import EpochCheckpoint, save_atomically
 from keras_vit.training.precision import set_mixed_precision
-from keras_vit.training.recipes import FINETUNE, PRETRAIN, classification_loss
-
-RECIPES = {"finetune": FINETUNE, "pretrain": PRETRAIN}
+from keras_vit.training.recipes import RECIPES, classification_loss
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,7 +39,10 @@ class TrainConfig:
         model_kwargs: dict. Further builder arguments.
         epochs, batch_size: ints.
         recipe: "finetune" (SGD, cosine) or "pretrain" (AdamW, linear decay).
-        learning_rate, weight_decay, warmup_steps: None keeps the recipe's.
+        learning_rate: float or None. The peak learning rate, used as given.
+            None takes the recipe's, scaled linearly from the recipe's batch
+            size (512 or 4096) to `batch_size` (see `Recipe`).
+        weight_decay, warmup_steps: None keeps the recipe's.
         decay: None keeps the recipe's, or "cosine"/"linear".
         label_smoothing, dropout_rate, stochastic_depth_rate: floats.
         augmentation: a `keras_vit.data.Augmentation`; defaults to the paper's
@@ -118,7 +119,7 @@ def train(config):
     )
     steps = config.epochs * (source.sizes["train"] // config.batch_size)
     model.compile(
-        optimizer=_recipe(config).optimizer(steps),
+        optimizer=_optimizer(config, steps),
         loss=classification_loss(config.label_smoothing),
         metrics=["accuracy"],
     )
@@ -194,14 +195,17 @@ def _model(config, num_classes):
     return build_model(config.model, weights=config.weights, **kwargs)
 
 
-def _recipe(config):
+def _optimizer(config, steps):
     changes = {
         "learning_rate": config.learning_rate,
         "weight_decay": config.weight_decay,
         "warmup_steps": config.warmup_steps,
         "decay": config.decay,
     }
-    return RECIPES[config.recipe].replace(**{k: v for k, v in changes.items() if v is not None})
+    recipe = RECIPES[config.recipe].replace(**{k: v for k, v in changes.items() if v is not None})
+    # A rate given explicitly was chosen for this run's batch: it is not scaled.
+    batch_size = config.batch_size if config.learning_rate is None else None
+    return recipe.optimizer(steps, batch_size)
 
 
 def _callbacks(paths):

@@ -52,6 +52,29 @@ def test_pretrain_optimizer_is_the_papers_adam_with_decoupled_decay():
     assert PRETRAIN.batch_size == 4096
 
 
+@pytest.mark.parametrize("recipe", [FINETUNE, PRETRAIN])
+def test_learning_rate_is_scaled_linearly_to_the_runs_batch_size(recipe):
+    steps = 4 * recipe.warmup_steps
+    scaled = recipe.optimizer(steps, batch_size=64)._learning_rate
+    peak = recipe.learning_rate * 64 / recipe.batch_size
+    np.testing.assert_allclose(float(scaled(recipe.warmup_steps)), peak, rtol=1e-6)
+    unscaled = recipe.optimizer(steps)._learning_rate
+    np.testing.assert_allclose(float(unscaled(recipe.warmup_steps)), recipe.learning_rate, rtol=1e-6)
+    optimizer = training.finetune_optimizer(steps, batch_size=1024, learning_rate=0.01)
+    assert optimizer._learning_rate.peak_learning_rate == pytest.approx(0.01 * 1024 / 512)
+    with pytest.raises(ValueError, match="`batch_size` must be a positive integer. Received: batch_size=0"):
+        recipe.schedule(steps, batch_size=0)
+
+
+def test_adamw_takes_beta_1_and_sgd_takes_momentum():
+    adamw = PRETRAIN.replace(momentum=0.5, beta_1=0.8).optimizer(100)
+    assert adamw.beta_1 == 0.8
+    sgd = FINETUNE.replace(momentum=0.5, beta_1=0.8).optimizer(100)
+    assert sgd.momentum == 0.5
+    with pytest.raises(ValueError, match=r"`beta_1` must be a number in \[0, 1\). Received: beta_1=1.0"):
+        PRETRAIN.replace(beta_1=1.0)
+
+
 def test_decoupled_weight_decay_shrinks_weights_by_rate_times_decay():
     # With a zero gradient, one AdamW step is w -= learning_rate * weight_decay * w.
     optimizer = PRETRAIN.replace(warmup_steps=0, learning_rate=0.5, weight_decay=0.1).optimizer(10)
