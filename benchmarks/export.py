@@ -22,7 +22,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import keras_vit  # noqa: E402
-from keras_vit.export import FORMATS, export, sample_images  # noqa: E402
+from keras_vit.export import FORMATS, export_model, sample_images  # noqa: E402
 
 CASES = [
     ("tf_saved_model", None, "model_saved"),
@@ -65,7 +65,7 @@ def measure(variant, runs, folder, cases):
         if cases and f"{format}:{quantize or 'float32'}" not in cases:
             continue
         path = os.path.join(folder, f"{variant.replace('/', '')}_{name}")
-        report = export(model, path, format, quantize=quantize, representative_data=calibration)
+        report = export_model(model, path, format, quantize=quantize, representative_data=calibration)
         runner = FORMATS[format].Runner(path)
         parity = report.parity
         rows.append((variant, format, quantize or "float32", report.size_bytes, parity.max_abs_diff,

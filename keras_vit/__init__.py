@@ -1,53 +1,39 @@
-"""keras_vit: the Vision Transformer (Dosovitskiy et al., ICLR 2021) for Keras 3."""
+"""keras_vit: the Vision Transformer (Dosovitskiy et al., ICLR 2021) for Keras 3.
 
-from keras_vit import data, export, inspect, layers, models, training, weights
-from keras_vit.models import (
-    ViT,
-    ViTB16,
-    ViTB32,
-    ViTH14,
-    ViTHybrid,
-    ViTL16,
-    ViTL32,
-    ViTR26B32,
-    ViTR26S32,
-    ViTR50B16,
-    ViTR50L32,
-    ViTRTi16,
-    ViTS16,
-    ViTS32,
-    ViTTi16,
-    from_checkpoint,
-)
+Attributes load on first use; `import keras_vit` registers the layers and the
+learning-rate schedule with Keras' serialization at once, so `.keras` files
+load after it.
+The `keras-vit` command sets `KERAS_VIT_LAZY_IMPORT=1`, which defers that too:
+`keras-vit --help` then starts without Keras or a backend.
+"""
 
-from keras_vit.preprocessing import decode_predictions, preprocess_input
+import os
+
+from keras_vit.utils.lazy import lazy_attributes
 
 __version__ = "0.1.0.dev0"
 
-__all__ = [
-    "ViT",
-    "ViTB16",
-    "ViTB32",
-    "ViTH14",
-    "ViTHybrid",
-    "ViTL16",
-    "ViTL32",
-    "ViTR26B32",
-    "ViTR26S32",
-    "ViTR50B16",
-    "ViTR50L32",
-    "ViTRTi16",
-    "ViTS16",
-    "ViTS32",
-    "ViTTi16",
-    "data",
-    "decode_predictions",
-    "export",
-    "from_checkpoint",
-    "inspect",
-    "layers",
-    "models",
-    "preprocess_input",
-    "training",
-    "weights",
-]
+_BUILDERS = (
+    "ViT", "ViTB16", "ViTB32", "ViTH14", "ViTHybrid", "ViTL16", "ViTL32", "ViTR26B32", "ViTR26S32",
+    "ViTR50B16", "ViTR50L32", "ViTRTi16", "ViTS16", "ViTS32", "ViTTi16", "from_checkpoint",
+)
+_SUBPACKAGES = ("data", "export", "inspect", "layers", "models", "training", "utils", "variants", "weights")
+__getattr__, __dir__ = lazy_attributes(
+    __name__,
+    {
+        **{name: f"keras_vit.models:{name}" for name in _BUILDERS},
+        **{name: f"keras_vit.{name}" for name in _SUBPACKAGES},
+        "decode_predictions": "keras_vit.preprocessing:decode_predictions",
+        "preprocess_input": "keras_vit.preprocessing:preprocess_input",
+    },
+)
+
+# `from keras_vit import *` gives the builders and functions of keras.applications'
+# kind; the subpackages stay attributes, so that `keras_vit.inspect` never shadows
+# the standard library's `inspect` in a namespace that imports everything.
+__all__ = sorted([*_BUILDERS, "decode_predictions", "preprocess_input"])
+
+if os.environ.get("KERAS_VIT_LAZY_IMPORT") != "1":
+    # Every class a `.keras` file may name: the layers, and the schedule a compiled model saves.
+    from keras_vit import layers  # noqa: F401
+    from keras_vit.training import schedules  # noqa: F401

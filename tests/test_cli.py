@@ -1,4 +1,6 @@
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -22,6 +24,12 @@ def test_convert_to_weights_file_and_load_it_back(tmp_path, capsys):
     assert main(["convert", source, dest]) == 1
     assert "exists; pass --overwrite" in capsys.readouterr().err
     assert main(["convert", source, dest, "--overwrite", "--image-size", "48"]) == 0
+    at_48 = keras_vit.ViT(image_size=48, patch_size=8, hidden_dim=16, num_layers=2, num_heads=4, mlp_dim=24,
+                          num_classes=7, weights=dest)
+    assert at_48.get_layer("pos_embedding").grid_size == (6, 6)
+    batch = images(size=48)
+    expected = keras_vit.from_checkpoint(source, image_size=48).predict(batch, verbose=0)
+    np.testing.assert_allclose(at_48.predict(batch, verbose=0), expected, atol=1e-5)
 
 
 def test_convert_refuses_other_destinations(tmp_path, capsys):
@@ -35,3 +43,16 @@ def test_weights_list(capsys):
     assert "imagenet21k/ViT-H_14.npz" in out and "B_16" not in out
     assert main(["weights", "list", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == keras_vit.weights.manifest()
+
+
+@pytest.mark.parametrize("arguments", [["--help"], ["weights", "list"]], ids=["help", "weights_list"])
+def test_commands_that_need_no_model_load_neither_keras_nor_a_backend(arguments):
+    code = (
+        "import sys, keras_vit_console\n"
+        f"sys.argv = ['keras-vit', *{arguments!r}]\n"
+        "try:\n    keras_vit_console.main()\nexcept SystemExit as stop:\n    assert not stop.code, stop.code\n"
+        "print([name for name in ('keras', 'tensorflow', 'jax', 'torch') if name in sys.modules])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[-1] == "[]", done.stdout
+    assert done.stderr == ""

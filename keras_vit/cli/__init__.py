@@ -1,35 +1,48 @@
 """The `keras-vit` command line.
 
-Each sub-command lives in a module of its own in this package and exposes
-`register(commands)`, which adds its parser to the `argparse` sub-parsers and sets
-`run=function(args)` as its default. `COMMANDS` lists them in the order `--help`
-shows them.
+Each sub-command lives in a module of its own in this package, with `HELP` (its
+line in `--help`), optionally `DESCRIPTION`, and `add_arguments(parser)`, which
+adds its flags and sets `run=function(args)` as the parser's default. Only the
+command being run gets its flags (they may read library constants, which loads
+Keras), so `keras-vit --help` answers at once. `COMMANDS` lists them in the
+order `--help` shows them.
 """
 
 import argparse
 import importlib
 import sys
 
+from keras_vit.cli.quiet import quiet_start
+
 COMMANDS = ("demo", "train", "predict", "export", "inspect", "convert", "weights")
 
 
 def main(argv=None):
-    parser = _parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = _parser(_chosen(argv))
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
     try:
+        quiet_start(args.command)
         return args.run(args) or 0
     except (ValueError, OSError, ImportError) as error:
         print(f"keras-vit {args.command}: {error}", file=sys.stderr)
         return 1
 
 
-def _parser():
+def _chosen(argv):
+    """The command `argv` runs, or None (as for `keras-vit --help`)."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
+def _parser(chosen):
     parser = argparse.ArgumentParser(prog="keras-vit", description="Vision Transformers for Keras 3.")
     commands = parser.add_subparsers(dest="command")
     for name in COMMANDS:
-        importlib.import_module(f"keras_vit.cli.{name}").register(commands)
+        module = importlib.import_module(f"keras_vit.cli.{name}")
+        command = commands.add_parser(name, help=module.HELP, description=getattr(module, "DESCRIPTION", module.HELP))
+        if name == chosen:
+            module.add_arguments(command)
     return parser
-

@@ -1,33 +1,38 @@
 """Flags shared by `keras-vit train` and `keras-vit demo`, and the run summary."""
 
-SIZE_FLAGS = ("patch_size", "hidden_dim", "num_layers", "num_heads", "mlp_dim")
+from keras_vit.cli.model_source import add_image_size_argument, image_size
+from keras_vit.variants import SIZE_FIELDS
 
 
 def add_training_flags(parser, defaults=None):
     """Adds the `TrainConfig` flags to `parser`, with `defaults` overriding ours."""
+    from keras_vit.training.precision import POLICIES
+    from keras_vit.training.recipes import RECIPES
+    from keras_vit.training.schedules import DECAYS
+
     defaults = defaults or {}
     group = parser.add_argument_group("data")
     group.add_argument("--data", default="digits", help='"digits" (bundled), "tfds:NAME", or an image folder')
     group.add_argument("--data-dir", help="tensorflow-datasets data directory")
-    group.add_argument("--image-size", type=int, help="input resolution (position embeddings are resampled)")
+    add_image_size_argument(group, "input size, N or HEIGHT WIDTH (position embeddings are resampled)")
     group.add_argument("--crop-fraction", type=float, default=0.875, help="evaluation centre crop")
     group = parser.add_argument_group("model")
     group.add_argument("--weights", help="registry name or checkpoint path to start from")
-    for flag in SIZE_FLAGS:
+    for flag in SIZE_FIELDS:
         group.add_argument("--" + flag.replace("_", "-"), type=int, help="size of a --model ViT")
     group.add_argument("--dropout", type=float, default=0.0)
     group.add_argument("--stochastic-depth", type=float, default=0.0)
     group = parser.add_argument_group("optimisation")
     group.add_argument("--epochs", type=int, default=10)
     group.add_argument("--batch-size", type=int, default=64)
-    group.add_argument("--recipe", choices=("finetune", "pretrain"), default="finetune",
+    group.add_argument("--recipe", choices=sorted(RECIPES), default="finetune",
                        help="finetune: SGD 0.9, cosine, clip 1 (paper 4.1); pretrain: AdamW, wd 0.1, linear (B.1)")
     group.add_argument("--learning-rate", type=float)
     group.add_argument("--weight-decay", type=float)
     group.add_argument("--warmup-steps", type=int)
-    group.add_argument("--decay", choices=("cosine", "linear"))
+    group.add_argument("--decay", choices=DECAYS)
     group.add_argument("--label-smoothing", type=float, default=0.0)
-    group.add_argument("--precision", choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"), default="float32")
+    group.add_argument("--precision", choices=POLICIES, default="float32")
     group = parser.add_argument_group("augmentation")
     group.add_argument("--crop-area", type=float, nargs=2, metavar=("LOW", "HIGH"), default=(0.05, 1.0),
                        help="Inception crop area range")
@@ -54,12 +59,12 @@ def config_from_flags(args, **fixed):
         mixup=args.mixup,
         cutmix=args.cutmix,
     )
-    sizes = {flag: getattr(args, flag) for flag in SIZE_FLAGS if getattr(args, flag) is not None}
+    sizes = {flag: getattr(args, flag) for flag in SIZE_FIELDS if getattr(args, flag) is not None}
     if sizes and args.model != "ViT":
         raise ValueError(f"--{', --'.join(sizes).replace('_', '-')} apply to --model ViT only.")
     values = dict(
         model=args.model, out=args.out, data=args.data, data_dir=args.data_dir, weights=args.weights,
-        image_size=args.image_size, model_kwargs=sizes, epochs=args.epochs, batch_size=args.batch_size,
+        image_size=image_size(args.image_size), model_kwargs=sizes, epochs=args.epochs, batch_size=args.batch_size,
         recipe=args.recipe, learning_rate=args.learning_rate, weight_decay=args.weight_decay,
         warmup_steps=args.warmup_steps, decay=args.decay, label_smoothing=args.label_smoothing,
         dropout_rate=args.dropout, stochastic_depth_rate=args.stochastic_depth, augmentation=augmentation,
@@ -68,6 +73,20 @@ def config_from_flags(args, **fixed):
     )
     values.update(fixed)
     return TrainConfig(**values)
+
+
+def announce(command, config):
+    """Says in one line what a run is about to do."""
+    import keras
+
+    model = config.model
+    if config.model_kwargs:
+        model += " (" + ", ".join(f"{k}={v}" for k, v in config.model_kwargs.items()) + ")"
+    print(
+        f"keras-vit {command}: training {model} on {config.data} for {config.epochs} epochs, batch "
+        f"{config.batch_size}, seed {config.seed}, {keras.backend.backend()} backend, into {config.out}/",
+        flush=True,
+    )
 
 
 def report(result):

@@ -1,17 +1,22 @@
 """`keras-vit convert`: a checkpoint file to a `.weights.h5` or `.keras` file."""
 
 import os
+import sys
+
+from keras_vit.cli.model_source import add_image_size_argument, image_size
 
 
-def register(commands):
-    convert = commands.add_parser("convert", help="convert a checkpoint to a .weights.h5 or .keras file")
-    convert.add_argument("source", help="original .npz, timm .safetensors/.pth/.bin, or a HF model folder")
-    convert.add_argument("dest", help="output path ending in .weights.h5 or .keras")
-    convert.add_argument("--image-size", type=int, nargs="+", help="resolution to resample the grid to")
-    convert.add_argument("--num-classes", type=int, help="a new, zero-initialised head of this size")
-    convert.add_argument("--num-heads", type=int, help="attention heads, for timm files of other sizes")
-    convert.add_argument("--overwrite", action="store_true", help="replace an existing DEST")
-    convert.set_defaults(run=run)
+HELP = "convert a checkpoint to a .weights.h5 or .keras file"
+
+
+def add_arguments(parser):
+    parser.add_argument("source", help="original .npz, timm .safetensors/.pth/.bin, or a HF model folder")
+    parser.add_argument("dest", help="output path ending in .weights.h5 or .keras")
+    add_image_size_argument(parser, "resolution to resample the grid to: N or HEIGHT WIDTH")
+    parser.add_argument("--num-classes", type=int, help="a new, zero-initialised head of this size")
+    parser.add_argument("--num-heads", type=int, help="attention heads, for timm files of other sizes")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing DEST")
+    parser.set_defaults(run=run)
 
 
 def run(args):
@@ -21,14 +26,9 @@ def run(args):
         raise ValueError(f"DEST must end in .weights.h5 or .keras. Received: {args.dest}")
     if os.path.exists(args.dest) and not args.overwrite:
         raise ValueError(f"{args.dest} exists; pass --overwrite to replace it.")
-    overrides = {}
-    if args.image_size:
-        overrides["image_size"] = tuple(args.image_size) if len(args.image_size) == 2 else args.image_size[0]
-    if args.num_classes:
-        overrides["num_classes"] = args.num_classes
-    if args.num_heads:
-        overrides["num_heads"] = args.num_heads
-    model = from_checkpoint(args.source, **overrides)
+    overrides = {"image_size": image_size(args.image_size), "num_classes": args.num_classes, "num_heads": args.num_heads}
+    print(f"keras-vit convert: {args.source} -> {args.dest}", file=sys.stderr)
+    model = from_checkpoint(args.source, **{key: value for key, value in overrides.items() if value is not None})
     partial = args.dest + ".partial" + (".weights.h5" if args.dest.endswith(".weights.h5") else ".keras")
     try:
         if args.dest.endswith(".weights.h5"):

@@ -1,8 +1,6 @@
 """`keras-vit demo`: train a small ViT on the bundled digits, offline, in a few minutes."""
 
-import numpy as np
-
-from keras_vit.cli.common import add_training_flags, config_from_flags, report
+from keras_vit.cli.common import add_training_flags, announce, config_from_flags, report
 
 # A 4-block ViT on 16x16 digits cut into 4x4 patches (16 tokens), trained from
 # scratch with AdamW, cosine decay and label smoothing. Random crops hurt on
@@ -16,14 +14,15 @@ SHOWN = 6
 WIDTH = 12
 
 
-def register(commands):
-    demo = commands.add_parser(
-        "demo",
-        help="train a small ViT on the bundled digits (offline, a few minutes on 2 CPU cores)",
-        description="Trains a small ViT from scratch on scikit-learn's handwritten digits, "
-        "prints its test accuracy, saves it and classifies a few test images. Every "
-        "`keras-vit train` flag applies; the defaults are the demo's.",
-    )
+HELP = "train a small ViT on the bundled digits (offline, a few minutes on 2 CPU cores)"
+DESCRIPTION = (
+    "Trains a small ViT from scratch on scikit-learn's handwritten digits, prints its test accuracy, "
+    "saves it and classifies a few test images. Every `keras-vit train` flag applies; the defaults "
+    "are the demo's, and --seed makes a run reproducible."
+)
+
+
+def add_arguments(demo):
     demo.add_argument("--model", help="as for train; defaults to the demo's small ViT")
     demo.add_argument("--out", default="keras-vit-demo", help="output directory")
     add_training_flags(demo, defaults=DEMO)
@@ -33,26 +32,24 @@ def register(commands):
 def run(args):
     from keras_vit.training.run import train
 
-    result = train(config_from_flags(args))
+    config = config_from_flags(args)
+    announce("demo", config)
+    result = train(config)
     report(result)
     _show_predictions(result.model, args)
 
 
 def _show_predictions(model, args):
-    from keras_vit.data.digits import load_digits
+    from keras_vit.cli.predict import probabilities
+    from keras_vit.data.digits import CLASS_NAMES, load_digits
 
     images, labels = load_digits(image_size=model.input_shape[1], seed=args.seed)["test"]
-    probabilities = _softmax(model.predict(images[:SHOWN].astype("float32"), verbose=0))
+    predicted = probabilities(model.predict(images[:SHOWN].astype("float32"), verbose=0)).argmax(-1)
     print("A few test digits:")
     print(*_ascii(images[:SHOWN]), sep="\n")
-    predicted = probabilities.argmax(-1)
-    print("  ".join(f"{t} -> {p}".ljust(WIDTH) for t, p in zip(labels[:SHOWN], predicted)))
+    pairs = (f"{CLASS_NAMES[t]} -> {CLASS_NAMES[p]}".ljust(WIDTH) for t, p in zip(labels[:SHOWN], predicted))
+    print("  ".join(pairs))
     print(f"(true -> predicted; {int((predicted == labels[:SHOWN]).sum())} of {SHOWN} right)")
-
-
-def _softmax(logits):
-    shifted = np.exp(logits - logits.max(-1, keepdims=True))
-    return shifted / shifted.sum(-1, keepdims=True)
 
 
 def _ascii(images):

@@ -1,6 +1,9 @@
 """`keras-vit inspect`: the paper's Figures 6 and 7 for a model and an image, as PNG files."""
 
 import os
+import sys
+
+from keras_vit.cli.model_source import add_model_arguments, keras_model
 
 FIGURES = (
     "rollout.png",
@@ -10,25 +13,22 @@ FIGURES = (
 )
 
 
-def register(commands):
-    inspect = commands.add_parser(
-        "inspect", help="attention maps and the paper's Figure 7 for a model and an image"
-    )
-    inspect.add_argument("image", help="an image file PIL can read; resized to the model's input")
-    inspect.add_argument("--model", required=True,
-                         help="a variant (B/16), a builder (ViTB16) or a .keras file")
-    inspect.add_argument("--weights", help="published weights by name, or a checkpoint path")
-    inspect.add_argument("--out", default=".", help="folder for the PNG files; created if needed")
-    inspect.add_argument("--image-size", type=int, nargs="+",
-                         help="input size of a variant or builder: N or HEIGHT WIDTH")
-    inspect.set_defaults(run=run)
+HELP = "attention maps and the paper's Figure 7 for a model and an image"
+
+
+def add_arguments(parser):
+    parser.add_argument("image", help="an image file PIL can read; resized to the model's input")
+    add_model_arguments(parser)
+    parser.add_argument("--out", default=".", help="folder for the PNG files; created if needed")
+    parser.set_defaults(run=run)
 
 
 def run(args):
     from keras_vit import inspect
 
-    model = load_model(args.model, args.weights, args.image_size)
+    model = keras_model(args)
     image = read_image(args.image, model.input_shape[1:3])
+    print(f"keras-vit inspect: {model.name} on {args.image}, figures into {args.out}", file=sys.stderr)
     attention = inspect.attention_weights(model, _model_input(model, image)[None])
     grid = inspect.token_grid(model)
     os.makedirs(args.out, exist_ok=True)
@@ -55,26 +55,6 @@ def run(args):
     inspect.plot_embedding_filters(filters, path=paths["embedding_filters.png"])
     for path in paths.values():
         print(f"wrote {path}")
-
-
-def load_model(spec, weights=None, image_size=None):
-    """Builds the variant or builder `spec` names, or loads the `.keras` file it is."""
-    from keras_vit.models.builders import build_model
-    from keras_vit.weights import load_weights
-
-    size = {}
-    if image_size:
-        if len(image_size) not in (1, 2):
-            raise ValueError(f"--image-size takes N or HEIGHT WIDTH. Received: {image_size}")
-        size["image_size"] = image_size[0] if len(image_size) == 1 else tuple(image_size)
-    if not spec.endswith(".keras"):
-        return build_model(spec, weights=weights, **size)
-    if size:
-        raise ValueError("--image-size applies to a variant or builder; a .keras file fixes its own size.")
-    model = build_model(spec)
-    if weights:
-        load_weights(model, weights)
-    return model
 
 
 def read_image(path, size):

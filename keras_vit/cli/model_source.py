@@ -1,27 +1,42 @@
-"""The MODEL argument of `export` and `predict`: a `.keras` file or a variant name."""
+"""The model a command works on: a variant or builder name, or a `.keras` file.
+
+`export`, `predict` and `inspect` take the same flags for it and build it the
+same way, through `keras_vit.models.build_model`.
+"""
 
 import sys
 
 
-def add_model_arguments(parser):
-    """Adds `--weights`, `--image-size` and `--num-classes`, used with a variant name."""
-    parser.add_argument("--weights", help="with a variant name: published weights' name or a checkpoint path")
-    parser.add_argument("--image-size", type=int, help="with a variant name: input resolution")
+def add_model_arguments(parser, positional=False, what="a variant (B/16, R50+B/16), a builder (ViTB16) or a .keras file"):
+    """Adds MODEL (positional, or `--model`), `--weights`, `--image-size` and `--num-classes`."""
+    if positional:
+        parser.add_argument("model", help=what)
+    else:
+        parser.add_argument("--model", required=True, help=what)
+    parser.add_argument("--weights", help="published weights' name, or a checkpoint path, to load")
+    add_image_size_argument(parser, "with a variant name: input size, N or HEIGHT WIDTH")
     parser.add_argument("--num-classes", type=int, help="with a variant name: classes of the head")
 
 
-def keras_model(spec, args):
-    """Loads a `.keras` file, or builds the variant `spec` ("B/16", "ViTB16", "R50+B/16")."""
+def add_image_size_argument(parser, help):
+    parser.add_argument("--image-size", type=int, nargs="+", metavar="N", help=help)
+
+
+def image_size(values):
+    """`--image-size` as a builder takes it: None, N, or (HEIGHT, WIDTH)."""
+    if not values or isinstance(values, int):
+        return values or None
+    if len(values) > 2:
+        raise ValueError(f"--image-size takes N or HEIGHT WIDTH. Received: {' '.join(map(str, values))}")
+    return values[0] if len(values) == 1 else tuple(values)
+
+
+def keras_model(args):
+    """Builds or loads the model the flags describe."""
     from keras_vit.models.builders import build_model
 
-    if spec.endswith(".keras"):
-        if args.weights or args.image_size or args.num_classes:
-            raise ValueError(
-                "--weights, --image-size and --num-classes go with a variant name, not a .keras file."
-            )
-        return build_model(spec)
-    overrides = {"image_size": args.image_size, "num_classes": args.num_classes}
+    overrides = {"image_size": image_size(args.image_size), "num_classes": args.num_classes}
     overrides = {key: value for key, value in overrides.items() if value is not None}
-    if args.weights is None:
-        print(f"note: {spec} has random weights (no --weights given)", file=sys.stderr)
-    return build_model(spec, weights=args.weights, **overrides)
+    if args.weights is None and not args.model.endswith(".keras"):
+        print(f"note: {args.model} has random weights (no --weights given)", file=sys.stderr)
+    return build_model(args.model, weights=args.weights, **overrides)

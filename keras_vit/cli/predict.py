@@ -1,26 +1,26 @@
 """`keras-vit predict`: the top classes of image files, from a model or an exported artifact."""
 
 import os
+import sys
 
 import numpy as np
 
+from keras_vit.classes import FILES
 from keras_vit.cli.model_source import add_model_arguments, keras_model
 
-IMAGENET_SIZES = (1000, 21843)
 ARTIFACT_SUFFIXES = (".tflite", ".onnx")
+# Written beside a trained model by `keras-vit train`: one class name per line.
+CLASS_NAMES_FILE = "classes.txt"
+HELP = "print the top classes of image files"
 
 
-def register(commands):
-    predict = commands.add_parser("predict", help="print the top classes of image files")
-    predict.add_argument("images", nargs="+", help="image files (any size; resized to the model's)")
-    predict.add_argument(
-        "--model",
-        required=True,
-        help="a .keras, .tflite or .onnx file, a SavedModel folder, or a variant such as B/16",
+def add_arguments(parser):
+    parser.add_argument("images", nargs="+", help="image files (any size; resized to the model's)")
+    parser.add_argument("--top", type=int, default=5, help="classes to print per image (default 5)")
+    add_model_arguments(
+        parser, what="a .keras, .tflite or .onnx file, a SavedModel folder, or a variant such as B/16"
     )
-    predict.add_argument("--top", type=int, default=5, help="classes to print per image (default 5)")
-    add_model_arguments(predict)
-    predict.set_defaults(run=run)
+    parser.set_defaults(run=run)
 
 
 def run(args):
@@ -30,11 +30,12 @@ def run(args):
         raise ValueError(f"--top must be a positive integer. Received: {args.top}")
     files, pictures = open_images(args.images)
     model, input_shape = _load(args)
+    print(f"keras-vit predict: {len(files)} image(s) with {args.model}", file=sys.stderr)
     images = to_batch(pictures, input_shape[:2])
-    scores = _probabilities(np.asarray(model(images), dtype="float32"))
+    scores = probabilities(np.asarray(model(images), dtype="float32"))
     if scores.ndim != 2:
         raise ValueError(f"The model returns outputs of shape {scores.shape}, not class scores.")
-    for path, lines in zip(files, _top(scores, args.top)):
+    for path, lines in zip(files, _top(scores, args.top, _class_names(args.model, scores.shape[1]))):
         print(path)
         for line in lines:
             print(f"  {line}")
@@ -54,11 +55,11 @@ def _load(args):
             )
         runner = load(spec)
         return runner, runner.input_shape
-    model = with_preprocessing(keras_model(spec, args))
+    model = with_preprocessing(keras_model(args))
     return (lambda images: model.predict(images, verbose=0)), tuple(model.input_shape[1:])
 
 
-def _probabilities(scores):
+def probabilities(scores):
     """Softmax of logits; outputs that are already probabilities stay as they are."""
     if scores.ndim == 2 and (scores.min() < 0 or not np.allclose(scores.sum(axis=1), 1.0, atol=1e-3)):
         shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
@@ -66,14 +67,24 @@ def _probabilities(scores):
     return scores
 
 
-def _top(scores, top):
-    from keras_vit import decode_predictions
+def _class_names(model, num_classes):
+    """Names for a head: `classes.txt` beside the model file if it has one line
+    per class, ImageNet's for 1000 or 21843 classes, else the indices."""
+    path = os.path.join(os.path.dirname(os.path.abspath(model)), CLASS_NAMES_FILE)
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as file:
+            names = file.read().splitlines()
+        if len(names) == num_classes:
+            return names
+    if num_classes in FILES:
+        from keras_vit.classes import imagenet_classes
 
+        return [f"{name} ({synset})" for synset, name in imagenet_classes(num_classes)]
+    return [f"class {index}" for index in range(num_classes)]
+
+
+def _top(scores, top, names):
     top = min(top, scores.shape[1])
-    if scores.shape[1] in IMAGENET_SIZES:
-        for row in decode_predictions(scores, top=top):
-            yield [f"{score:7.2%}  {name} ({synset})" for synset, name, score in row]
-        return
     for row in scores:
         best = np.argsort(row)[::-1][:top]
-        yield [f"{row[i]:7.2%}  class {i}" for i in best]
+        yield [f"{row[i]:7.2%}  {names[i]}" for i in best]

@@ -1,15 +1,16 @@
 """`keras-vit train`: train or fine-tune any model on any data source."""
 
-from keras_vit.cli.common import add_training_flags, config_from_flags, report
+from keras_vit.cli.common import add_training_flags, announce, config_from_flags, report
 
 
-def register(commands):
-    train = commands.add_parser(
-        "train",
-        help="train or fine-tune a model with model.fit",
-        description="Train or fine-tune a ViT. Re-running with the same --out resumes an "
-        "interrupted run from its last finished epoch.",
-    )
+HELP = "train or fine-tune a model with model.fit"
+DESCRIPTION = (
+    "Train or fine-tune a ViT. Re-running with the same --out resumes an interrupted run from its "
+    "last finished epoch."
+)
+
+
+def add_arguments(train):
     train.add_argument("--model", default="S/16", help='variant ("S/16"), builder ("ViTB16"), "ViT" for --patch-size etc., or a .keras file')
     train.add_argument("--out", default="runs/train", help="output directory (checkpoints, logs, model.keras)")
     add_training_flags(train)
@@ -19,5 +20,6 @@ def register(commands):
 def run(args):
     from keras_vit.training.run import train
 
-    result = train(config_from_flags(args))
-    report(result)
+    config = config_from_flags(args)
+    announce("train", config)
+    report(train(config))

@@ -2,18 +2,22 @@
 
 import json
 
+from keras_vit.variants import ALL_VARIANTS
 
-def register(commands):
-    weights = commands.add_parser("weights", help="published pretrained weights")
-    weights_commands = weights.add_subparsers(dest="weights_command", required=True)
+
+HELP = "published pretrained weights"
+
+
+def add_arguments(parser):
+    weights_commands = parser.add_subparsers(dest="weights_command", required=True)
     listing = weights_commands.add_parser("list", help="list the registry")
-    listing.add_argument("--variant", help="only this variant, e.g. B/16")
+    listing.add_argument("--variant", choices=sorted(ALL_VARIANTS), metavar="VARIANT", help="only this variant, e.g. B/16")
     listing.add_argument("--json", action="store_true", help="print the manifest as JSON")
     listing.set_defaults(run=run_list)
 
 
 def run_list(args):
-    from keras_vit.weights import manifest
+    from keras_vit.weights.registry import manifest
 
     rows = [row for row in manifest() if args.variant in (None, row["variant"])]
     if args.json:

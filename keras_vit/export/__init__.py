@@ -1,6 +1,6 @@
 """Export to TensorFlow SavedModel, LiteRT (TFLite) and ONNX, each checked against the model.
 
-`export(model, path, format)` writes the artifact, runs it with its own runtime
+`export_model(model, path, format)` writes the artifact, runs it with its own runtime
 and keeps it only if it computes what the Keras model computes; `load(path)`
 runs an artifact on NumPy images.
 """
@@ -11,11 +11,11 @@ from keras_vit.export.exporter import (
     QUANTIZATIONS,
     ExportReport,
     UnsupportedExportError,
-    export,
+    export_model,
     load,
     with_preprocessing,
 )
-from keras_vit.export.verify import (
+from keras_vit.export.parity import (
     TOLERANCES,
     ParityError,
     ParityReport,
@@ -34,7 +34,7 @@ __all__ = [
     "ParityReport",
     "Tolerance",
     "UnsupportedExportError",
-    "export",
+    "export_model",
     "load",
     "sample_images",
     "verify",

@@ -1,4 +1,4 @@
-"""`export`: write a model in a deployment format, check it, and only then keep it."""
+"""`export_model`: write a model in a deployment format, check it, and only then keep it."""
 
 import dataclasses
 import os
@@ -8,8 +8,8 @@ import uuid
 import keras
 
 from keras_vit.export import litert, onnx, saved_model
-from keras_vit.export.verify import ParityReport
-from keras_vit.export.verify import verify as verify_artifact
+from keras_vit.export.parity import ParityReport
+from keras_vit.export.parity import verify as verify_artifact
 from keras_vit.preprocessing import includes_preprocessing, rescaling_layer
 
 FORMATS = {module.FORMAT: module for module in (saved_model, litert, onnx)}
@@ -49,7 +49,7 @@ class ExportReport:
         )
 
 
-def export(
+def export_model(
     model,
     path,
     format,

@@ -3,7 +3,6 @@
 import keras
 import numpy as np
 
-from keras_vit.inspect import geometry
 from keras_vit.layers import names
 from keras_vit.utils.validation import check_positive_int
 

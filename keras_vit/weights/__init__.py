@@ -3,26 +3,25 @@
 `load_weights(model, source)` loads any source into a model;
 `keras_vit.from_checkpoint` builds the model a file describes. `names(variant)`
 lists published weights. This package reads, converts, resamples and assigns
-arrays; building models is `keras_vit.models`' job.
+arrays; building models is `keras_vit.models`' job. Attributes load on first
+use, so the registry is readable without Keras.
 """
 
-from keras_vit.utils.resample import resample_position_embedding
-from keras_vit.weights.architecture import Checkpoint, infer_architecture
-from keras_vit.weights.checkpoint import read_checkpoint
-from keras_vit.weights.load import LoadReport, assign_weights, load_weights
-from keras_vit.weights.registry import REGISTRY, WeightsEntry, get, manifest, names
+from keras_vit.utils.lazy import lazy_attributes
 
-__all__ = [
-    "Checkpoint",
-    "LoadReport",
-    "REGISTRY",
-    "WeightsEntry",
-    "assign_weights",
-    "get",
-    "infer_architecture",
-    "load_weights",
-    "manifest",
-    "names",
-    "read_checkpoint",
-    "resample_position_embedding",
-]
+_ATTRIBUTES = {
+    "Checkpoint": "keras_vit.weights.architecture",
+    "infer_architecture": "keras_vit.weights.architecture",
+    "read_checkpoint": "keras_vit.weights.checkpoint",
+    "LoadReport": "keras_vit.weights.load",
+    "assign_weights": "keras_vit.weights.load",
+    "load_weights": "keras_vit.weights.load",
+    "REGISTRY": "keras_vit.weights.registry",
+    "WeightsEntry": "keras_vit.weights.registry",
+    "get": "keras_vit.weights.registry",
+    "manifest": "keras_vit.weights.registry",
+    "names": "keras_vit.weights.registry",
+    "resample_position_embedding": "keras_vit.utils.resample",
+}
+__getattr__, __dir__ = lazy_attributes(__name__, {name: f"{module}:{name}" for name, module in _ATTRIBUTES.items()})
+__all__ = sorted(_ATTRIBUTES)

@@ -18,7 +18,7 @@ class Exported:
         keras.utils.set_random_seed(0)
         model = MODELS[name]()
         self.path = str(folder / FILE_NAMES[format])
-        self.report = kv_export.export(model, self.path, format)
+        self.report = kv_export.export_model(model, self.path, format)
         # Batches other than the 8 images the export was checked on.
         self.images = {batch: pixels(model, batch) for batch in BATCHES}
         self.expected = {batch: reference(model, images) for batch, images in self.images.items()}

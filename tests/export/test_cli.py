@@ -78,14 +78,14 @@ def test_predict_names_a_file_that_is_not_an_image(image_files, tmp_path, capsys
 def test_model_argument_builds_a_variant_with_a_weights_file(tmp_path):
     model = keras_vit.ViTTi16(image_size=32, num_classes=7)
     model.save_weights(tmp_path / "ti.weights.h5")
-    args = argparse.Namespace(weights=str(tmp_path / "ti.weights.h5"), image_size=32, num_classes=7)
-    built = keras_model("ViTTi16", args)
+    args = argparse.Namespace(model="ViTTi16", weights=str(tmp_path / "ti.weights.h5"), image_size=[32], num_classes=7)
+    built = keras_model(args)
     assert built.input_shape == (None, 32, 32, 3) and built.output_shape == (None, 7)
     for expected, loaded in zip(model.weights, built.weights):
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded), keras.ops.convert_to_numpy(expected))
-    args = argparse.Namespace(weights=None, image_size=32, num_classes=None)
+    args = argparse.Namespace(model="ViT-Q/7", weights=None, image_size=[32], num_classes=None)
     with pytest.raises(ValueError, match="`model` must be a `.keras` file or one of"):
-        keras_model("ViT-Q/7", args)
+        keras_model(args)
 
 
 @pytest.mark.parametrize("format", sorted(FORMATS))

@@ -77,7 +77,7 @@ def test_quantized_litert_agrees_within_its_stated_tolerance(quantize, tmp_path)
     model = MODELS["vit"]()
     path = str(tmp_path / f"{quantize}.tflite")
     calibration = pixels(model, 16, seed=3)
-    report = kv_export.export(model, path, "tflite", quantize=quantize, representative_data=calibration)
+    report = kv_export.export_model(model, path, "tflite", quantize=quantize, representative_data=calibration)
     assert report.parity.passed and report.quantize == quantize
     images = pixels(model, 16)
     outputs, expected = _run_litert(path, images), reference(model, images)
@@ -90,7 +90,7 @@ def test_quantized_litert_agrees_within_its_stated_tolerance(quantize, tmp_path)
 def test_int8_asks_for_representative_data(tmp_path):
     _supported("litert")
     with pytest.raises(ValueError, match="pass `representative_data`"):
-        kv_export.export(MODELS["vit"](), str(tmp_path / "m.tflite"), "litert", quantize="int8")
+        kv_export.export_model(MODELS["vit"](), str(tmp_path / "m.tflite"), "litert", quantize="int8")
     assert os.listdir(tmp_path) == []
 
 
@@ -101,7 +101,7 @@ def test_unsupported_backend_names_the_backend_that_can(tmp_path):
     model = MODELS["vit"]()
     for format in unsupported:
         with pytest.raises(UnsupportedExportError) as error:
-            kv_export.export(model, str(tmp_path / FILE_NAMES[format]), format)
+            kv_export.export_model(model, str(tmp_path / FILE_NAMES[format]), format)
         message = str(error.value)
         assert f"Cannot export to {format} from the {backend()} backend" in message
         assert "KERAS_BACKEND=tensorflow" in message
@@ -118,13 +118,13 @@ def test_existing_path_refused_and_a_failed_export_leaves_it_as_it_was(exported,
     path.write_text("an older file")
     model = MODELS["vit"]()
     with pytest.raises(ValueError, match="exists; pass overwrite=True"):
-        kv_export.export(model, str(path), format)
+        kv_export.export_model(model, str(path), format)
     with monkeypatch.context() as patch:
         patch.setitem(TOLERANCES, None, Tolerance(0.0, 1.01, "impossible"))
         with pytest.raises(ParityError, match=r"max \|difference\| [0-9.e-]+ \(tolerance .*at least 101%"):
-            kv_export.export(model, str(path), format, overwrite=True)
+            kv_export.export_model(model, str(path), format, overwrite=True)
     assert os.listdir(tmp_path) == [path.name] and path.read_text() == "an older file"
-    report = kv_export.export(model, str(path), format, overwrite=True, verify=False)
+    report = kv_export.export_model(model, str(path), format, overwrite=True, verify=False)
     assert os.listdir(tmp_path) == [path.name] and report.parity is None
     assert _size(path) == _size(source) and path.is_dir() == os.path.isdir(source)
 
@@ -150,7 +150,7 @@ def test_a_writer_that_fails_half_way_leaves_nothing(tmp_path, monkeypatch):
 
     monkeypatch.setattr(FORMATS[format], "write", half_written)
     with pytest.raises(RuntimeError, match="converter died"):
-        kv_export.export(MODELS["vit"](), str(tmp_path / FILE_NAMES[format]), format)
+        kv_export.export_model(MODELS["vit"](), str(tmp_path / FILE_NAMES[format]), format)
     assert os.listdir(tmp_path) == []
 
 
@@ -164,15 +164,15 @@ def test_a_writer_that_fails_half_way_leaves_nothing(tmp_path, monkeypatch):
 )
 def test_bad_requests_are_named(format, kwargs, message, tmp_path):
     with pytest.raises(ValueError, match=message):
-        kv_export.export(MODELS["vit"](), str(tmp_path / "m"), format, **kwargs)
+        kv_export.export_model(MODELS["vit"](), str(tmp_path / "m"), format, **kwargs)
 
 
 def test_bad_paths_are_named(tmp_path):
     model = MODELS["vit"]()
     with pytest.raises(ValueError, match="must end in .onnx"):
-        kv_export.export(model, str(tmp_path / "m.tflite"), "onnx")
+        kv_export.export_model(model, str(tmp_path / "m.tflite"), "onnx")
     with pytest.raises(ValueError, match="does not exist"):
-        kv_export.export(model, str(tmp_path / "missing" / "m.onnx"), "onnx")
+        kv_export.export_model(model, str(tmp_path / "missing" / "m.onnx"), "onnx")
     with pytest.raises(ValueError, match="not an exported model"):
         kv_export.load(str(tmp_path))
 
@@ -209,5 +209,5 @@ def test_verify_measures_difference_and_decisive_top1():
 def test_hybrid_onnx_from_jax_names_the_backends_that_can(tmp_path):
     path = tmp_path / "hybrid.onnx"
     with pytest.raises(ValueError, match="Export it from the tensorflow or torch backend"):
-        kv_export.export(MODELS["hybrid"](), str(path), "onnx")
+        kv_export.export_model(MODELS["hybrid"](), str(path), "onnx")
     assert not os.listdir(tmp_path)

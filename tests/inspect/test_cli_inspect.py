@@ -3,7 +3,8 @@ import pytest
 from PIL import Image
 
 from keras_vit.cli import main
-from keras_vit.cli.inspect import FIGURES, load_model
+from keras_vit.cli.inspect import FIGURES
+from keras_vit.models import build_model
 from tests.inspect.tiny import randomize, tiny_model
 
 
@@ -42,9 +43,9 @@ def test_variants_and_builders_by_name():
     # The builders validate their arguments before building, so the patch size in the
     # error shows which builder the name reached, without building a model.
     with pytest.raises(ValueError, match=r"divisible by patch_size=16. Received: image_size=\(32, 40\)"):
-        load_model("Ti/16", image_size=[32, 40])
+        build_model("Ti/16", image_size=(32, 40))
     with pytest.raises(ValueError, match=r"divisible by patch_size=32. Received: image_size=\(48, 48\)"):
-        load_model("ViTS32", image_size=[48])
+        build_model("ViTS32", image_size=48)
 
 
 def test_bad_arguments_are_reported(tmp_path, capsys):
@@ -53,7 +54,7 @@ def test_bad_arguments_are_reported(tmp_path, capsys):
     (tmp_path / "notes.txt").write_text("not an image")
     for arguments, message in [
         (["--model", "Q/16"], "`model` must be a `.keras` file or one of"),
-        (["--model", model_path, "--image-size", "64"], "--image-size applies to a variant or builder"),
+        (["--model", model_path, "--image-size", "64"], "fixes its own architecture; builder arguments apply to names only"),
         (["--model", "B/16", "--image-size", "1", "2", "3"], "--image-size takes N or HEIGHT WIDTH"),
         (["--model", model_path], "cannot identify image file"),
     ]:

@@ -1,0 +1,41 @@
+"""A quiet start: no framework chatter before a command says what it does."""
+
+import contextlib
+import importlib.util
+import os
+import warnings
+
+# The commands whose input pipelines run in tf.data on every backend, and those that load no Keras.
+USES_TENSORFLOW = ("demo", "train")
+WITHOUT_KERAS = ("weights",)
+
+
+def quiet_start(command):
+    """Silences what the frameworks print while they load.
+
+    TensorFlow writes start-up lines from C++ (CPU features, oneDNN) to the
+    process' stderr when it is imported, whatever `TF_CPP_MIN_LOG_LEVEL` says,
+    so it is imported here with stderr set aside, for the commands that use it
+    and on the TensorFlow backend. Python warnings from the frameworks are
+    turned off; keras_vit's own notes go to stderr as usual.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    warnings.filterwarnings("ignore", module=r"(keras|tensorflow|jax|torch|absl)(\..*)?$")
+    on_tensorflow = os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow"
+    needs_tensorflow = command in USES_TENSORFLOW or (on_tensorflow and command not in WITHOUT_KERAS)
+    if needs_tensorflow and importlib.util.find_spec("tensorflow") is not None:
+        with _stderr_aside():
+            import tensorflow  # noqa: F401
+
+
+@contextlib.contextmanager
+def _stderr_aside():
+    """Sends file descriptor 2 (where C++ code writes) to /dev/null for a while."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
