@@ -5,6 +5,8 @@ import os
 
 import keras
 
+from keras_vit.utils.validation import check_positive_int
+
 
 class EpochCheckpoint(keras.callbacks.Callback):
     """Saves the whole model as `epoch_NNN.keras` at the end of every epoch.
@@ -15,13 +17,14 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
     Args:
         directory: str. Where the checkpoints go; created if missing.
-        keep: int. Number of newest checkpoints kept. Defaults to 2.
+        keep: positive int. Number of newest checkpoints kept. Defaults to 2.
     """
 
     def __init__(self, directory, keep=2):
         super().__init__()
         self.directory = directory
-        self.keep = keep
+        # `keep=0` would slice `[:-0]`, which deletes nothing: it is refused.
+        self.keep = check_positive_int("keep", keep)
 
     def on_epoch_end(self, epoch, logs=None):
         os.makedirs(self.directory, exist_ok=True)
