@@ -1,6 +1,7 @@
-"""Callbacks for long runs: epoch checkpoints that a crash cannot corrupt."""
+"""Callbacks for long runs: epoch checkpoints and a progress file that a crash cannot corrupt."""
 
 import glob
+import json
 import os
 
 import keras
@@ -32,6 +33,36 @@ class EpochCheckpoint(keras.callbacks.Callback):
         save_atomically(self.model, path)
         for old in sorted(glob.glob(os.path.join(self.directory, "epoch_*.keras")))[: -self.keep]:
             os.remove(old)
+
+
+class ProgressFile(keras.callbacks.Callback):
+    """Writes the number of finished epochs, as `{"epoch": n}`, to a JSON file.
+
+    The file is rewritten at the end of every epoch under a temporary name and
+    renamed when complete, so a run killed at any point leaves a whole file.
+    `read_progress` reads it back.
+
+    Args:
+        path: str. The JSON file.
+    """
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+
+    def on_epoch_end(self, epoch, logs=None):
+        partial = self.path + ".partial"
+        with open(partial, "w") as file:
+            json.dump({"epoch": epoch + 1}, file)
+        os.replace(partial, self.path)
+
+
+def read_progress(path):
+    """The number of finished epochs a `ProgressFile` wrote to `path`; 0 if there is no file."""
+    if not os.path.exists(path):
+        return 0
+    with open(path) as file:
+        return int(json.load(file)["epoch"])
 
 
 def save_atomically(model, path):

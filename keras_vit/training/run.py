@@ -5,6 +5,7 @@ writes into its output directory:
 
     checkpoints/epoch_NNN.keras  the model after each epoch (newest two kept)
     backup/                      state for resuming (`keras.callbacks.BackupAndRestore`)
+    progress.json                the number of finished epochs
     log.csv, tensorboard/        per-epoch metrics
     model.keras                  the trained model
 """
@@ -18,7 +19,7 @@ import keras
 from keras_vit.data.pipeline import Augmentation, eval_pipeline, train_pipeline
 from keras_vit.data.load import load_source
 from keras_vit.utils.validation import check_positive_int
-from keras_vit.training.callbacks import EpochCheckpoint, save_atomically
+from keras_vit.training.callbacks import EpochCheckpoint, ProgressFile, read_progress, save_atomically
 from keras_vit.training.precision import set_mixed_precision
 from keras_vit.training.recipes import RECIPES, classification_loss
 
@@ -129,7 +130,7 @@ def train(config):
             source.splits[split], source.num_classes, image_size, config.batch_size, config.crop_fraction
         )
 
-    resumed = _resume_epoch(paths["backup"])
+    resumed = _resume_epoch(paths)
     history = model.fit(
         train_data,
         validation_data=evaluate("validation") if source.sizes["validation"] else None,
@@ -148,6 +149,7 @@ def _prepare_out(config):
         "backup": os.path.join(config.out, "backup"),
         "checkpoints": os.path.join(config.out, "checkpoints"),
         "log": os.path.join(config.out, "log.csv"),
+        "progress": os.path.join(config.out, "progress.json"),
         "tensorboard": os.path.join(config.out, "tensorboard"),
     }
     finished = os.path.exists(paths["model"]) and not os.path.isdir(paths["backup"])
@@ -156,21 +158,21 @@ def _prepare_out(config):
             f"{config.out} holds a finished run ({paths['model']}); pass overwrite=True "
             "(--overwrite) to train again into it, or choose another output directory."
         )
-    if finished and os.path.exists(paths["log"]):
-        os.remove(paths["log"])
+    for stale in ("log", "progress"):
+        if finished and os.path.exists(paths[stale]):
+            os.remove(paths[stale])
     os.makedirs(config.out, exist_ok=True)
     return paths
 
 
-def _resume_epoch(backup):
-    import json
-
-    metadata = os.path.join(backup, "training_metadata.json")
-    if not os.path.exists(metadata):
+def _resume_epoch(paths):
+    # BackupAndRestore deletes its folder when a run ends, so the folder's
+    # presence, not the progress file's, says the last run was interrupted.
+    if not os.path.isdir(paths["backup"]):
         return 0
-    with open(metadata) as file:
-        epoch = json.load(file)["epoch"]
-    print(f"keras_vit: resuming from the end of epoch {epoch} ({backup})", file=sys.stderr)
+    epoch = read_progress(paths["progress"])
+    if epoch:
+        print(f"keras_vit: resuming from the end of epoch {epoch} ({paths['backup']})", file=sys.stderr)
     return epoch
 
 
@@ -211,6 +213,9 @@ def _optimizer(config, steps):
 def _callbacks(paths):
     return [
         keras.callbacks.BackupAndRestore(paths["backup"], double_checkpoint=True),
+        # Right after the backup, so the progress never counts an epoch the
+        # backup has not saved.
+        ProgressFile(paths["progress"]),
         EpochCheckpoint(paths["checkpoints"]),
         keras.callbacks.CSVLogger(paths["log"], append=True),
         keras.callbacks.TensorBoard(paths["tensorboard"]),

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from keras_vit.training import EpochCheckpoint
+from keras_vit.training.callbacks import ProgressFile, read_progress
 
 
 def test_keep_must_be_a_positive_integer():
@@ -13,9 +14,20 @@ def test_keep_must_be_a_positive_integer():
             EpochCheckpoint("unused", keep=keep)
 
 
-def test_keep_one_leaves_only_the_newest_checkpoint(tmp_path):
+def _fit(epochs, callback):
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")
-    data = np.zeros((4, 2), "float32"), np.zeros((4, 1), "float32")
-    model.fit(*data, epochs=3, verbose=0, callbacks=[EpochCheckpoint(str(tmp_path), keep=1)])
+    model.fit(np.zeros((4, 2), "float32"), np.zeros((4, 1), "float32"), epochs=epochs, verbose=0, callbacks=[callback])
+
+
+def test_keep_one_leaves_only_the_newest_checkpoint(tmp_path):
+    _fit(3, EpochCheckpoint(str(tmp_path), keep=1))
     assert os.listdir(tmp_path) == ["epoch_003.keras"]
+
+
+def test_progress_file_counts_the_finished_epochs(tmp_path):
+    path = str(tmp_path / "progress.json")
+    assert read_progress(path) == 0
+    _fit(3, ProgressFile(path))
+    assert read_progress(path) == 3
+    assert os.listdir(tmp_path) == ["progress.json"]  # no temporary file left

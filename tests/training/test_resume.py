@@ -3,12 +3,15 @@
 import csv
 import glob
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 
 import keras
+
+import keras_vit  # noqa: F401  (registers its layers, so the checkpoints load here)
 
 EPOCHS, BATCH = 4, 128
 STEPS_PER_EPOCH = 1258 // BATCH  # the bundled digits' training split
@@ -43,13 +46,18 @@ def test_killed_run_resumes_and_ends_with_the_same_number_of_steps(tmp_path):
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert not (out / "model.keras").exists()
+    logged_before = len(_logged_epochs(out))
     for checkpoint in glob.glob(str(out / "checkpoints" / "*.keras")):
         keras.saving.load_model(checkpoint)  # no checkpoint is half-written
 
     finished = subprocess.run(_command(out), env=env, capture_output=True, text=True, timeout=600)
     assert finished.returncode == 0, finished.stderr[-2000:]
-    assert "resuming from the end of epoch" in finished.stderr
+    resumed = re.search(r"resuming from the end of epoch (\d+)", finished.stderr)
+    assert resumed, finished.stderr[-2000:]
     model = keras.saving.load_model(out / "model.keras")
     assert int(model.optimizer.iterations.numpy()) == EPOCHS * STEPS_PER_EPOCH
     epochs = _logged_epochs(out)
     assert set(epochs) == set(range(EPOCHS)) and epochs == sorted(epochs)
+    # The message names the epoch training went on from: the second run's
+    # first logged epoch (0-based) is the number of epochs the first finished.
+    assert 2 <= int(resumed.group(1)) == epochs[logged_before] < EPOCHS
