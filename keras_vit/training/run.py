@@ -135,6 +135,8 @@ def train(config):
         train_data,
         validation_data=evaluate("validation") if source.sizes["validation"] else None,
         epochs=config.epochs,
+        # The pipeline shuffles, seeded; fit cannot shuffle a dataset and warns if asked to.
+        shuffle=False,
         callbacks=_callbacks(paths),
         verbose=config.verbose,
     )
