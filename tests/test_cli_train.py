@@ -1,19 +1,40 @@
 import os
+import re
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from keras_vit.cli import main
 
 
-def test_demo_runs_end_to_end_with_a_reduced_budget(tmp_path, capsys):
+def _demo(out, capsys, seed=0):
+    assert main(["demo", "--epochs", "1", "--num-layers", "1", "--quiet", "--out", str(out), "--seed", str(seed)]) == 0
+    return capsys.readouterr()
+
+
+def test_demo_runs_end_to_end_reproducibly_and_quietly(tmp_path, capsys):
     out = tmp_path / "demo"
-    assert main(["demo", "--epochs", "1", "--num-layers", "1", "--quiet", "--out", str(out)]) == 0
-    printed = capsys.readouterr().out
-    assert "test accuracy" in printed and "model saved to" in printed
-    assert "true -> predicted" in printed and "of 6 right" in printed
-    for name in ("model.keras", "log.csv", "checkpoints/epoch_001.keras"):
+    printed = _demo(out, capsys)
+    lines = printed.out.splitlines()
+    assert lines[0].startswith("keras-vit demo: training ViT (patch_size=4, hidden_dim=64, num_layers=1")
+    assert "seed 0" in lines[0]
+    assert "test accuracy" in printed.out and "model saved to" in printed.out
+    assert "true -> predicted" in printed.out and "of 6 right" in printed.out
+    assert printed.err == ""
+    for name in ("model.keras", "log.csv", "checkpoints/epoch_001.keras", "classes.txt"):
         assert (out / name).exists(), name
+    assert (out / "classes.txt").read_text().split() == [str(digit) for digit in range(10)]
     assert os.listdir(out / "tensorboard")
+    again = _demo(tmp_path / "again", capsys)
+    accuracy = [line for line in printed.out.splitlines() if line.startswith("test accuracy")]
+    assert accuracy == [line.replace("again", "demo") for line in again.out.splitlines() if line.startswith("test accuracy")]
+
+    image = tmp_path / "digit.png"
+    Image.fromarray(np.full((16, 16, 3), 255, np.uint8)).save(image)
+    assert main(["predict", str(image), "--model", str(out / "model.keras"), "--top", "3"]) == 0
+    top = capsys.readouterr().out.splitlines()[1:]
+    assert len(top) == 3 and all(re.fullmatch(r"\s+[\d.]+%  \d", line) for line in top), top
 
 
 def _tiny(out):

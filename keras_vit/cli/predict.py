@@ -9,8 +9,6 @@ from keras_vit.classes import FILES
 from keras_vit.cli.model_source import add_model_arguments, keras_model
 
 ARTIFACT_SUFFIXES = (".tflite", ".onnx")
-# Written beside a trained model by `keras-vit train`: one class name per line.
-CLASS_NAMES_FILE = "classes.txt"
 HELP = "print the top classes of image files"
 
 
@@ -70,6 +68,8 @@ def probabilities(scores):
 def _class_names(model, num_classes):
     """Names for a head: `classes.txt` beside the model file if it has one line
     per class, ImageNet's for 1000 or 21843 classes, else the indices."""
+    from keras_vit.training.run import CLASS_NAMES_FILE
+
     path = os.path.join(os.path.dirname(os.path.abspath(model)), CLASS_NAMES_FILE)
     if os.path.isfile(path):
         with open(path, encoding="utf-8") as file:

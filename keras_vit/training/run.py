@@ -8,6 +8,7 @@ writes into its output directory:
     progress.json                the number of finished epochs
     log.csv, tensorboard/        per-epoch metrics
     model.keras                  the trained model
+    classes.txt                  the data's class names, one a line, in the head's order
 """
 
 import dataclasses
@@ -16,12 +17,15 @@ import sys
 
 import keras
 
-from keras_vit.data.pipeline import Augmentation, eval_pipeline, train_pipeline
 from keras_vit.data.load import load_source
-from keras_vit.utils.validation import check_positive_int
+from keras_vit.data.pipeline import Augmentation, eval_pipeline, train_pipeline
 from keras_vit.training.callbacks import EpochCheckpoint, ProgressFile, read_progress, save_atomically
 from keras_vit.training.precision import set_mixed_precision
 from keras_vit.training.recipes import RECIPES, classification_loss
+from keras_vit.utils.validation import check_positive_int
+
+# Written beside model.keras; `keras-vit predict` names the classes from it.
+CLASS_NAMES_FILE = "classes.txt"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,12 +146,14 @@ def train(config):
     )
     test_loss, test_accuracy = model.evaluate(evaluate("test"), verbose=0)
     save_atomically(model, paths["model"])
+    _write_class_names(source.class_names, paths["classes"])
     return TrainResult(model, float(test_accuracy), float(test_loss), history.history, paths["model"], resumed)
 
 
 def _prepare_out(config):
     paths = {
         "model": os.path.join(config.out, "model.keras"),
+        "classes": os.path.join(config.out, CLASS_NAMES_FILE),
         "backup": os.path.join(config.out, "backup"),
         "checkpoints": os.path.join(config.out, "checkpoints"),
         "log": os.path.join(config.out, "log.csv"),
@@ -178,12 +184,20 @@ def _resume_epoch(paths):
     return epoch
 
 
+def _write_class_names(class_names, path):
+    """One class name per line, in the order of the model's outputs."""
+    partial = path + ".partial"
+    with open(partial, "w", encoding="utf-8") as file:
+        file.write("".join(f"{name}\n" for name in class_names))
+    os.replace(partial, path)
+
+
 def _model(config, num_classes):
     from keras_vit.models.builders import build_model
     from keras_vit.models.vit import ViT
 
     if config.model.endswith(".keras"):
-        model = build_model(config.model)
+        model = build_model(config.model, weights=config.weights)
         if model.output_shape[-1] != num_classes:
             raise ValueError(
                 f"{config.model} has {model.output_shape[-1]} outputs but the data has "
