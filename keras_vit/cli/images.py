@@ -14,7 +14,8 @@ def open_images(paths):
     """Opens image files as RGB PIL images, before any model is loaded.
 
     Grayscale is copied to three channels and an alpha channel dropped, with
-    a note on stderr. A folder stands for the files in it.
+    a note on stderr. A folder stands for the images in it: its other files
+    are skipped with a note, while a file named on its own must be an image.
 
     Args:
         paths: list of str. Image files or folders of them.
@@ -24,15 +25,23 @@ def open_images(paths):
     """
     from PIL import Image
 
-    files = _expand(paths)
-    images = []
-    for path in files:
-        image = _open(Image, path)
+    files, images = [], []
+    for path, in_folder in _expand(paths):
+        try:
+            image = _open(Image, path)
+        except ValueError as error:
+            if not in_folder:
+                raise
+            print(f"note: skipped {path}: {error.__cause__ or error}", file=sys.stderr)
+            continue
+        files.append(path)
         if image.mode != "RGB":
             what = "alpha channel dropped" if "A" in image.mode else "channels copied"
             print(f"note: {path}: converted {image.mode} to RGB ({what})", file=sys.stderr)
             image = image.convert("RGB")
         images.append(image)
+    if not files:
+        raise ValueError(f"No image files in {', '.join(paths)}")
     return files, images
 
 
@@ -59,16 +68,16 @@ def read_images(paths, size):
 
 
 def _expand(paths):
+    """`(file, whether it came from a folder)` for every file the paths name."""
     files = []
     for path in paths:
         if os.path.isdir(path):
-            files += sorted(os.path.join(path, name) for name in os.listdir(path) if not name.startswith("."))
+            names = sorted(name for name in os.listdir(path) if not name.startswith("."))
+            files += [(os.path.join(path, name), True) for name in names if os.path.isfile(os.path.join(path, name))]
         elif os.path.isfile(path):
-            files.append(path)
+            files.append((path, False))
         else:
             raise ValueError(f"No such image file: {path}")
-    if not files:
-        raise ValueError(f"No image files in {', '.join(paths)}")
     return files
 
 

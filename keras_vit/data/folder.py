@@ -45,10 +45,11 @@ def scan_folder(directory, seed):
 
 def _class_folders(directory):
     names = tuple(sorted(e for e in os.listdir(directory) if os.path.isdir(os.path.join(directory, e))))
-    if not names:
+    if len(names) < 2:
+        found = f"only {names[0]!r}" if names else "none"
         raise ValueError(
-            f"Image folder {directory!r} has no class sub-folders; expected one "
-            "sub-folder of images per class."
+            f"Image folder {directory!r} must hold one sub-folder of images per class, and a "
+            f"classifier needs at least two classes. Class sub-folders found: {found}."
         )
     return names
 

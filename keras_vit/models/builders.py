@@ -158,8 +158,10 @@ def from_checkpoint(path, resample_method="zoom", **overrides):
     The architecture (patch size, width, depth, heads, MLP width, pre-logits,
     classes, pooling, GELU and LayerNorm epsilon of the source) comes from the
     file alone. timm files fuse query, key and value, which hides the number of
-    heads: it is taken from the variant table for the paper's sizes and assumed
-    64 wide otherwise, so pass `num_heads` for other timm models. `overrides`
+    heads: it is read from timm's `config.json` beside the file or from the
+    variant table for the paper's sizes, and any other size is refused unless
+    `num_heads` is passed. Keys the ViT has no place for (LayerScale, register
+    tokens, ...) are refused too: the model would compute something else. `overrides`
     change any builder argument, e.g. `image_size=384` (the position
     embeddings are resampled) or `num_classes=37` (a fresh
     zero-initialised head). An original hybrid `.npz` (a ResNet stem under

@@ -131,10 +131,15 @@ def _image_size(arrays, stride, pooling, path):
     return int(side * stride)
 
 
-def heads_for(width, depth):
+def heads_for(width, depth, path):
     """The attention heads of a `width`-wide, `depth`-deep model whose file does not
-    say: the variant table's for the paper's sizes, else 64-wide heads."""
+    say: the variant table's for the paper's sizes; any other size is refused,
+    since a wrong guess loads a model that runs and computes something else."""
     for variant in variants.VARIANTS.values():
         if (variant.hidden_dim, variant.num_layers) == (width, depth):
             return variant.num_heads
-    return max(1, width // 64)
+    raise ValueError(
+        f"{path} does not say how many attention heads its model has (its query, key and "
+        f"value kernels do not show them), and width {width} with {depth} blocks is none of the "
+        "paper's sizes. Pass num_heads=... (keras-vit convert --num-heads N)."
+    )

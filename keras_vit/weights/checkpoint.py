@@ -24,8 +24,8 @@ def read_checkpoint(path, num_heads=None):
             holding `config.json` and `model.safetensors`.
         num_heads: int or None. Attention heads, for formats whose fused or
             flattened kernels do not show them (timm, HF without config). None
-            infers them from the variant table, else assumes 64-wide heads.
-            Defaults to None.
+            reads them from the file's config or the variant table, and
+            refuses a file of another size. Defaults to None.
 
     Returns:
         A `keras_vit.weights.Checkpoint`.

@@ -9,6 +9,9 @@ from keras_vit.weights.checkpoint import read_checkpoint
 
 CACHE_SUBDIR = "keras_vit"
 _CONVERTED_SUFFIX = ".converted.npz"
+# Raised whenever a converter's output changes, so that older caches are converted again.
+CONVERTER_VERSION = 2
+_STAMP_KEY = "__keras_vit_conversion__"
 
 
 def fetch(entry, cache_dir=None):
@@ -48,17 +51,29 @@ def fetch(entry, cache_dir=None):
 
 
 def converted_arrays(entry, cache_dir=None):
-    """The entry's arrays under keras weight paths, converted once and cached."""
+    """The entry's arrays under keras weight paths, converted once and cached.
+
+    The cache records the converter's version and the downloaded file's size
+    and modification time; when any of them differs, it is converted again.
+    """
     path = fetch(entry, cache_dir)
     cached = path + _CONVERTED_SUFFIX
+    stamp = _stamp(path)
     if os.path.exists(cached):
         with np.load(cached, allow_pickle=False) as archive:
-            return {key.replace("|", "/"): archive[key] for key in archive.files}
+            if _STAMP_KEY in archive.files and archive[_STAMP_KEY].tolist() == stamp:
+                return {key.replace("|", "/"): archive[key] for key in archive.files if key != _STAMP_KEY}
     arrays = read_checkpoint(path).arrays
     partial = cached + ".partial.npz"
-    np.savez(partial, **{key.replace("/", "|"): value for key, value in arrays.items()})
+    np.savez(partial, **{key.replace("/", "|"): value for key, value in arrays.items()}, **{_STAMP_KEY: stamp})
     os.replace(partial, cached)
     return arrays
+
+
+def _stamp(path):
+    """What a conversion depends on: the converter, and the source file's size and time."""
+    status = os.stat(path)
+    return [CONVERTER_VERSION, status.st_size, status.st_mtime_ns]
 
 
 def _cache_root(cache_dir):

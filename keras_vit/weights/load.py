@@ -33,7 +33,7 @@ class LoadReport:
     notes: tuple = ()
 
 
-def assign_weights(model, arrays, strict=True, resample_method="zoom", notes=()):
+def assign_weights(model, arrays, strict=True, resample_method="zoom", notes=(), source="The checkpoint"):
     """Assigns `{weight path: array}` to `model`'s variables, all or nothing.
 
     Weight paths are Keras variable paths such as
@@ -49,6 +49,8 @@ def assign_weights(model, arrays, strict=True, resample_method="zoom", notes=())
         resample_method: str. `"zoom"` or `"bicubic"`, for position embeddings
             of another grid. Defaults to `"zoom"`.
         notes: tuple of str. Notes to carry into the report. Defaults to ().
+        source: str. What the arrays came from, for the errors: a file's
+            path, or a registry name. Defaults to `"The checkpoint"`.
 
     Returns:
         A `LoadReport`.
@@ -58,12 +60,12 @@ def assign_weights(model, arrays, strict=True, resample_method="zoom", notes=())
     unused = tuple(path for path in arrays if path not in variables)
     if strict and missing:
         raise ValueError(
-            f"The checkpoint has no array for {len(missing)} of the model's weights: "
+            f"{source} has no array for {len(missing)} of the model's weights: "
             f"{_listing(missing)}"
         )
     notes = list(notes)
     planned = [
-        (variables[path], _fit(model, path, variables[path], np.asarray(arrays[path]), resample_method, notes))
+        (variables[path], _fit(model, path, variables[path], np.asarray(arrays[path]), resample_method, notes, source))
         for path in variables
         if path in arrays
     ]
@@ -76,7 +78,7 @@ def assign_weights(model, arrays, strict=True, resample_method="zoom", notes=())
     return LoadReport(missing=missing, unused=unused, notes=tuple(notes))
 
 
-def _fit(model, path, variable, array, resample_method, notes):
+def _fit(model, path, variable, array, resample_method, notes, source):
     if tuple(array.shape) == tuple(variable.shape):
         return array.astype(variable.dtype, copy=False)
     layer = model.get_layer(path.split("/")[0])
@@ -88,7 +90,7 @@ def _fit(model, path, variable, array, resample_method, notes):
         )
         return resized
     raise ValueError(
-        f"Shape mismatch for weight '{path}': the checkpoint has {tuple(array.shape)}, "
+        f"Shape mismatch for weight '{path}': {source} has {tuple(array.shape)}, "
         f"the model expects {tuple(variable.shape)}."
     )
 
@@ -164,7 +166,7 @@ def load_weights(model, source, resample_method="zoom"):
     if message:
         raise ValueError(message)
     arrays, notes = adapt_head(model, arrays)
-    return assign_weights(model, arrays, resample_method=resample_method, notes=notes)
+    return assign_weights(model, arrays, resample_method=resample_method, notes=notes, source=_describe(source))
 
 
 def _describe(source):

@@ -71,9 +71,12 @@ def test_folder_with_split_sub_folders(tmp_path):
 
 
 def test_empty_folders_are_rejected(tmp_path):
-    with pytest.raises(ValueError, match="has no class sub-folders"):
+    with pytest.raises(ValueError, match="needs at least two classes. Class sub-folders found: none"):
         from_folder(str(tmp_path))
     os.makedirs(tmp_path / "cat")
+    with pytest.raises(ValueError, match="needs at least two classes. Class sub-folders found: only 'cat'"):
+        from_folder(str(tmp_path))
+    os.makedirs(tmp_path / "dog")
     (tmp_path / "cat" / "broken.png").write_bytes(b"nothing")
     with pytest.raises(ValueError, match="has no readable images"):
         from_folder(str(tmp_path))

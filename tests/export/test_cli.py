@@ -71,6 +71,12 @@ def test_predict_keras_file_names_imagenet_classes(image_files, tmp_path, capsys
 def test_predict_names_a_file_that_is_not_an_image(image_files, tmp_path, capsys):
     assert main(["predict", image_files["rgb"], image_files["fake"], "--model", "Ti/16"]) == 1
     assert f"{image_files['fake']} is not an image" in capsys.readouterr().err
+    # In a folder, a file that is not an image (a saved model beside the photos) is skipped.
+    folder = os.path.dirname(image_files["fake"])
+    assert main(["predict", folder, "--model", "Ti/16", "--image-size", "32", "--top", "1"]) == 0
+    printed = capsys.readouterr()
+    assert f"note: skipped {image_files['fake']}: cannot identify image file" in printed.err
+    assert image_files["rgb"] in printed.out and image_files["fake"] not in printed.out
     assert main(["predict", image_files["rgb"], "--model", str(tmp_path / "none.onnx")]) == 1
     assert "No such model file" in capsys.readouterr().err
 

@@ -88,7 +88,7 @@ def test_truncated_file_names_the_file(tmp_path):
         data = file.read()
     with open(path, "wb") as file:
         file.write(data[: len(data) // 2])
-    with pytest.raises(ValueError, match=r"ckpt.npz is not a readable .npz file"):
+    with pytest.raises(ValueError, match=r"ckpt.npz is not a readable checkpoint"):
         keras_vit.from_checkpoint(path)
 
 
@@ -96,3 +96,10 @@ def test_not_a_vit_checkpoint(tmp_path):
     path = _save(tmp_path, {"conv/kernel": np.zeros((3, 3, 3, 8), np.float32)})
     with pytest.raises(ValueError, match="no patch embedding or first encoder block: not a ViT checkpoint"):
         keras_vit.from_checkpoint(path)
+
+
+def test_random_bytes_are_not_a_readable_checkpoint(tmp_path):
+    path = tmp_path / "noise.npz"
+    path.write_bytes(np.random.default_rng(0).bytes(4096))
+    with pytest.raises(ValueError, match=r"noise.npz is not a readable checkpoint: not the zip archive"):
+        keras_vit.from_checkpoint(str(path))

@@ -9,6 +9,7 @@ import pytest
 import keras_vit
 from keras_vit.models import HYBRID_VARIANTS, VARIANTS
 from keras_vit.weights import REGISTRY, get, manifest, names
+from keras_vit.weights import download
 from keras_vit.weights.download import converted_arrays, fetch
 from keras_vit.weights.registry import WeightsEntry
 from tests.weights.original import images, original_arrays, original_forward
@@ -71,6 +72,25 @@ def test_download_through_get_file_and_conversion_cache(tmp_path):
     again = converted_arrays(entry, cache_dir=cache)
     assert sorted(again) == sorted(arrays)
     np.testing.assert_array_equal(again["encoderblock_1/attn/out/kernel"], arrays["encoderblock_1/attn/out/kernel"])
+
+
+def test_conversion_cache_is_rebuilt_when_the_source_or_the_converter_changes(tmp_path, monkeypatch):
+    entry = _entry(tmp_path)
+    cache = str(tmp_path / "cache")
+    converted_arrays(entry, cache_dir=cache)
+    local = fetch(entry, cache_dir=cache)
+    calls = []
+    real_read = download.read_checkpoint
+    monkeypatch.setattr(download, "read_checkpoint", lambda path: calls.append(path) or real_read(path))
+    converted_arrays(entry, cache_dir=cache)
+    assert calls == []  # the stamp matches: read from the cache
+    changed = original_arrays()
+    changed["head/bias"] = np.full_like(changed["head/bias"], 3.0)
+    np.savez(local, **changed)  # the source rewritten: another modification time
+    assert float(converted_arrays(entry, cache_dir=cache)["head/bias"][0]) == 3.0 and calls == [local]
+    monkeypatch.setattr(download, "CONVERTER_VERSION", download.CONVERTER_VERSION + 1)
+    converted_arrays(entry, cache_dir=cache)
+    assert calls == [local, local]
 
 
 def test_wrong_checksum_is_an_error_and_leaves_no_file(tmp_path):

@@ -138,3 +138,55 @@ def test_hf_vit_model_without_head_keeps_its_pooler(tmp_path):
     with torch.no_grad():
         expected = hf(pixel_values=torch.from_numpy(pixels.transpose(0, 3, 1, 2))).pooler_output.numpy()
     np.testing.assert_allclose(model.predict(pixels, verbose=0), expected, atol=1e-4)
+
+
+def _save_timm(tmp_path, state, name="vit.safetensors"):
+    path = str(tmp_path / name)
+    safetensors_torch.save_file({k: v.contiguous() for k, v in state.items()}, path)
+    return path
+
+
+def test_timm_keys_that_change_the_computation_are_refused(tmp_path):
+    state = _timm_state(_hf_model())
+    state["blocks.0.ls1.gamma"] = torch.ones(DIM)
+    state["norm_pre.weight"] = torch.ones(DIM)
+    path = _save_timm(tmp_path, state)
+    with pytest.raises(ValueError, match=r"vit.safetensors has weights that are not part of the ViT it would load "
+                                         r"into: blocks.0.ls1.gamma, norm_pre.weight \(LayerScale \(ls1/ls2\) is not "
+                                         r"part of the paper's ViT; a LayerNorm before the encoder"):
+        keras_vit.from_checkpoint(path, num_heads=HEADS)
+
+
+def test_harmless_timm_keys_are_listed_and_loaded(tmp_path):
+    hf = _hf_model(layer_norm_eps=1e-6)
+    state = _timm_state(hf)
+    state["blocks.0.norm1.num_batches_tracked"] = torch.zeros(())
+    checkpoint = keras_vit.weights.read_checkpoint(_save_timm(tmp_path, state), num_heads=HEADS)
+    assert checkpoint.unused == ("blocks.0.norm1.num_batches_tracked",)
+    model = keras_vit.from_checkpoint(checkpoint.path, num_heads=HEADS, **_no_preprocessing())
+    pixels = _pixels()
+    np.testing.assert_allclose(model.predict(pixels, verbose=0), _expected(hf, pixels), atol=1e-4)
+
+
+def test_timm_heads_are_never_guessed(tmp_path):
+    hf = _hf_model(layer_norm_eps=1e-6)
+    path = _save_timm(tmp_path, _timm_state(hf))
+    with pytest.raises(ValueError, match=r"vit.safetensors does not say how many attention heads .* width 32 with 2 "
+                                         r"blocks is none of the paper's sizes. Pass num_heads="):
+        keras_vit.from_checkpoint(path)
+    # timm's config.json beside the weights says how many.
+    (tmp_path / "config.json").write_text(json.dumps({"architecture": "vit_custom", "model_args": {"num_heads": HEADS}}))
+    model = keras_vit.from_checkpoint(path, **_no_preprocessing())
+    assert model.get_layer("encoderblock_0").num_heads == HEADS
+    pixels = _pixels()
+    np.testing.assert_allclose(model.predict(pixels, verbose=0), _expected(hf, pixels), atol=1e-4)
+
+
+def test_hf_keys_that_change_the_computation_are_refused(tmp_path):
+    hf = _hf_model()
+    hf.save_pretrained(tmp_path / "hf", safe_serialization=True)
+    state = safetensors_torch.load_file(str(tmp_path / "hf" / "model.safetensors"))
+    state["vit.layers.0.attention.q_norm.weight"] = torch.ones(DIM)
+    safetensors_torch.save_file(state, str(tmp_path / "hf" / "model.safetensors"))
+    with pytest.raises(ValueError, match=r"hf has weights that are not part of .*q_norm.weight \(query/key normalisation"):
+        keras_vit.from_checkpoint(str(tmp_path / "hf"))

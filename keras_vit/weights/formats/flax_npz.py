@@ -68,6 +68,9 @@ def read(path):
 
 def read_arrays(path):
     """Returns `{key: float32 array}` from an `.npz` file, refusing pickled objects."""
+    if not zipfile.is_zipfile(path):
+        # np.load would try anything else as a pickle, and say so.
+        raise ValueError(f"{path} is not a readable checkpoint: not the zip archive of arrays an .npz file is.")
     try:
         with np.load(path, allow_pickle=False) as archive:
             return {key: _to_float32(archive[key]) for key in archive.files}
@@ -79,7 +82,7 @@ def read_arrays(path):
             ) from None
         raise
     except (zipfile.BadZipFile, EOFError, OSError) as error:
-        raise ValueError(f"{path} is not a readable .npz file ({error}).") from None
+        raise ValueError(f"{path} is not a readable checkpoint: a broken .npz file ({error}).") from None
 
 
 def _to_float32(array):

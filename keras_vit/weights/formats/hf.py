@@ -11,6 +11,7 @@ import re
 
 from keras_vit.weights.architecture import Checkpoint, heads_for, infer_architecture
 from keras_vit.weights.formats.state_dict import read_state_dict
+from keras_vit.weights.formats.unused import check_unused
 
 _BLOCK_PATTERNS = [
     (r"(?:encoder\.layer|layers)\.(\d+)\.attention\.(?:attention\.query|q_proj)\.(weight|bias)", "attn/query"),
@@ -57,13 +58,15 @@ def read_folder(path, num_heads=None):
 
 def read(state, path, num_heads=None):
     """Reads HF ViT weights into a `Checkpoint`: keras-path arrays, the
-    architecture they imply (exact GELU, HF's default), and the keys that map
-    to no weight. Heads: `num_heads`, else `heads_for` the file's size."""
+    architecture they imply (exact GELU, HF's default), and the harmless keys
+    that map to no weight (any other such key is refused). Heads: `num_heads`
+    (a folder's `config.json` gives them), else the variant table's for the
+    paper's sizes; otherwise the file is refused with a request for `num_heads`."""
     width = next(v for k, v in state.items() if k.endswith(_PATCH_KERNEL)).shape[0]
     depth = len({match.group(1) for key in state for pattern, _ in _BLOCK_PATTERNS if (match := pattern.match(key))})
-    arrays, unused = convert(state, num_heads or heads_for(width, depth))
+    arrays, unused = convert(state, num_heads or heads_for(width, depth, path))
     architecture = infer_architecture(arrays, path, approximate_gelu=False)
-    return Checkpoint(arrays, architecture, path, "hf", unused)
+    return Checkpoint(arrays, architecture, path, "hf", check_unused(unused, path))
 
 
 def read_config(path):

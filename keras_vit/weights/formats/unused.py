@@ -1,0 +1,51 @@
+"""Keys a timm or HF converter did not map: listed when harmless, refused otherwise.
+
+A key the paper's ViT has no place for usually means the file's model computes
+something else (LayerScale, register tokens, a norm after pooling, ...).
+Dropping it would load a model that runs and is wrong, so the readers refuse
+it, naming what the key is where it is known.
+"""
+
+import re
+
+# Keys that change nothing the model computes.
+HARMLESS = {
+    r"(^|\.)num_batches_tracked$": "a batch-norm step counter",
+    r"^(optimizer|opt_state|optimizer_state|scheduler|epoch|step)(\.|$)": "training state",
+    r"(^|\.)embeddings\.mask_token$": "HF's mask token, used only for masked image modelling",
+}
+# What the keys of known ViT extensions are, for the error message.
+KNOWN_PARTS = {
+    r"\.ls[12]\.(gamma|weight)$": "LayerScale (ls1/ls2)",
+    r"^norm_pre\.": "a LayerNorm before the encoder (norm_pre, CLIP-style)",
+    r"\.(q_norm|k_norm)\.": "query/key normalisation (qk-norm)",
+    r"^reg_token$": "register tokens",
+    r"^(dist_token|head_dist\.)": "a distillation token and head (DeiT)",
+    r"^fc_norm\.": "a LayerNorm after pooling (fc_norm)",
+    r"^attn_pool\.": "attention pooling (a MAP head)",
+}
+
+
+def check_unused(keys, path):
+    """Returns the harmless `keys`; raises a `ValueError` naming the others and what they are."""
+    refused = sorted(key for key in keys if not _matches(HARMLESS, key))
+    if refused:
+        parts = sorted({_describe(key) for key in refused})
+        listing = ", ".join(refused[:6]) + (f" and {len(refused) - 6} more" if len(refused) > 6 else "")
+        raise ValueError(
+            f"{path} has weights that are not part of the ViT it would load into: {listing} "
+            f"({'; '.join(parts)}). Loading it without them would compute something else than the "
+            "file's model, so keras_vit refuses it."
+        )
+    return tuple(sorted(keys))
+
+
+def _matches(patterns, key):
+    return any(re.search(pattern, key) for pattern in patterns)
+
+
+def _describe(key):
+    for pattern, part in KNOWN_PARTS.items():
+        if re.search(pattern, key):
+            return f"{part} is not part of the paper's ViT"
+    return "a part keras_vit does not know"
