@@ -80,8 +80,8 @@ def read_arrays(path):
                 f"{path} holds pickled Python objects, which keras_vit never loads: "
                 "a ViT checkpoint is plain arrays."
             ) from None
-        raise
-    except (zipfile.BadZipFile, EOFError, OSError) as error:
+        raise ValueError(f"{path} is not a readable checkpoint: a broken .npz file ({error}).") from None
+    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as error:
         raise ValueError(f"{path} is not a readable checkpoint: a broken .npz file ({error}).") from None
 
 

@@ -29,6 +29,8 @@ _LINEAR = {"weight": "kernel", "bias": "bias"}
 
 
 _PATCH_KERNEL = "embeddings.patch_embeddings.projection.weight"
+# The fields of config.json that have no default.
+_REQUIRED = ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size")
 
 
 def is_hf(arrays):
@@ -62,7 +64,10 @@ def read(state, path, num_heads=None):
     that map to no weight (any other such key is refused). Heads: `num_heads`
     (a folder's `config.json` gives them), else the variant table's for the
     paper's sizes; otherwise the file is refused with a request for `num_heads`."""
-    width = next(v for k, v in state.items() if k.endswith(_PATCH_KERNEL)).shape[0]
+    kernel = next((v for k, v in state.items() if k.endswith(_PATCH_KERNEL)), None)
+    if kernel is None:
+        raise ValueError(f"{path} has no '{_PATCH_KERNEL}': not the weights of a HF ViT.")
+    width = kernel.shape[0]
     depth = len({match.group(1) for key in state for pattern, _ in _BLOCK_PATTERNS if (match := pattern.match(key))})
     arrays, unused = convert(state, num_heads or heads_for(width, depth, path))
     architecture = infer_architecture(arrays, path, approximate_gelu=False)
@@ -71,13 +76,20 @@ def read(state, path, num_heads=None):
 
 def read_config(path):
     """The fields of a HF `config.json` that fix the architecture, as builder arguments."""
-    with open(path) as file:
-        config = json.load(file)
+    with open(path, encoding="utf-8", errors="replace") as file:
+        try:
+            config = json.load(file)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path} is not a readable model config: {error}.") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{path} is not a readable model config: a JSON object is expected.")
     if config.get("model_type", "vit") != "vit":
         raise ValueError(f"{path} describes a '{config['model_type']}' model, not 'vit'.")
-    size = config.get("image_size", 224)
+    missing = [key for key in _REQUIRED if key not in config]
+    if missing:
+        raise ValueError(f"{path} is not a readable model config: it has no {', '.join(missing)}.")
     return {
-        "image_size": size,
+        "image_size": config.get("image_size", 224),
         "patch_size": config.get("patch_size", 16),
         "hidden_dim": config["hidden_size"],
         "num_layers": config["num_hidden_layers"],

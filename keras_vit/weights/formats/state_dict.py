@@ -29,10 +29,10 @@ def _read_torch_file(path):
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
+        reason = (str(error).splitlines() or [type(error).__name__])[0]
         raise ValueError(
             f"{path} cannot be loaded as plain tensors (torch.load with "
-            f"weights_only=True): {str(error).splitlines()[0]}. keras_vit never runs "
-            "code from a checkpoint."
+            f"weights_only=True): {reason}. keras_vit never runs code from a checkpoint."
         ) from None
     for key in ("state_dict", "model"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
