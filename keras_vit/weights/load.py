@@ -14,6 +14,7 @@ from keras_vit.weights import registry
 from keras_vit.weights.architecture import Checkpoint, stem_depths, stem_mismatch
 from keras_vit.weights.checkpoint import read_checkpoint
 from keras_vit.weights.download import converted_arrays
+from keras_vit.weights.formats import keras_h5
 
 logger = logging.getLogger("keras_vit")
 
@@ -159,9 +160,7 @@ def load_weights(model, source, resample_method="zoom"):
     Returns:
         A `keras_vit.weights.LoadReport`.
     """
-    if isinstance(source, (str, os.PathLike)) and os.fspath(source).endswith(".weights.h5"):
-        return _load_weights_file(model, os.fspath(source))
-    arrays = source_arrays(source, num_heads=_num_heads(model))
+    arrays = source_arrays(source, model)
     message = stem_mismatch(stem_depths(arrays), stem_depths(v.path for v in model.weights), _describe(source))
     if message:
         raise ValueError(message)
@@ -177,35 +176,28 @@ def _describe(source):
     return os.fspath(source)
 
 
-def _load_weights_file(model, path):
-    """Keras' own `.weights.h5` loading, undone if it fails part-way."""
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"No weights file at {path}.")
-    backup = model.get_weights()
-    try:
-        model.load_weights(path)
-    except Exception as error:
-        model.set_weights(backup)
-        raise ValueError(f"{path} does not fit this model: {error}") from error
-    return LoadReport(missing=(), unused=())
-
-
-def source_arrays(source, num_heads=None):
-    """`{keras weight path: array}` from any source `load_weights` accepts."""
+def source_arrays(source, model):
+    """`{keras weight path: array}` from any source `load_weights` accepts, for `model`
+    (a fused-qkv checkpoint is split into its heads, a `.weights.h5` read against its layout)."""
     if isinstance(source, registry.WeightsEntry):
         return converted_arrays(source)
     if isinstance(source, Checkpoint):
         return source.arrays
     path = os.fspath(source)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"No weights file or checkpoint at {path}.")
+    if path.endswith(".weights.h5"):
+        return keras_h5.read(path, model)
     if path.endswith(".keras"):
         return _keras_file_arrays(path)
-    return read_checkpoint(path, num_heads=num_heads).arrays
+    return read_checkpoint(path, num_heads=_num_heads(model)).arrays
 
 
 def _keras_file_arrays(path):
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"No model file at {path}.")
-    model = keras.saving.load_model(path, safe_mode=True)
+    try:
+        model = keras.saving.load_model(path, safe_mode=True)
+    except Exception as error:  # Keras raises many kinds for a broken or foreign file.
+        raise ValueError(f"{path} is not a readable keras_vit model file ({type(error).__name__}: {error}).") from None
     return {v.path: keras.ops.convert_to_numpy(v) for v in model.weights}
 
 

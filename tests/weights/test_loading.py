@@ -101,12 +101,29 @@ def test_own_formats_round_trip(tmp_path):
         np.testing.assert_allclose(fresh.predict(batch, verbose=0), expected, atol=1e-6)
 
 
-def test_weights_file_of_another_model_leaves_it_unchanged(tmp_path):
-    other = keras_vit.ViT(image_size=32, num_classes=5, **TINY)
+def test_own_files_of_another_grid_and_head_are_adapted_like_every_checkpoint(tmp_path):
+    source = _save(tmp_path, original_arrays())
+    trained = keras_vit.from_checkpoint(source)  # 32 x 32, 7 classes
+    trained.save_weights(str(tmp_path / "tiny_32px.weights.h5"))
+    trained.save(str(tmp_path / "tiny_32px.keras"))
+    batch = images(size=48)
+    expected = keras_vit.from_checkpoint(source, image_size=48).predict(batch, verbose=0)
+    for name in ("tiny_32px.weights.h5", "tiny_32px.keras"):
+        at_48 = keras_vit.ViT(image_size=48, num_classes=7, weights=str(tmp_path / name), **TINY)
+        np.testing.assert_allclose(at_48.predict(batch, verbose=0), expected, atol=1e-5)
+        other_head = keras_vit.ViT(image_size=32, num_classes=5, **TINY)
+        report = load_weights(other_head, str(tmp_path / name))
+        assert "new zero-initialised head for 5 classes (the checkpoint's: 7 classes)" in report.notes
+        assert not np.any(keras.ops.convert_to_numpy(other_head.get_layer("head").kernel))
+
+
+def test_weights_file_of_another_architecture_leaves_the_model_unchanged(tmp_path):
+    other = keras_vit.ViT(image_size=32, num_classes=7, **{**TINY, "num_layers": 1})
     other.save_weights(str(tmp_path / "other.weights.h5"))
     model = keras_vit.ViT(image_size=32, num_classes=7, **TINY)
     before = [keras.ops.convert_to_numpy(w).copy() for w in model.weights]
-    with pytest.raises(ValueError, match="other.weights.h5 does not fit this model"):
+    with pytest.raises(ValueError, match=r"other.weights.h5 holds the weights of another architecture than this "
+                                         r"model: 16 of the model's weights have no place in it \(encoderblock_1/"):
         load_weights(model, str(tmp_path / "other.weights.h5"))
     for old, new in zip(before, model.weights):
         np.testing.assert_array_equal(old, keras.ops.convert_to_numpy(new))
