@@ -78,3 +78,10 @@ def test_fine_tuning_at_a_higher_resolution_resamples_the_position_embeddings(tm
     assert main(at32) == 0
     grid = keras.saving.load_model(tmp_path / "at32" / "model.keras").get_layer("pos_embedding")
     assert tuple(grid.grid_size) == (4, 4) and tuple(grid.embedding.shape) == (1, 17, 16)
+
+
+def test_a_folder_with_one_class_is_refused_as_such(tmp_path, capsys):
+    (tmp_path / "data" / "cat").mkdir(parents=True)
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "data" / "cat" / "a.png")
+    assert main(_tiny(tmp_path / "run") + ["--data", str(tmp_path / "data")]) == 1
+    assert "a classifier needs at least two classes. Class sub-folders found: only 'cat'" in capsys.readouterr().err

@@ -2,7 +2,8 @@ import numpy as np
 import keras
 import pytest
 
-from keras_vit.layers.pooling import SequencePooling
+import keras_vit
+from keras_vit.layers import POOLINGS, SequencePooling
 from tests.harness import run_layer_test
 
 
@@ -22,3 +23,10 @@ def test_modes():
 def test_unknown_mode_is_rejected():
     with pytest.raises(ValueError, match="`mode` must be one of 'token', 'gap'. Received: mode='max'"):
         SequencePooling("max")
+
+
+def test_exported_with_the_modes_builders_take():
+    assert POOLINGS == ("token", "gap")
+    assert keras_vit.layers.SequencePooling is SequencePooling
+    with pytest.raises(ValueError, match=r"`pooling` must be one of 'token', 'gap'. Received: pooling='cls'"):
+        keras_vit.ViT(image_size=16, patch_size=8, hidden_dim=8, num_layers=1, num_heads=2, mlp_dim=8, pooling="cls")
