@@ -66,8 +66,13 @@ def read_progress(path):
 
 
 def save_atomically(model, path):
-    """Saves `model` to `path` (`.keras`) through a temporary file and a rename."""
-    partial = path + ".partial.keras"
+    """Saves `model` to `path` (`.keras`) through a temporary file and a rename.
+
+    The temporary file is hidden (`.NAME.partial.keras`), so that one a killed
+    process leaves behind is never taken for a checkpoint.
+    """
+    folder, name = os.path.split(path)
+    partial = os.path.join(folder, f".{name}.partial.keras")
     try:
         model.save(partial)
         os.replace(partial, path)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from keras_vit.training import EpochCheckpoint
-from keras_vit.training.callbacks import ProgressFile, read_progress
+from keras_vit.training.callbacks import ProgressFile, read_progress, save_atomically
 
 
 def test_keep_must_be_a_positive_integer():
@@ -31,3 +31,19 @@ def test_progress_file_counts_the_finished_epochs(tmp_path):
     _fit(3, ProgressFile(path))
     assert read_progress(path) == 3
     assert os.listdir(tmp_path) == ["progress.json"]  # no temporary file left
+
+
+def test_save_atomically_writes_through_a_hidden_partial_file(tmp_path):
+    seen = []
+
+    class Model:
+        def save(self, path):
+            seen.append(os.path.basename(path))
+            with open(path, "w") as file:
+                file.write("half")
+            raise OSError("killed while saving")
+
+    with pytest.raises(OSError, match="killed while saving"):
+        save_atomically(Model(), str(tmp_path / "epoch_001.keras"))
+    assert seen == [".epoch_001.keras.partial.keras"]
+    assert os.listdir(tmp_path) == []

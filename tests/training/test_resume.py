@@ -47,7 +47,9 @@ def test_killed_run_resumes_and_ends_with_the_same_number_of_steps(tmp_path):
     process.wait()
     assert not (out / "model.keras").exists()
     logged_before = len(_logged_epochs(out))
-    for checkpoint in glob.glob(str(out / "checkpoints" / "*.keras")):
+    checkpoints = glob.glob(str(out / "checkpoints" / "*.keras"))  # a hidden partial file is no checkpoint
+    assert checkpoints
+    for checkpoint in checkpoints:
         keras.saving.load_model(checkpoint)  # no checkpoint is half-written
 
     finished = subprocess.run(_command(out), env=env, capture_output=True, text=True, timeout=600)
