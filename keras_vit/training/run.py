@@ -11,6 +11,7 @@ writes into its output directory:
     classes.txt                  the data's class names, one a line, in the head's order
 """
 
+import csv
 import dataclasses
 import os
 import sys
@@ -181,7 +182,27 @@ def _resume_epoch(paths):
     epoch = read_progress(paths["progress"])
     if epoch:
         print(f"keras_vit: resuming from the end of epoch {epoch} ({paths['backup']})", file=sys.stderr)
+    _trim_log(paths["log"], epoch)
     return epoch
+
+
+def _trim_log(path, epochs):
+    """Keeps the log's rows of the first `epochs` epochs: the ones the backup holds.
+
+    The log row of an epoch is written before its backup, so a run killed in
+    between leaves one row that the resumed run writes again.
+    """
+    if not os.path.exists(path):
+        return
+    with open(path, newline="") as file:
+        rows = list(csv.reader(file))
+    kept = rows[:1] + [row for row in rows[1:] if row and int(row[0]) < epochs]
+    if kept == rows:
+        return
+    partial = path + ".partial"
+    with open(partial, "w", newline="") as file:
+        csv.writer(file).writerows(kept)
+    os.replace(partial, path)
 
 
 def _write_class_names(class_names, path):
@@ -228,11 +249,13 @@ def _optimizer(config, steps):
 
 def _callbacks(paths):
     return [
+        # Before the backup, so no epoch the backup holds lacks its row; a row
+        # written by a run killed before its backup is dropped on resume.
+        keras.callbacks.CSVLogger(paths["log"], append=True),
         keras.callbacks.BackupAndRestore(paths["backup"], double_checkpoint=True),
         # Right after the backup, so the progress never counts an epoch the
         # backup has not saved.
         ProgressFile(paths["progress"]),
         EpochCheckpoint(paths["checkpoints"]),
-        keras.callbacks.CSVLogger(paths["log"], append=True),
         keras.callbacks.TensorBoard(paths["tensorboard"]),
     ]

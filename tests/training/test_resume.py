@@ -12,6 +12,8 @@ import time
 import keras
 
 import keras_vit  # noqa: F401  (registers its layers, so the checkpoints load here)
+from keras_vit.training.callbacks import read_progress
+from keras_vit.training.run import _trim_log
 
 EPOCHS, BATCH = 4, 128
 STEPS_PER_EPOCH = 1258 // BATCH  # the bundled digits' training split
@@ -39,14 +41,15 @@ def test_killed_run_resumes_and_ends_with_the_same_number_of_steps(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.getcwd())
     process = subprocess.Popen(_command(out), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 300
-    while len(_logged_epochs(out)) < 2:
+    progress = out / "progress.json"
+    while read_progress(str(progress)) < 2:
         assert process.poll() is None, process.stderr.read().decode()[-2000:]
         assert time.time() < deadline, "the first run never finished two epochs"
         time.sleep(0.2)
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert not (out / "model.keras").exists()
-    logged_before = len(_logged_epochs(out))
+    finished_before = read_progress(str(progress))
     checkpoints = glob.glob(str(out / "checkpoints" / "*.keras"))  # a hidden partial file is no checkpoint
     assert checkpoints
     for checkpoint in checkpoints:
@@ -58,8 +61,18 @@ def test_killed_run_resumes_and_ends_with_the_same_number_of_steps(tmp_path):
     assert resumed, finished.stderr[-2000:]
     model = keras.saving.load_model(out / "model.keras")
     assert int(model.optimizer.iterations.numpy()) == EPOCHS * STEPS_PER_EPOCH
-    epochs = _logged_epochs(out)
-    assert set(epochs) == set(range(EPOCHS)) and epochs == sorted(epochs)
-    # The message names the epoch training went on from: the second run's
-    # first logged epoch (0-based) is the number of epochs the first finished.
-    assert 2 <= int(resumed.group(1)) == epochs[logged_before] < EPOCHS
+    # One row per epoch: none lost to the kill, none written twice.
+    assert _logged_epochs(out) == list(range(EPOCHS))
+    # The message names the epoch training went on from: the number of
+    # epochs the first run finished and backed up.
+    assert 2 <= int(resumed.group(1)) == finished_before < EPOCHS
+
+
+def test_resume_drops_the_log_row_of_an_epoch_the_backup_does_not_hold(tmp_path):
+    # A run killed between an epoch's log row and its backup leaves that row.
+    log = tmp_path / "log.csv"
+    log.write_text("epoch,loss\n0,2.3\n1,1.9\n2,1.7\n")
+    _trim_log(str(log), 2)
+    assert log.read_text().splitlines() == ["epoch,loss", "0,2.3", "1,1.9"]
+    _trim_log(str(log), 2)  # nothing more to drop
+    assert _logged_epochs(tmp_path) == [0, 1]
