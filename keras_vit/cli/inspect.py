@@ -5,12 +5,7 @@ import sys
 
 from keras_vit.cli.model_source import add_model_arguments, keras_model
 
-FIGURES = (
-    "rollout.png",
-    "attention_distance.png",
-    "position_embedding_similarity.png",
-    "embedding_filters.png",
-)
+FIGURES = ("rollout.png", "attention_distance.png", "embedding_filters.png")
 
 
 HELP = "attention maps and the paper's Figure 7 for a model and an image"
@@ -40,21 +35,33 @@ def run(args):
     inspect.plot_attention(image, maps, titles=titles, path=paths["rollout.png"])
     distances = [inspect.mean_distance(weights, grid)[0] for weights in attention]
     inspect.plot_attention_distance(distances, path=paths["attention_distance.png"])
-    try:
-        similarity = inspect.position_embedding_similarity(model)
-    except ValueError as error:
-        print(f"skipped position_embedding_similarity.png: {error}")
-        del paths["position_embedding_similarity.png"]
-    else:
-        inspect.plot_position_embedding_similarity(
-            similarity, path=paths["position_embedding_similarity.png"]
-        )
+    written = _plot_positions(inspect, model, _model_input(model, image)[None], args.out)
     kernel = inspect.filter_kernel(model)
     count = min(28, kernel.shape[-1], kernel[..., 0].size)
     filters = inspect.principal_components(kernel, count)
     inspect.plot_embedding_filters(filters, path=paths["embedding_filters.png"])
-    for path in paths.values():
-        print(f"wrote {path}")
+    for path in [*paths.values(), written]:
+        if path is not None:
+            print(f"wrote {path}")
+
+
+def _plot_positions(inspect, model, images, folder):
+    """Writes the position figure: the embedding similarity, or for relative
+    attention its bias by offset. Returns its path; None if the model has neither."""
+    from keras_vit.layers import names
+
+    if names.blocks(model)[0].attn.relative_position_tokens is not None:
+        path = os.path.join(folder, "relative_position_bias.png")
+        inspect.plot_relative_position_bias(*inspect.relative_position_bias(model, images), path=path)
+        return path
+    try:
+        similarity = inspect.position_embedding_similarity(model)
+    except ValueError as error:
+        print(f"skipped position_embedding_similarity.png: {error}")
+        return None
+    path = os.path.join(folder, "position_embedding_similarity.png")
+    inspect.plot_position_embedding_similarity(similarity, path=path)
+    return path
 
 
 def read_image(path, size):

@@ -2,7 +2,8 @@
 
 Attention rollout and the last layer's attention maps (Figure 6), the mean
 attention distance per layer and head, the position-embedding similarity and
-the principal components of the embedding filters (Figure 7), for any
+the principal components of the embedding filters (Figure 7), the
+relative-position bias by offset (Appendix D.4), for any
 keras_vit model, as NumPy arrays; `figures` draws them (needs matplotlib).
 """
 
@@ -20,10 +21,15 @@ from keras_vit.inspect.figures import (
     plot_attention_distance,
     plot_embedding_filters,
     plot_position_embedding_similarity,
+    plot_relative_position_bias,
 )
 from keras_vit.inspect.filters import embedding_filters, filter_kernel, principal_components
 from keras_vit.inspect.geometry import TokenGrid, token_grid, upsample
-from keras_vit.inspect.position import cosine_similarity_grid, position_embedding_similarity
+from keras_vit.inspect.position import (
+    cosine_similarity_grid,
+    position_embedding_similarity,
+    relative_position_bias,
+)
 
 __all__ = [
     "TokenGrid",
@@ -41,7 +47,9 @@ __all__ = [
     "plot_attention_distance",
     "plot_embedding_filters",
     "plot_position_embedding_similarity",
+    "plot_relative_position_bias",
     "position_embedding_similarity",
+    "relative_position_bias",
     "principal_components",
     "rollout",
     "rollout_map",

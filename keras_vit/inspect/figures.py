@@ -127,6 +127,36 @@ def plot_position_embedding_similarity(similarity, path=None, dpi=100):
     return _finish(figure, path)
 
 
+def plot_relative_position_bias(offsets, bias, path=None, dpi=100):
+    """The relative-position bias against the query-key offset, one line per head.
+
+    Args:
+        offsets: int array `(2T - 1,)` and `bias` float array `(heads, 2T - 1)`,
+            as `relative_position_bias` returns them.
+        path: str or None. Where to save the figure as PNG. Defaults to None.
+        dpi: int. Pixels per inch. Defaults to 100.
+
+    Returns:
+        A `matplotlib.figure.Figure` of 5 x 4 inches.
+    """
+    offsets, bias = np.asarray(offsets), np.asarray(bias, dtype=np.float32)
+    if offsets.ndim != 1 or bias.ndim != 2 or bias.shape[1] != offsets.shape[0]:
+        raise ValueError(
+            "`offsets` must have shape (offsets,) and `bias` (heads, offsets). "
+            f"Received: offsets.shape={offsets.shape}, bias.shape={bias.shape}"
+        )
+    figure = _figure((5, 4), dpi)
+    ax = figure.subplots()
+    for head, values in enumerate(bias):
+        ax.plot(offsets, values, linewidth=1, label=f"head {head + 1}")
+    ax.set_xlabel("Query index - key index")
+    ax.set_ylabel("Mean relative-position logit")
+    if len(bias) <= 16:
+        ax.legend(fontsize="x-small", ncol=2)
+    figure.tight_layout()
+    return _finish(figure, path)
+
+
 def plot_embedding_filters(filters, columns=7, path=None, dpi=100):
     """The principal components of the embedding filters as tiles (paper Figure 7, left).
 

@@ -1,8 +1,10 @@
-"""Similarity of the learned position embeddings (paper Figure 7, centre).
+"""Similarity of the learned position embeddings (paper Figure 7, centre), and the
+relative-position bias as a function of the offset.
 
 Paper Section 4.5: the model learns to encode distance in the image in the
 similarity of its 1D position embeddings; closer patches have more similar
-embeddings, and a row-column structure appears.
+embeddings, and a row-column structure appears. The 2D embedding's table is
+composed (row half, column half) before it is compared.
 """
 
 import keras
@@ -10,14 +12,17 @@ import numpy as np
 
 from keras_vit.inspect import geometry
 from keras_vit.layers import names
+from keras_vit.utils.validation import check_non_negative_int
 
 
-def position_embedding_similarity(model):
+def position_embedding_similarity(model, block=0):
     """Cosine similarity of each patch's position embedding to every other patch's.
 
     Args:
         model: keras.Model. A keras_vit model with learned position embeddings
-            (`position_embedding="learned_1d"`, the default).
+            (`position_embedding="learned_1d"`, the default, or `"learned_2d"`).
+        block: int. With `position_embedding_placement="every_layer"`, the
+            block whose embedding is compared. Defaults to 0.
 
     Returns:
         A float32 array `(rows, cols, rows, cols)`: entry `[r, c]` is the map of
@@ -31,17 +36,84 @@ def position_embedding_similarity(model):
     (2, 3, 2, 3)
     """
     grid = geometry.token_grid(model)
-    layer = names.find_layer(model, names.POSITION_EMBEDDING)
-    embedding = getattr(layer, "embedding", None)
-    if embedding is None or tuple(embedding.shape[:2]) != (1, grid.num_tokens):
+    table = _position_table(model, block)
+    if table is None or table.shape[0] != grid.num_tokens:
         raise ValueError(
-            "`model` has no learned position embedding to compare: its "
-            f"'pos_embedding' layer is a {type(layer).__name__}. Build the model with "
-            "position_embedding='learned_1d'. Received: "
-            f"model.name={model.name!r}"
+            "`model` has no learned position embedding to compare: it was built "
+            "with position_embedding='none' or 'relative'. Build it with "
+            "position_embedding='learned_1d' or 'learned_2d' (for 'relative', "
+            f"see relative_position_bias). Received: model.name={model.name!r}"
         )
-    embedding = keras.ops.convert_to_numpy(embedding.value)[0, grid.num_prefix_tokens :]
-    return cosine_similarity_grid(embedding, grid.grid_size)
+    return cosine_similarity_grid(table[grid.num_prefix_tokens :], grid.grid_size)
+
+
+def _position_table(model, block):
+    """The first learned table among the stem's, the shared one and block `block`'s."""
+    stem = names.find_layer(model, names.POSITION_EMBEDDING)
+    if stem is not None and stem.table() is not None:
+        return stem.table()
+    for name in (names.SHARED_POSITION_EMBEDDING, names.position_embedding(check_non_negative_int("block", block))):
+        layer = names.find_layer(model, name)
+        if layer is not None:
+            return layer.table()
+    return None
+
+
+def relative_position_bias(model, images, block=0):
+    """The relative-position bias of one block as a function of the query-key offset.
+
+    The bias a query at index `i` adds to key `j` depends on the query and on
+    the learned embedding of the offset `i - j` (paper Appendix D.4). For each
+    head and offset this returns its mean over the images and over every
+    query-key pair at that offset, so a model that learned to favour nearby
+    tokens shows a peak around 0.
+
+    Args:
+        model: keras.Model. A keras_vit model built with
+            `position_embedding="relative"`.
+        images: array of shape `(batch, height, width, channels)`, what the
+            model takes.
+        block: int. The Transformer block (from 0). Defaults to 0.
+
+    Returns:
+        A tuple `(offsets, bias)`: the offsets `-(T - 1) ... T - 1` as an int
+        array, and a float32 array `(heads, 2T - 1)` of mean bias logits.
+
+    Example:
+
+    >>> model = keras_vit.ViT(image_size=16, patch_size=8, hidden_dim=8, num_layers=1,
+    ...                       num_heads=2, mlp_dim=16, position_embedding="relative")
+    >>> offsets, bias = relative_position_bias(model, np.zeros((1, 16, 16, 3)))
+    >>> offsets.tolist(), bias.shape
+    ([-4, -3, -2, -1, 0, 1, 2, 3, 4], (2, 9))
+    """
+    images = geometry.check_images(model, images)
+    blocks = names.blocks(model)
+    if not _is_int(block) or not 0 <= block < len(blocks):
+        raise ValueError(
+            f"`block` must be an int in [0, {len(blocks) - 1}]. Received: block={block!r}"
+        )
+    layer = blocks[block]
+    attention = layer.attn
+    tokens = attention.relative_position_tokens
+    if tokens is None:
+        raise ValueError(
+            "`model` has no relative position embeddings: build it with "
+            f"position_embedding='relative'. Received: model.name={model.name!r}"
+        )
+    inputs = keras.Model(model.input, layer.input).predict(images, verbose=0)
+    logits = attention.relative_logits(attention.query(layer.norm1(inputs)))
+    logits = keras.ops.convert_to_numpy(keras.ops.cast(logits, "float32")).astype(np.float64)
+    query, key = np.meshgrid(np.arange(tokens), np.arange(tokens), indexing="ij")
+    offset = (query - key + tokens - 1).reshape(-1)
+    sums = np.zeros((logits.shape[1], 2 * tokens - 1))
+    np.add.at(sums.T, offset, logits.sum(axis=0).reshape(logits.shape[1], -1).T)
+    counts = np.bincount(offset, minlength=2 * tokens - 1) * logits.shape[0]
+    return np.arange(1 - tokens, tokens), (sums / counts).astype(np.float32)
+
+
+def _is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def cosine_similarity_grid(embedding, grid_size):

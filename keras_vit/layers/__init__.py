@@ -5,8 +5,11 @@ from keras_vit.layers.class_token import ClassToken
 from keras_vit.layers.patch_embedding import PatchEmbedding
 from keras_vit.layers.pooling import POOLINGS, SequencePooling
 from keras_vit.layers.position_embedding import (
+    POSITION_EMBEDDING_KINDS,
+    POSITION_EMBEDDING_PLACEMENTS,
     POSITION_EMBEDDINGS,
     AddPositionEmbedding,
+    AddPositionEmbedding2D,
     NoPositionEmbedding,
 )
 from keras_vit.layers.resnet import (
@@ -21,6 +24,7 @@ from keras_vit.layers.transformer_block import TransformerBlock
 
 __all__ = [
     "AddPositionEmbedding",
+    "AddPositionEmbedding2D",
     "BottleneckUnit",
     "ClassToken",
     "MaxPooling2DSame",
@@ -29,6 +33,8 @@ __all__ = [
     "PatchEmbedding",
     "POOLINGS",
     "POSITION_EMBEDDINGS",
+    "POSITION_EMBEDDING_KINDS",
+    "POSITION_EMBEDDING_PLACEMENTS",
     "ResNetStage",
     "SequencePooling",
     "StdConv2D",

@@ -1,8 +1,10 @@
 """Multi-head self-attention with the original checkpoints' kernel layout."""
 
 import keras
+import numpy as np
 from keras import ops
 
+from keras_vit.utils.resample import resample_relative_embedding
 from keras_vit.utils.validation import check_heads, check_positive_int, check_rate
 
 
@@ -19,9 +21,21 @@ class MultiHeadSelfAttention(keras.layers.Layer):
     float16 on a host with no accelerator, where XLA:CPU cannot lower the
     float16 x float16 -> float32 matmul of JAX's fused attention.
 
+    With `relative_position_tokens=T` the layer adds the paper's 1D relative
+    position embeddings (Appendix D.4): for a query at index `i` and a key at
+    index `j` of the `T` tokens (class token at 0), the offset `i - j` selects
+    one of `2T - 1` learned embeddings, `relative_embedding` of shape
+    `(2T - 1, num_heads, head_dim)` (row `i - j + T - 1`). The scaled query's
+    dot product with that embedding, an "extra attention" with the offsets'
+    embeddings as keys, is added to the content logits before the softmax:
+    `logits[h, i, j] = q_i . (k_j + r_(i-j)) / sqrt(head_dim)`. The bias goes
+    into the fused kernel through its `bias` argument.
+
     Args:
         num_heads: int. Number of attention heads; must divide the input width.
         dropout_rate: float. Dropout on the attention weights. Defaults to 0.
+        relative_position_tokens: int or None. The sequence length `T` of the
+            relative position embeddings; None for none. Defaults to None.
         **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -44,10 +58,15 @@ class MultiHeadSelfAttention(keras.layers.Layer):
     ((1, 5, 8), (1, 2, 5, 5))
     """
 
-    def __init__(self, num_heads, dropout_rate=0.0, **kwargs):
+    def __init__(self, num_heads, dropout_rate=0.0, relative_position_tokens=None, **kwargs):
         super().__init__(**kwargs)
         self.num_heads = check_positive_int("num_heads", num_heads)
         self.dropout_rate = check_rate("dropout_rate", dropout_rate)
+        self.relative_position_tokens = None
+        if relative_position_tokens is not None:
+            self.relative_position_tokens = check_positive_int(
+                "relative_position_tokens", relative_position_tokens
+            )
 
     def build(self, input_shape):
         hidden_dim = input_shape[-1]
@@ -65,6 +84,25 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         self.out.build((*input_shape[:-1], heads, size))
         self.dropout = keras.layers.Dropout(self.dropout_rate, dtype=self.dtype_policy)
         self._fused = not _float16_on_cpu(self.compute_dtype)
+        if self.relative_position_tokens is not None:
+            self._build_relative(input_shape)
+
+    def _build_relative(self, input_shape):
+        tokens = self.relative_position_tokens
+        if input_shape[1] not in (None, tokens):
+            raise ValueError(
+                f"The relative position embeddings cover {tokens} tokens. "
+                f"Received: input_shape={tuple(input_shape)}"
+            )
+        self.relative_embedding = self.add_weight(
+            name="relative_embedding",
+            shape=(2 * tokens - 1, self.num_heads, self.head_dim),
+            initializer=keras.initializers.RandomNormal(stddev=0.02),
+        )
+        # Entry i * (2T - 1) + (i - j + T - 1) of the flattened (T, 2T - 1)
+        # query-offset logits is the bias of query i and key j.
+        query, key = np.meshgrid(np.arange(tokens), np.arange(tokens), indexing="ij")
+        self._relative_index = (query * (2 * tokens - 1) + query - key + tokens - 1).reshape(-1)
 
     def _projection(self, name, equation, output_shape, bias_axes, fan_scale):
         # Scaling the variance keeps Xavier-uniform over the (in, out) matrix the
@@ -84,27 +122,54 @@ class MultiHeadSelfAttention(keras.layers.Layer):
 
     def call(self, tokens, training=None, return_attention_scores=False):
         query, key, value = self.query(tokens), self.key(tokens), self.value(tokens)
+        bias = None if self.relative_position_tokens is None else self.relative_logits(query)
         dropout_active = training and self.dropout_rate > 0
         if return_attention_scores or dropout_active or not self._fused:
-            mixed, weights = self._explicit_attention(query, key, value, training)
+            mixed, weights = self._explicit_attention(query, key, value, bias, training)
         else:
             scale = 1.0 / self.head_dim**0.5
-            mixed = ops.dot_product_attention(query, key, value, scale=scale)
+            mixed = ops.dot_product_attention(query, key, value, bias=bias, scale=scale)
         output = self.out(mixed)
         return (output, weights) if return_attention_scores else output
 
-    def _explicit_attention(self, query, key, value, training):
+    def relative_logits(self, query):
+        """The relative-position bias: `(batch, heads, T, T)` logits of the
+        scaled queries `(batch, T, heads, head_dim)` (the `query` projection's
+        output) against the embedding of each query-key offset."""
+        tokens = self.relative_position_tokens
+        query = query * ops.cast(1.0 / self.head_dim**0.5, query.dtype)
+        table = ops.cast(self.relative_embedding, query.dtype)
+        logits = ops.einsum("bqhk,ohk->bhqo", query, table)  # o: the 2T - 1 offsets
+        logits = ops.reshape(logits, (-1, self.num_heads, tokens * (2 * tokens - 1)))
+        bias = ops.take(logits, self._relative_index, axis=-1)
+        return ops.reshape(bias, (-1, self.num_heads, tokens, tokens))
+
+    def _explicit_attention(self, query, key, value, bias, training):
         query = query * ops.cast(1.0 / self.head_dim**0.5, query.dtype)
         logits = ops.einsum("bqhk,bthk->bhqt", query, key)
+        if bias is not None:
+            logits = logits + bias
         # Softmax in float32: float16 logits can overflow exp().
         weights = ops.softmax(ops.cast(logits, "float32"), axis=-1)
         weights = ops.cast(weights, value.dtype)
         mixed = ops.einsum("bhqt,bthk->bqhk", self.dropout(weights, training=training), value)
         return mixed, weights
 
+    def resample_weight(self, name, array, method="zoom"):
+        """`array`, a `relative_embedding` learned for another sequence length,
+        resized to this layer's `2T - 1` offsets (linear, corners aligned,
+        whatever `method`: the offset axis is one-dimensional)."""
+        if name != "relative_embedding":
+            raise ValueError(f"{name!r} of {type(self).__name__} cannot be resampled.")
+        return resample_relative_embedding(array, self.relative_position_tokens)
+
     def get_config(self):
         config = super().get_config()
-        config.update(num_heads=self.num_heads, dropout_rate=self.dropout_rate)
+        config.update(
+            num_heads=self.num_heads,
+            dropout_rate=self.dropout_rate,
+            relative_position_tokens=self.relative_position_tokens,
+        )
         return config
 
 

@@ -12,6 +12,7 @@ ROOT_CONV = "conv_root"
 PATCH_EMBEDDING = "embedding"
 CLASS_TOKEN = "cls"
 POSITION_EMBEDDING = "pos_embedding"
+SHARED_POSITION_EMBEDDING = "pos_embedding_shared"
 ENCODER_NORM = "encoder_norm"
 POOLING = "pooling"
 PRE_LOGITS = "pre_logits"
@@ -21,6 +22,12 @@ HEAD = "head"
 def block(index):
     """The name of Transformer block `index` (from 0)."""
     return f"encoderblock_{index}"
+
+
+def position_embedding(index):
+    """The name of the position embedding added before block `index` (from 0),
+    with `position_embedding_placement="every_layer"`."""
+    return f"pos_embedding_{index}"
 
 
 def find_layer(model, name):

@@ -1,20 +1,66 @@
-"""Learned position embeddings, and the table the builders pick a kind from."""
+"""Position embeddings added to the tokens (paper Eq. 1 and Appendix D.4), and their kinds.
+
+Three kinds are layers added to the token sequence: none, learned 1D and
+learned 2D (`POSITION_EMBEDDINGS`). The fourth, 1D relative attention, lives
+inside attention (`MultiHeadSelfAttention(relative_position_tokens=...)`).
+Builders add the token-sequence kinds once after the stem, or before every
+Transformer block (`POSITION_EMBEDDING_PLACEMENTS`).
+"""
 
 import keras
 import numpy as np
 
-from keras_vit.utils.resample import resample_position_embedding
+from keras_vit.utils.resample import resample_axis_table, resample_position_embedding
 from keras_vit.utils.validation import check_grid, check_non_negative_int
 
 
+class _GridLayer(keras.layers.Layer):
+    """What every position-embedding layer shares: its patch grid and prefix tokens."""
+
+    def __init__(self, grid_size, num_prefix_tokens=1, **kwargs):
+        super().__init__(**kwargs)
+        self.grid_size = check_grid("grid_size", grid_size)
+        self.num_prefix_tokens = check_non_negative_int("num_prefix_tokens", num_prefix_tokens)
+
+    @property
+    def num_tokens(self):
+        return self.num_prefix_tokens + self.grid_size[0] * self.grid_size[1]
+
+    def table(self):
+        """The embedding added to each token, as a NumPy array `(num_tokens, hidden_dim)`;
+        None for a layer that adds nothing."""
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            grid_size=list(self.grid_size), num_prefix_tokens=self.num_prefix_tokens
+        )
+        return config
+
+    def _check_shape(self, shape):
+        if len(shape) != 3 or shape[1] not in (None, self.num_tokens):
+            raise ValueError(
+                f"{type(self).__name__} holds {self.num_tokens} positions "
+                f"({self.num_prefix_tokens} prefix + {self.grid_size[0]}x"
+                f"{self.grid_size[1]} patches). Received: tokens.shape={tuple(shape)}. "
+                "Build the model for this image size, or resample the embedding."
+            )
+
+
 @keras.saving.register_keras_serializable(package="keras_vit")
-class AddPositionEmbedding(keras.layers.Layer):
+class AddPositionEmbedding(_GridLayer):
     """Adds learned 1D position embeddings to a token sequence (paper Eq. 1, `E_pos`).
 
     The embedding has shape `(1, num_prefix_tokens + rows * cols, hidden_dim)`:
     one row per prefix token (the class token), then one per patch in row-major
     order. The layer knows its patch grid, so weights trained on another grid
-    can be resampled onto it with `set_embedding` (paper Section 3.2).
+    can be resampled onto it with `set_embedding` (paper Section 3.2): the
+    patch rows are laid out on their grid and interpolated in 2D, the prefix
+    rows kept.
 
     Args:
         grid_size: int or pair of ints. The `(rows, cols)` of the patch grid.
@@ -39,15 +85,6 @@ class AddPositionEmbedding(keras.layers.Layer):
     (4, 7, 8)
     """
 
-    def __init__(self, grid_size, num_prefix_tokens=1, **kwargs):
-        super().__init__(**kwargs)
-        self.grid_size = check_grid("grid_size", grid_size)
-        self.num_prefix_tokens = check_non_negative_int("num_prefix_tokens", num_prefix_tokens)
-
-    @property
-    def num_tokens(self):
-        return self.num_prefix_tokens + self.grid_size[0] * self.grid_size[1]
-
     def build(self, input_shape):
         self._check_shape(input_shape)
         self.embedding = self.add_weight(
@@ -60,8 +97,8 @@ class AddPositionEmbedding(keras.layers.Layer):
         self._check_shape(tokens.shape)
         return tokens + keras.ops.cast(self.embedding, tokens.dtype)
 
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
+    def table(self):
+        return keras.ops.convert_to_numpy(self.embedding.value)[0]
 
     def set_embedding(self, embedding, source_grid=None, method="zoom"):
         """Assigns an embedding trained on any grid, resampling it to this layer's.
@@ -88,28 +125,109 @@ class AddPositionEmbedding(keras.layers.Layer):
             method=method,
         )
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            grid_size=list(self.grid_size), num_prefix_tokens=self.num_prefix_tokens
-        )
-        return config
-
-    def _check_shape(self, shape):
-        if len(shape) != 3 or shape[1] not in (None, self.num_tokens):
-            raise ValueError(
-                f"AddPositionEmbedding holds {self.num_tokens} positions "
-                f"({self.num_prefix_tokens} prefix + {self.grid_size[0]}x"
-                f"{self.grid_size[1]} patches). Received: tokens.shape={tuple(shape)}. "
-                "Build the model for this image size, or resample the embedding."
-            )
+    def resample_weight(self, name, array, method="zoom"):
+        """`array`, a value for this layer's weight `name` trained on another
+        (square) grid, resampled to this layer's grid; used by the loaders."""
+        return self.resampled(array, method=method)
 
 
 @keras.saving.register_keras_serializable(package="keras_vit")
-class NoPositionEmbedding(keras.layers.Layer):
+class AddPositionEmbedding2D(_GridLayer):
+    """Adds learned 2D position embeddings (paper Appendix D.4, "2-dimensional").
+
+    Two tables of width `hidden_dim / 2` are learned: a row (Y) embedding
+    `row_embedding` of shape `(rows, hidden_dim / 2)` and a column (X) embedding
+    `column_embedding` of shape `(cols, hidden_dim / 2)`. The patch at
+    `(row, col)` gets `concat(row_embedding[row], column_embedding[col])`: the
+    row half first, then the column half. The prefix tokens (the class token)
+    get their own learned rows, `prefix_embedding` of shape
+    `(num_prefix_tokens, hidden_dim)` (no weight without prefix tokens).
+
+    Weights trained on another grid load by resampling each table along its
+    own axis (`resample_weight`), with the methods of the 1D embedding.
+
+    Args:
+        grid_size: int or pair of ints. The `(rows, cols)` of the patch grid.
+        num_prefix_tokens: int. Tokens before the patches. Defaults to 1.
+        **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        tokens: Float tensor of shape `(batch, num_prefix_tokens + rows * cols,
+            hidden_dim)`, with an even `hidden_dim`.
+
+    Input shape:
+        `(batch, num_tokens, hidden_dim)`.
+
+    Output shape:
+        Same as the input.
+
+    Example:
+
+    >>> layer = AddPositionEmbedding2D(grid_size=(2, 3))
+    >>> keras.ops.shape(layer(keras.ops.zeros((4, 7, 8))))
+    (4, 7, 8)
+    >>> tuple(layer.row_embedding.shape), tuple(layer.column_embedding.shape)
+    ((2, 4), (3, 4))
+    """
+
+    def build(self, input_shape):
+        self._check_shape(input_shape)
+        hidden_dim = input_shape[-1]
+        if hidden_dim is None or hidden_dim % 2:
+            raise ValueError(
+                "The 2D position embedding splits the token width in a row half and a "
+                f"column half: `hidden_dim` must be even. Received: hidden_dim={hidden_dim}"
+            )
+        initializer = keras.initializers.RandomNormal(stddev=0.02)
+        rows, cols = self.grid_size
+        self.row_embedding = self.add_weight(
+            name="row_embedding", shape=(rows, hidden_dim // 2), initializer=initializer
+        )
+        self.column_embedding = self.add_weight(
+            name="column_embedding", shape=(cols, hidden_dim // 2), initializer=initializer
+        )
+        self.prefix_embedding = None
+        if self.num_prefix_tokens:
+            self.prefix_embedding = self.add_weight(
+                name="prefix_embedding",
+                shape=(self.num_prefix_tokens, hidden_dim),
+                initializer=initializer,
+            )
+
+    def call(self, tokens):
+        self._check_shape(tokens.shape)
+        return tokens + keras.ops.cast(self._composed(), tokens.dtype)[None]
+
+    def _composed(self):
+        ops = keras.ops
+        rows, cols = self.grid_size
+        half = self.row_embedding.shape[-1]
+        row_part = ops.broadcast_to(ops.expand_dims(self.row_embedding, 1), (rows, cols, half))
+        column_part = ops.broadcast_to(ops.expand_dims(self.column_embedding, 0), (rows, cols, half))
+        patches = ops.reshape(ops.concatenate([row_part, column_part], axis=-1), (rows * cols, 2 * half))
+        if self.prefix_embedding is None:
+            return patches
+        return ops.concatenate([ops.convert_to_tensor(self.prefix_embedding), patches], axis=0)
+
+    def table(self):
+        return keras.ops.convert_to_numpy(self._composed())
+
+    def resample_weight(self, name, array, method="zoom"):
+        """`array`, a value for weight `name` trained on another grid, resized to
+        this layer's: the row table to its rows, the column table to its columns."""
+        sizes = {"row_embedding": self.grid_size[0], "column_embedding": self.grid_size[1]}
+        if name not in sizes:
+            raise ValueError(f"{name!r} of {type(self).__name__} cannot be resampled.")
+        return resample_axis_table(array, sizes[name], method=method)
+
+
+@keras.saving.register_keras_serializable(package="keras_vit")
+class NoPositionEmbedding(_GridLayer):
     """Leaves the tokens as they are: the paper's "no positional information" (App. D.4).
 
-    Takes the same arguments as `AddPositionEmbedding` so builders can swap them.
+    Takes the same arguments as `AddPositionEmbedding` so builders can swap
+    them; it also stands after the stem of models whose position embeddings
+    sit in every block or inside attention, where it records the grid.
 
     Example:
 
@@ -117,28 +235,20 @@ class NoPositionEmbedding(keras.layers.Layer):
     (1, 5, 8)
     """
 
-    def __init__(self, grid_size, num_prefix_tokens=1, **kwargs):
-        super().__init__(**kwargs)
-        self.grid_size = check_grid("grid_size", grid_size)
-        self.num_prefix_tokens = check_non_negative_int("num_prefix_tokens", num_prefix_tokens)
-
     def call(self, tokens):
         return tokens
 
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            grid_size=list(self.grid_size), num_prefix_tokens=self.num_prefix_tokens
-        )
-        return config
-
-
-# The kinds of position embedding a builder can be asked for, by name. The paper's
-# 2D and relative kinds (Appendix D.4) are added here, with the same constructor.
+# The kinds of position embedding added to the token sequence, by name. The
+# paper's fourth kind, "relative", is computed inside attention.
 POSITION_EMBEDDINGS = {
     "learned_1d": AddPositionEmbedding,
+    "learned_2d": AddPositionEmbedding2D,
     "none": NoPositionEmbedding,
 }
+
+# Every kind a builder takes (`position_embedding=`), and where the added kinds go
+# (`position_embedding_placement=`): once after the stem, a separate embedding
+# before every block, or one embedding shared by every block.
+POSITION_EMBEDDING_KINDS = ("none", "learned_1d", "learned_2d", "relative")
+POSITION_EMBEDDING_PLACEMENTS = ("stem", "every_layer", "every_layer_shared")

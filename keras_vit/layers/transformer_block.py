@@ -29,6 +29,10 @@ class TransformerBlock(keras.layers.Layer):
         stochastic_depth_rate: float. Probability of dropping each residual
             branch for an example while training (`StochasticDepth`).
             Defaults to 0.
+        relative_position_tokens: int or None. With a sequence length `T`,
+            the attention adds 1D relative position embeddings over the `T`
+            tokens (`MultiHeadSelfAttention`, paper Appendix D.4); None for
+            none. Defaults to None.
         **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -60,6 +64,7 @@ class TransformerBlock(keras.layers.Layer):
         layer_norm_epsilon=1e-6,
         approximate_gelu=True,
         stochastic_depth_rate=0.0,
+        relative_position_tokens=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -77,6 +82,11 @@ class TransformerBlock(keras.layers.Layer):
         self.layer_norm_epsilon = float(layer_norm_epsilon)
         self.approximate_gelu = bool(approximate_gelu)
         self.stochastic_depth_rate = check_rate("stochastic_depth_rate", stochastic_depth_rate)
+        self.relative_position_tokens = None
+        if relative_position_tokens is not None:
+            self.relative_position_tokens = check_positive_int(
+                "relative_position_tokens", relative_position_tokens
+            )
 
     def build(self, input_shape):
         if len(input_shape) != 3 or input_shape[-1] is None:
@@ -90,7 +100,11 @@ class TransformerBlock(keras.layers.Layer):
         eps = self.layer_norm_epsilon
         self.norm1 = keras.layers.LayerNormalization(epsilon=eps, name="norm1", dtype=policy)
         self.attn = MultiHeadSelfAttention(
-            self.num_heads, self.attention_dropout_rate, name="attn", dtype=policy
+            self.num_heads,
+            self.attention_dropout_rate,
+            relative_position_tokens=self.relative_position_tokens,
+            name="attn",
+            dtype=policy,
         )
         self.norm2 = keras.layers.LayerNormalization(epsilon=eps, name="norm2", dtype=policy)
         self.mlp_fc1 = self._dense(self.mlp_dim, "mlp_fc1")
@@ -138,5 +152,6 @@ class TransformerBlock(keras.layers.Layer):
             layer_norm_epsilon=self.layer_norm_epsilon,
             approximate_gelu=self.approximate_gelu,
             stochastic_depth_rate=self.stochastic_depth_rate,
+            relative_position_tokens=self.relative_position_tokens,
         )
         return config

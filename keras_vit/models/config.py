@@ -7,7 +7,7 @@ import numbers
 import keras
 
 from keras_vit.layers.pooling import POOLINGS
-from keras_vit.layers.position_embedding import POSITION_EMBEDDINGS
+from keras_vit.layers.position_embedding import POSITION_EMBEDDING_KINDS, POSITION_EMBEDDING_PLACEMENTS
 from keras_vit.utils.validation import (
     check_choice,
     check_grid,
@@ -47,6 +47,7 @@ class ViTConfig:
     approximate_gelu: bool = True
     layer_norm_epsilon: float = 1e-6
     position_embedding: str = "learned_1d"
+    position_embedding_placement: str = "stem"
     resnet_layers: tuple | None = None
     resnet_width: float = 1
 
@@ -61,12 +62,38 @@ class ViTConfig:
         if self.representation_size is not None:
             check_positive_int("representation_size", self.representation_size)
         check_choice("pooling", self.pooling, POOLINGS)
-        check_choice("position_embedding", self.position_embedding, tuple(POSITION_EMBEDDINGS))
+        self._check_position_embedding()
         check_rate("dropout_rate", self.dropout_rate)
         check_rate("attention_dropout_rate", self.attention_dropout_rate)
         check_rate("stochastic_depth_rate", self.stochastic_depth_rate)
         self._check_divisibility()
         _check_activation(self.classifier_activation)
+
+    def _check_position_embedding(self):
+        kind, placement = self.position_embedding, self.position_embedding_placement
+        check_choice("position_embedding", kind, POSITION_EMBEDDING_KINDS)
+        check_choice("position_embedding_placement", placement, POSITION_EMBEDDING_PLACEMENTS)
+        if kind in ("none", "relative") and placement != "stem":
+            raise ValueError(
+                f"`position_embedding_placement` applies to the learned 1D and 2D "
+                f"embeddings only: position_embedding={kind!r} adds nothing to the tokens "
+                f"(the paper's N/A cells, Appendix D.4). Leave it at 'stem'. "
+                f"Received: position_embedding_placement={placement!r}"
+            )
+        if kind == "learned_2d" and self.hidden_dim % 2:
+            raise ValueError(
+                "position_embedding='learned_2d' gives half of each token to the row and "
+                f"half to the column embedding: `hidden_dim` must be even. "
+                f"Received: hidden_dim={self.hidden_dim}"
+            )
+
+    @property
+    def num_position_tables(self):
+        """Separate learned position embeddings: one per block with
+        `"every_layer"`, none for `"none"` and `"relative"`, else one."""
+        if self.position_embedding in ("none", "relative"):
+            return 0
+        return self.num_layers if self.position_embedding_placement == "every_layer" else 1
 
     def _check_stem(self):
         if self.resnet_layers is None:
@@ -140,6 +167,11 @@ class ViTConfig:
         return tuple(size // self.patch_size for size in self.feature_size)
 
     @property
+    def num_tokens(self):
+        """The length of the token sequence: prefix tokens and patches."""
+        return self.num_prefix_tokens + self.grid_size[0] * self.grid_size[1]
+
+    @property
     def num_prefix_tokens(self):
         """Tokens before the patches: the class token when pooling on it."""
         return 1 if self.pooling == "token" else 0
@@ -188,6 +220,8 @@ def macs(config):
     dim, mlp = config.hidden_dim, config.mlp_dim
     embedding = patches * config.patch_size**2 * config.feature_channels * dim
     block = 4 * tokens * dim * dim + 2 * tokens * tokens * dim + 2 * tokens * dim * mlp
+    if config.position_embedding == "relative":
+        block += tokens * (2 * tokens - 1) * dim  # the queries against every offset
     head = 0
     if config.include_top:
         width = config.representation_size or dim

@@ -6,7 +6,7 @@ from keras_vit.layers import names
 from keras_vit.layers.class_token import ClassToken
 from keras_vit.layers.patch_embedding import PatchEmbedding
 from keras_vit.layers.pooling import SequencePooling
-from keras_vit.layers.position_embedding import POSITION_EMBEDDINGS
+from keras_vit.layers.position_embedding import POSITION_EMBEDDINGS, NoPositionEmbedding
 from keras_vit.layers.resnet import resnet_stem
 from keras_vit.layers.transformer_block import TransformerBlock
 from keras_vit.models.config import ViTConfig
@@ -37,6 +37,7 @@ def ViT(
     approximate_gelu=True,
     layer_norm_epsilon=1e-6,
     position_embedding="learned_1d",
+    position_embedding_placement="stem",
     num_channels=3,
     name=None,
 ):
@@ -94,9 +95,18 @@ def ViT(
         approximate_gelu: bool. The tanh approximation of GELU, as the original
             implementation computes it. Defaults to True.
         layer_norm_epsilon: float. Epsilon of every LayerNorm. Defaults to 1e-6.
-        position_embedding: str. A key of `keras_vit.layers.POSITION_EMBEDDINGS`:
-            `"learned_1d"` (the paper's choice) or `"none"`.
-            Defaults to `"learned_1d"`.
+        position_embedding: str. The kind of position information (paper
+            Appendix D.4): `"learned_1d"` (the paper's choice, one learned
+            embedding per token), `"learned_2d"` (learned row and column
+            embeddings of width `hidden_dim / 2`, concatenated), `"relative"`
+            (learned embeddings of the query-key offset inside every block's
+            attention) or `"none"`. Defaults to `"learned_1d"`.
+        position_embedding_placement: str. Where the learned 1D or 2D
+            embedding is added: `"stem"` (once, after the patch embedding and
+            class token), `"every_layer"` (a separate embedding added at the
+            start of every block) or `"every_layer_shared"` (one embedding
+            added at the start of every block). `"none"` and `"relative"`
+            take only `"stem"`. Defaults to `"stem"`.
         num_channels: int. Channels of the input images. Defaults to 3.
         name: str or None. Model name. Defaults to `"vit"`.
 
@@ -131,6 +141,7 @@ def ViT(
         approximate_gelu=approximate_gelu,
         layer_norm_epsilon=layer_norm_epsilon,
         position_embedding=position_embedding,
+        position_embedding_placement=position_embedding_placement,
     )
     return build_vit(config, weights=weights, name=name or "vit")
 
@@ -157,12 +168,20 @@ def encode(tokens, config):
     """Class token, position embeddings and the Transformer encoder (paper Eq. 1-4)."""
     if config.pooling == "token":
         tokens = ClassToken(name=names.CLASS_TOKEN)(tokens)
-    position_embedding = POSITION_EMBEDDINGS[config.position_embedding]
-    tokens = position_embedding(
-        config.grid_size, config.num_prefix_tokens, name=names.POSITION_EMBEDDING
-    )(tokens)
+    # The layer after the stem always exists and knows the grid; it adds the
+    # embedding only when placed there.
+    at_stem = config.position_embedding_placement == "stem"
+    tokens = _position_embedding(config, names.POSITION_EMBEDDING, added=at_stem)(tokens)
     tokens = keras.layers.Dropout(config.dropout_rate, name="pos_dropout")(tokens)
+    shared = None
+    if config.position_embedding_placement == "every_layer_shared":
+        shared = _position_embedding(config, names.SHARED_POSITION_EMBEDDING)
+    relative = config.num_tokens if config.position_embedding == "relative" else None
     for index in range(config.num_layers):
+        if config.position_embedding_placement == "every_layer":
+            tokens = _position_embedding(config, names.position_embedding(index))(tokens)
+        elif shared is not None:
+            tokens = shared(tokens)
         tokens = TransformerBlock(
             config.num_heads,
             config.mlp_dim,
@@ -171,11 +190,18 @@ def encode(tokens, config):
             layer_norm_epsilon=config.layer_norm_epsilon,
             approximate_gelu=config.approximate_gelu,
             stochastic_depth_rate=config.stochastic_depth(index),
+            relative_position_tokens=relative,
             name=names.block(index),
         )(tokens)
     return keras.layers.LayerNormalization(
         epsilon=config.layer_norm_epsilon, name=names.ENCODER_NORM
     )(tokens)
+
+
+def _position_embedding(config, name, added=True):
+    kind = config.position_embedding if added else "none"
+    layer = POSITION_EMBEDDINGS.get(kind, NoPositionEmbedding)  # "relative" is in attention
+    return layer(config.grid_size, config.num_prefix_tokens, name=name)
 
 
 def head(tokens, config):

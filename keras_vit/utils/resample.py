@@ -107,3 +107,57 @@ def _bicubic_matrix(size_in, size_out, a=-0.75):
         index = np.clip(base + offset, 0, size_in - 1)
         np.add.at(matrix, (np.arange(size_out), index), weight)
     return matrix
+
+
+def resample_axis_table(table, size, method="zoom"):
+    """Resizes a `(n, width)` table along its first axis to `(size, width)`.
+
+    The 2D position embedding's row and column tables each resample on their
+    own (a grid of another height changes only the row table), with the same
+    methods as `resample_position_embedding`.
+
+    Args:
+        table: array of shape `(n, width)`.
+        size: int. The new length of the first axis.
+        method: str. `"zoom"` or `"bicubic"`. Defaults to `"zoom"`.
+
+    Returns:
+        A float32 array of shape `(size, width)`.
+    """
+    table = np.asarray(table, dtype=np.float32)
+    if table.ndim != 2:
+        raise ValueError(f"`table` must have shape (length, width). Received: table.shape={table.shape}")
+    if method not in METHODS:
+        raise ValueError(f"`method` must be one of {METHODS}. Received: method={method!r}")
+    if table.shape[0] == size:
+        return table
+    resize = _zoom_matrix if method == "zoom" else _bicubic_matrix
+    return (resize(table.shape[0], int(size)) @ table.astype(np.float64)).astype(np.float32)
+
+
+def resample_relative_embedding(table, num_tokens):
+    """Resizes a relative position table `(2 * T - 1, ...)` to `2 * num_tokens - 1` offsets.
+
+    The offsets `-(T - 1) ... T - 1` are interpolated linearly with the corner
+    offsets aligned, so the largest offsets of the source map onto the largest
+    of the target and offset 0 stays at the centre.
+
+    Args:
+        table: array whose first axis holds `2 * T - 1` offsets.
+        num_tokens: int. The sequence length `T'` the table is resized for.
+
+    Returns:
+        A float32 array of shape `(2 * num_tokens - 1, *table.shape[1:])`.
+    """
+    table = np.asarray(table, dtype=np.float32)
+    if table.ndim < 1 or table.shape[0] % 2 == 0:
+        raise ValueError(
+            "`table` must hold an odd number of offsets, 2 * num_tokens - 1, on its "
+            f"first axis. Received: table.shape={table.shape}"
+        )
+    size = 2 * int(num_tokens) - 1
+    if table.shape[0] == size:
+        return table
+    matrix = _zoom_matrix(table.shape[0], size)
+    flat = table.reshape(table.shape[0], -1).astype(np.float64)
+    return (matrix @ flat).reshape(size, *table.shape[1:]).astype(np.float32)

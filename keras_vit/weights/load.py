@@ -9,7 +9,6 @@ import keras
 import numpy as np
 
 from keras_vit.layers import names
-from keras_vit.layers.position_embedding import AddPositionEmbedding
 from keras_vit.weights import registry
 from keras_vit.weights.architecture import Checkpoint, stem_depths, stem_mismatch
 from keras_vit.weights.checkpoint import read_checkpoint
@@ -82,18 +81,37 @@ def assign_weights(model, arrays, strict=True, resample_method="zoom", notes=(),
 def _fit(model, path, variable, array, resample_method, notes, source):
     if tuple(array.shape) == tuple(variable.shape):
         return array.astype(variable.dtype, copy=False)
-    layer = model.get_layer(path.split("/")[0])
-    if isinstance(layer, AddPositionEmbedding) and array.ndim == 3 and array.shape[-1] == variable.shape[-1]:
-        resized = layer.resampled(array, method=resample_method)
-        notes.append(
-            f"position embeddings resampled ({resample_method}) from {array.shape[1]} to "
-            f"{variable.shape[1]} positions for the {layer.grid_size[0]}x{layer.grid_size[1]} grid"
-        )
-        return resized
+    layer = _owner(model, path)
+    # Position weights of another grid or sequence length differ in their
+    # leading (position) axes only; their layer knows how to resample them.
+    resizable = hasattr(layer, "resample_weight") and array.ndim == len(variable.shape)
+    if resizable and array.shape[-1] == variable.shape[-1]:
+        resized = layer.resample_weight(path.rsplit("/", 1)[-1], array, method=resample_method)
+        if tuple(resized.shape) == tuple(variable.shape):
+            notes.append(
+                f"{path} resampled ({resample_method}) from {tuple(array.shape)} to "
+                f"{tuple(variable.shape)} for the {_grid(model)} patch grid"
+            )
+            return resized
     raise ValueError(
         f"Shape mismatch for weight '{path}': {source} has {tuple(array.shape)}, "
         f"the model expects {tuple(variable.shape)}."
     )
+
+
+def _owner(model, path):
+    """The layer that created the weight at `path`, nested layers included."""
+    folder = path.rsplit("/", 1)[0]
+    for layer in model._flatten_layers(include_self=False):
+        if layer.path == folder:
+            return layer
+    return None
+
+
+def _grid(model):
+    layer = names.find_layer(model, names.POSITION_EMBEDDING)
+    rows, cols = getattr(layer, "grid_size", ("?", "?"))
+    return f"{rows}x{cols}"
 
 
 def adapt_head(model, arrays):

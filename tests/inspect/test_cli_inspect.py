@@ -21,7 +21,7 @@ def test_writes_the_four_figures(tmp_path, capsys):
     assert main(["inspect", _photo(tmp_path / "photo.jpg"), "--model", model_path, "--out", str(out)]) == 0
     sizes = {"rollout.png": (1000, 250), "attention_distance.png": (500, 400),
              "position_embedding_similarity.png": (650, 600), "embedding_filters.png": (700, 450)}
-    assert set(sizes) == set(FIGURES)
+    assert set(sizes) == {*FIGURES, "position_embedding_similarity.png"}
     for name, size in sizes.items():
         with Image.open(out / name) as image:
             assert image.size == size, name
@@ -60,3 +60,14 @@ def test_bad_arguments_are_reported(tmp_path, capsys):
     ]:
         assert main(["inspect", str(tmp_path / "notes.txt"), *arguments]) == 1
         assert message in capsys.readouterr().err
+
+
+def test_relative_attention_gets_its_bias_by_offset(tmp_path, capsys):
+    model_path = str(tmp_path / "relative.keras")
+    randomize(tiny_model(position_embedding="relative")).save(model_path)
+    out = tmp_path / "figures"
+    assert main(["inspect", _photo(tmp_path / "photo.png"), "--model", model_path, "--out", str(out)]) == 0
+    assert "wrote " + str(out / "relative_position_bias.png") in capsys.readouterr().out
+    with Image.open(out / "relative_position_bias.png") as image:
+        assert image.size == (500, 400)
+    assert not (out / "position_embedding_similarity.png").exists()

@@ -2,12 +2,56 @@ import keras
 import numpy as np
 import pytest
 
-from keras_vit.layers import POSITION_EMBEDDINGS, AddPositionEmbedding, NoPositionEmbedding
+from keras_vit.layers import (
+    POSITION_EMBEDDINGS,
+    AddPositionEmbedding,
+    AddPositionEmbedding2D,
+    NoPositionEmbedding,
+)
 from tests.harness import run_layer_test
 
 
 def test_layer_contract(tmp_path):
     run_layer_test(AddPositionEmbedding, {"grid_size": (2, 3)}, (2, 7, 4), (2, 7, 4), tmp_path)
+
+
+def test_2d_layer_contract(tmp_path):
+    run_layer_test(AddPositionEmbedding2D, {"grid_size": (2, 3)}, (2, 7, 4), (2, 7, 4), tmp_path)
+    run_layer_test(AddPositionEmbedding2D, {"grid_size": 2, "num_prefix_tokens": 0}, (2, 4, 6), (2, 4, 6), tmp_path)
+
+
+def test_2d_embedding_of_a_patch_is_its_row_then_its_column_embedding():
+    layer = AddPositionEmbedding2D(grid_size=(2, 3), num_prefix_tokens=1)
+    out = keras.ops.convert_to_numpy(layer(np.zeros((2, 7, 8), "float32")))
+    rows, columns, prefix = (
+        keras.ops.convert_to_numpy(w) for w in (layer.row_embedding, layer.column_embedding, layer.prefix_embedding)
+    )
+    assert rows.shape == (2, 4) and columns.shape == (3, 4) and prefix.shape == (1, 8)
+    np.testing.assert_array_equal(out[1, 0], prefix[0])
+    for row in range(2):
+        for col in range(3):
+            np.testing.assert_array_equal(out[0, 1 + row * 3 + col], np.concatenate([rows[row], columns[col]]))
+    np.testing.assert_array_equal(layer.table(), out[0])
+    assert len(layer.weights) == 3
+    without_prefix = AddPositionEmbedding2D(grid_size=2, num_prefix_tokens=0)
+    without_prefix(np.zeros((1, 4, 4), "float32"))
+    assert [w.name for w in without_prefix.weights] == ["row_embedding", "column_embedding"]
+
+
+def test_2d_embedding_needs_an_even_width():
+    with pytest.raises(ValueError, match="`hidden_dim` must be even. Received: hidden_dim=5"):
+        AddPositionEmbedding2D(grid_size=2)(np.zeros((1, 5, 5), "float32"))
+
+
+def test_2d_tables_resample_each_along_its_own_axis():
+    layer = AddPositionEmbedding2D(grid_size=(4, 2))
+    layer.build((None, 9, 4))
+    ramp = np.stack([np.arange(2.0), np.arange(2.0)], axis=-1)   # (2, 2): a linear ramp
+    np.testing.assert_allclose(layer.resample_weight("row_embedding", ramp)[:, 0], [0, 1 / 3, 2 / 3, 1], atol=1e-6)
+    columns = np.arange(6.0).reshape(3, 2)
+    np.testing.assert_allclose(layer.resample_weight("column_embedding", columns), [[0, 1], [4, 5]], atol=1e-6)
+    with pytest.raises(ValueError, match="'prefix_embedding' of AddPositionEmbedding2D cannot be resampled"):
+        layer.resample_weight("prefix_embedding", np.zeros((2, 4)))
 
 
 def test_no_position_embedding_contract(tmp_path):
