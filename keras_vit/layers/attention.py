@@ -1,7 +1,6 @@
 """Multi-head self-attention with the original checkpoints' kernel layout."""
 
 import keras
-import numpy as np
 from keras import ops
 
 from keras_vit.utils.resample import resample_relative_embedding
@@ -99,10 +98,6 @@ class MultiHeadSelfAttention(keras.layers.Layer):
             shape=(2 * tokens - 1, self.num_heads, self.head_dim),
             initializer=keras.initializers.RandomNormal(stddev=0.02),
         )
-        # Entry i * (2T - 1) + (i - j + T - 1) of the flattened (T, 2T - 1)
-        # query-offset logits is the bias of query i and key j.
-        query, key = np.meshgrid(np.arange(tokens), np.arange(tokens), indexing="ij")
-        self._relative_index = (query * (2 * tokens - 1) + query - key + tokens - 1).reshape(-1)
 
     def _projection(self, name, equation, output_shape, bias_axes, fan_scale):
         # Scaling the variance keeps Xavier-uniform over the (in, out) matrix the
@@ -138,11 +133,18 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         output) against the embedding of each query-key offset."""
         tokens = self.relative_position_tokens
         query = query * ops.cast(1.0 / self.head_dim**0.5, query.dtype)
-        table = ops.cast(self.relative_embedding, query.dtype)
-        logits = ops.einsum("bqhk,ohk->bhqo", query, table)  # o: the 2T - 1 offsets
-        logits = ops.reshape(logits, (-1, self.num_heads, tokens * (2 * tokens - 1)))
-        bias = ops.take(logits, self._relative_index, axis=-1)
-        return ops.reshape(bias, (-1, self.num_heads, tokens, tokens))
+        # Reversed, column m of the logits holds offset T - 1 - m, and the
+        # bias of query i and key j (offset i - j) sits at m = T - 1 - i + j:
+        # in the flattened rows, at T - 1 + i * (2T - 2) + j. Slices and
+        # reshapes pick them out, with no gather for exporters to translate.
+        table = ops.flip(ops.cast(self.relative_embedding, query.dtype), axis=0)
+        logits = ops.einsum("bqhk,ohk->bhqo", query, table)
+        if tokens == 1:
+            return logits
+        width = 2 * tokens - 2
+        flat = ops.reshape(logits, (-1, self.num_heads, tokens * (2 * tokens - 1)))
+        flat = flat[:, :, tokens - 1 : tokens - 1 + tokens * width]
+        return ops.reshape(flat, (-1, self.num_heads, tokens, width))[..., :tokens]
 
     def _explicit_attention(self, query, key, value, bias, training):
         query = query * ops.cast(1.0 / self.head_dim**0.5, query.dtype)

@@ -45,21 +45,40 @@ def small_hybrid():
     return _random_head(model)
 
 
+def small_vit_2d_shared():
+    """ViT with the 2D position embedding, one table added before every block."""
+    model = keras_vit.ViT(image_size=(32, 24), patch_size=8, hidden_dim=32, num_layers=2, num_heads=4,
+                          mlp_dim=64, num_classes=10, position_embedding="learned_2d",
+                          position_embedding_placement="every_layer_shared")
+    return _random_head(model)
+
+
+def small_vit_relative():
+    """ViT with 1D relative attention: a gathered bias into the fused attention."""
+    model = keras_vit.ViT(image_size=IMAGE_SIZE, patch_size=8, hidden_dim=32, num_layers=2, num_heads=4,
+                          mlp_dim=64, num_classes=10, position_embedding="relative")
+    return _random_head(model)
+
+
 ALL_FORMATS = ("tf_saved_model", "litert", "onnx")
 
 # Each factory and the formats it is exported to. A family goes through every
 # format; the variations of the plain ViT (exact GELU, mean pooling, no
-# preprocessing layer) go through the converters that map operators one by
+# preprocessing layer, 2D position embeddings in every block) go through the converters that map operators one by
 # one, not through a SavedModel, which keeps TensorFlow's or JAX's own.
 MODELS = {
     "vit": small_vit,
     "vit_gap_erf": small_vit_gap_exact_gelu,
     "hybrid": small_hybrid,
+    "vit_2d_shared": small_vit_2d_shared,
+    "vit_relative": small_vit_relative,
 }
 FORMATS_OF = {
     "vit": ALL_FORMATS,
     "vit_gap_erf": ("litert", "onnx"),
     "hybrid": ALL_FORMATS,
+    "vit_2d_shared": ("litert", "onnx"),
+    "vit_relative": ALL_FORMATS,
 }
 CASES = [(name, format) for name in MODELS for format in FORMATS_OF[name]]
 

@@ -14,17 +14,26 @@ import keras_vit
 TINY = dict(image_size=(16, 24), patch_size=8, hidden_dim=16, num_layers=2, num_heads=2, mlp_dim=24, num_classes=5)
 BACKENDS = ("jax", "tensorflow", "torch")
 
+# The default model, and the position embeddings that are not a plain table.
+POSITIONS = {
+    "learned_1d": {},
+    "learned_2d_shared": dict(position_embedding="learned_2d", position_embedding_placement="every_layer_shared"),
+    "relative": dict(position_embedding="relative"),
+}
+
 SAVE_SCRIPT = """
 import keras, numpy as np, keras_vit
 keras.utils.set_random_seed(0)
-model = keras_vit.ViT(**{tiny!r}, representation_size=8, classifier_activation="softmax")
-rng = np.random.default_rng(0)
-for variable in model.weights:
-    variable.assign(rng.normal(scale=0.3, size=variable.shape).astype("float32"))
-images = rng.uniform(0, 255, size=(3, 16, 24, 3)).astype("float32")
-model.save({path!r})
-np.save({path!r} + ".images.npy", images)
-np.save({path!r} + ".outputs.npy", model.predict(images, verbose=0))
+for name, position in {positions!r}.items():
+    model = keras_vit.ViT(**{tiny!r}, **position, representation_size=8, classifier_activation="softmax")
+    rng = np.random.default_rng(0)
+    for variable in model.weights:
+        variable.assign(rng.normal(scale=0.3, size=variable.shape).astype("float32"))
+    images = rng.uniform(0, 255, size=(3, 16, 24, 3)).astype("float32")
+    path = {path!r} + name + ".keras"
+    model.save(path)
+    np.save(path + ".images.npy", images)
+    np.save(path + ".outputs.npy", model.predict(images, verbose=0))
 """
 
 
@@ -42,10 +51,13 @@ def test_keras_round_trip_with_safe_mode(tmp_path):
 def test_file_saved_under_another_backend_loads_with_the_same_outputs(tmp_path, source):
     if source == keras.backend.backend():
         pytest.skip("this backend is the loading side; the other two save")
-    path = str(tmp_path / f"from_{source}.keras")
-    script = textwrap.dedent(SAVE_SCRIPT).format(tiny=TINY, path=path)
+    prefix = str(tmp_path / f"from_{source}_")
+    script = textwrap.dedent(SAVE_SCRIPT).format(tiny=TINY, path=prefix, positions=POSITIONS)
     environment = {**os.environ, "KERAS_BACKEND": source}
     subprocess.run([sys.executable, "-c", script], env=environment, check=True, capture_output=True)
-    loaded = keras.saving.load_model(path, safe_mode=True)
-    images = np.load(path + ".images.npy")
-    np.testing.assert_allclose(loaded.predict(images, verbose=0), np.load(path + ".outputs.npy"), atol=1e-5)
+    for name in POSITIONS:
+        path = prefix + name + ".keras"
+        loaded = keras.saving.load_model(path, safe_mode=True)
+        images = np.load(path + ".images.npy")
+        outputs = loaded.predict(images, verbose=0)
+        np.testing.assert_allclose(outputs, np.load(path + ".outputs.npy"), atol=1e-5, err_msg=name)
