@@ -136,7 +136,13 @@ PRETRAIN = Recipe(
     "adamw", learning_rate=1e-3, warmup_steps=10_000, decay="linear", batch_size=4096, weight_decay=0.1
 )
 
-RECIPES = {"finetune": FINETUNE, "pretrain": PRETRAIN}
+# Paper Appendix B.1.2, masked patch prediction: Adam with a base learning rate
+# of 2e-4, 10k steps of warm-up and cosine decay, batch 4096. No weight decay
+# is mentioned, and Keras' AdamW with weight_decay 0 is Adam; the gradients are
+# clipped at global norm 1 as in every recipe of the original code.
+MASKED_PATCH = Recipe("adamw", learning_rate=2e-4, warmup_steps=10_000, decay="cosine", batch_size=4096)
+
+RECIPES = {"finetune": FINETUNE, "pretrain": PRETRAIN, "masked_patch": MASKED_PATCH}
 
 
 def finetune_optimizer(steps, batch_size=None, **changes):
