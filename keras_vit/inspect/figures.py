@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from keras_vit.utils.plotting import new_figure, save_figure
+
 
 def plot_attention(image, maps, titles=None, columns=6, mode="mask", path=None, dpi=100):
     """The image and attention maps over it, one panel each (paper Figure 6).
@@ -44,7 +46,7 @@ def plot_attention(image, maps, titles=None, columns=6, mode="mask", path=None, 
     titles = list(titles) if titles is not None else [f"map {i + 1}" for i in range(len(maps))]
     columns = min(columns, len(maps) + 1)
     rows = math.ceil((len(maps) + 1) / columns)
-    figure = _figure((2.5 * columns, 2.5 * rows), dpi)
+    figure = new_figure((2.5 * columns, 2.5 * rows), dpi)
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
     axes[0].imshow(image)
     axes[0].set_title("image")
@@ -58,7 +60,7 @@ def plot_attention(image, maps, titles=None, columns=6, mode="mask", path=None, 
         ax.set_title(title)
     for ax in axes:
         ax.set_axis_off()
-    return _finish(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_attention_distance(distances, path=None, dpi=100):
@@ -78,7 +80,7 @@ def plot_attention_distance(distances, path=None, dpi=100):
             f"`distances` must have shape (layers, heads). Received: distances.shape={distances.shape}"
         )
     layers, heads = distances.shape
-    figure = _figure((5, 4), dpi)
+    figure = new_figure((5, 4), dpi)
     ax = figure.subplots()
     depth = np.repeat(np.arange(1, layers + 1), heads)
     ax.scatter(depth, distances.ravel(), s=12, alpha=0.8)
@@ -88,7 +90,7 @@ def plot_attention_distance(distances, path=None, dpi=100):
     ax.set_xlim(0.5, layers + 0.5)
     ax.xaxis.get_major_locator().set_params(integer=True)
     figure.tight_layout()
-    return _finish(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_position_embedding_similarity(similarity, path=None, dpi=100):
@@ -113,7 +115,7 @@ def plot_position_embedding_similarity(similarity, path=None, dpi=100):
             f"Received: similarity.shape={similarity.shape}"
         )
     rows, cols = similarity.shape[:2]
-    figure = _figure((6.5, 6), dpi)
+    figure = new_figure((6.5, 6), dpi)
     ax = figure.subplots()
     shown = ax.imshow(_mosaic(similarity, np.nan), cmap="viridis", vmin=-1, vmax=1,
                       interpolation="nearest")
@@ -124,7 +126,7 @@ def plot_position_embedding_similarity(similarity, path=None, dpi=100):
         axis.set_label_text(label)
     figure.colorbar(shown, ax=ax, shrink=0.8, label="Cosine similarity")
     ax.set_title("Position embedding similarity")
-    return _finish(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_relative_position_bias(offsets, bias, path=None, dpi=100):
@@ -145,7 +147,7 @@ def plot_relative_position_bias(offsets, bias, path=None, dpi=100):
             "`offsets` must have shape (offsets,) and `bias` (heads, offsets). "
             f"Received: offsets.shape={offsets.shape}, bias.shape={bias.shape}"
         )
-    figure = _figure((5, 4), dpi)
+    figure = new_figure((5, 4), dpi)
     ax = figure.subplots()
     for head, values in enumerate(bias):
         ax.plot(offsets, values, linewidth=1, label=f"head {head + 1}")
@@ -154,7 +156,7 @@ def plot_relative_position_bias(offsets, bias, path=None, dpi=100):
     if len(bias) <= 16:
         ax.legend(fontsize="x-small", ncol=2)
     figure.tight_layout()
-    return _finish(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_embedding_filters(filters, columns=7, path=None, dpi=100):
@@ -185,7 +187,7 @@ def plot_embedding_filters(filters, columns=7, path=None, dpi=100):
     rows = math.ceil(len(tiles) / columns)
     blank = np.ones((rows * columns - len(tiles), *tiles.shape[1:]), np.float32)
     tiles = np.concatenate([tiles, blank]).reshape(rows, columns, *tiles.shape[1:])
-    figure = _figure((columns, rows + 0.5), dpi)
+    figure = new_figure((columns, rows + 0.5), dpi)
     figure.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=1 - 0.45 / (rows + 0.5))
     ax = figure.subplots()
     mosaic = _mosaic(tiles, 1.0)
@@ -193,7 +195,7 @@ def plot_embedding_filters(filters, columns=7, path=None, dpi=100):
               vmin=0, vmax=1, interpolation="nearest")
     ax.set_axis_off()
     ax.set_title(f"Embedding filters: first {len(filters)} principal components")
-    return _finish(figure, path)
+    return save_figure(figure, path)
 
 
 def _mosaic(tiles, fill):
@@ -205,25 +207,3 @@ def _mosaic(tiles, fill):
     return mosaic[:-1, :-1]
 
 
-def _figure(size_inches, dpi):
-    try:
-        import matplotlib.backends.backend_agg
-        import matplotlib.figure
-    except ImportError as error:
-        raise ImportError(
-            "keras_vit.inspect draws its figures with matplotlib, which is not "
-            "installed: pip install keras-vit[plot]"
-        ) from error
-    figure = matplotlib.figure.Figure(figsize=size_inches, dpi=dpi)
-    matplotlib.backends.backend_agg.FigureCanvasAgg(figure)
-    return figure
-
-
-def _finish(figure, path):
-    if path is not None:
-        import matplotlib
-
-        # A "tight" bounding box from a user's matplotlibrc would change the size.
-        with matplotlib.rc_context({"savefig.bbox": "standard"}):
-            figure.savefig(path, format="png", dpi=figure.dpi)
-    return figure
