@@ -1,5 +1,8 @@
 """Every position-embedding kind and placement of the paper's Appendix D.4, in whole models."""
 
+import pathlib
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -43,14 +46,30 @@ def _images(model, batch=2, seed=1):
     return np.random.default_rng(seed).uniform(0, 255, size=shape).astype("float32")
 
 
+# ViT-B/16 at 224 with 1000 classes and token pooling.
+B16_COUNTS = dict(zip(CELLS, [86_416_360, 86_567_656, 88_231_912, 86_567_656,
+                              86_427_880, 86_554_600, 86_427_880, 90_038_248]))
+
+
 def test_vit_b16_parameter_counts_of_every_cell():
-    # At 224 with 1000 classes and token pooling, as the issue lists them.
-    expected = dict(zip(CELLS, [86_416_360, 86_567_656, 88_231_912, 86_567_656,
-                                86_427_880, 86_554_600, 86_427_880, 90_038_248]))
-    for (kind, placement), count in expected.items():
+    for (kind, placement), count in B16_COUNTS.items():
         model = keras_vit.ViTB16(position_embedding=kind, position_embedding_placement=placement)
         assert model.count_params() == count, (kind, placement)
         keras.backend.clear_session(free_memory=False)
+
+
+def test_the_readme_table_shows_these_counts():
+    readme = (pathlib.Path(keras_vit.__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    placements = ("stem", "every_layer", "every_layer_shared")
+    shown = {}
+    for line in readme.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        kind = re.fullmatch(r'`"(\w+)"`( \(default\))?', cells[0])
+        if kind and len(cells) == 5:
+            for placement, cell in zip(placements, cells[2:]):
+                if cell != "N/A":
+                    shown[kind.group(1), placement] = int(cell.replace(",", ""))
+    assert shown == B16_COUNTS
 
 
 def _position_parameters(kind, placement, grid, prefix, dim, layers):
