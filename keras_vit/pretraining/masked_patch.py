@@ -113,7 +113,7 @@ class MaskedPatchPrediction(keras.Model):
         **kwargs,
     ):
         check_choice("target", target, TARGETS)
-        rates = _check_rates(mask_rate, mask_token_rate, random_patch_rate, unchanged_rate)
+        rates = check_rates(mask_rate, mask_token_rate, random_patch_rate, unchanged_rate)
         embedding, norm = _encoder_layers(encoder)
         geometry = _Geometry(encoder, embedding, norm, target)
         kwargs.setdefault("name", "masked_patch_prediction")
@@ -178,7 +178,8 @@ class MaskedPatchPrediction(keras.Model):
             `(batch, num_patches)` saying what happened to each: `CLEAN` (0),
             `MASK_TOKEN` (1), `RANDOM_PATCH` (2) or `UNCHANGED` (3).
         """
-        batch, num_patches = ops.shape(tokens)[0], tokens.shape[1]
+        # The static count, not `tokens.shape[1]`: TensorFlow loses it when the batch size is dynamic.
+        batch, num_patches = ops.shape(tokens)[0], self.num_patches
         # A random permutation of each image's patches: its first patches get
         # the mask token, the next another patch, the next stay as they are.
         scores = keras.random.uniform((batch, num_patches), seed=self.seed_generator)
@@ -274,7 +275,8 @@ def _patch_weights(corruption, sample_weight):
     return weights
 
 
-def _check_rates(mask_rate, mask_token_rate, random_patch_rate, unchanged_rate):
+def check_rates(mask_rate, mask_token_rate=0.8, random_patch_rate=0.1, unchanged_rate=0.1):
+    """Returns the four corruption rates as floats, or raises a `ValueError` naming the bad one."""
     rates = {
         "mask_rate": mask_rate,
         "mask_token_rate": mask_token_rate,

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import keras_vit
+from keras_vit.layers import names
 from keras_vit.pretraining import CLEAN, MASK_TOKEN, RANDOM_PATCH, UNCHANGED, MaskedPatchPrediction
 from tests.pretraining.test_targets import reference_mean_color
 
@@ -99,9 +100,20 @@ def test_predictions_leave_the_prefix_tokens_out(vit):
     for encoder, prefix in ((vit, 1), (_vit(pooling="gap", include_top=False), 0)):
         mpp = MaskedPatchPrediction(encoder, seed=0)
         assert mpp.num_prefix_tokens == prefix
-        out = mpp(np.zeros((2, 16, 16, 3), "float32"))
+        out = mpp(keras.KerasTensor((2, 16, 16, 3)))  # symbolic: the shapes are the point
         assert tuple(out["predictions"].shape) == (2, 16, 512)
         assert tuple(out["corruption"].shape) == (2, 16)
+
+
+def test_the_wrapper_trains_every_encoder_weight_but_the_heads_whatever_the_position_embedding():
+    encoder = _vit(position_embedding="learned_2d", position_embedding_placement="every_layer", num_layers=2)
+    mpp = MaskedPatchPrediction(encoder, seed=0)
+    trained = {w.path for w in mpp.trainable_weights}
+    expected = {w.path for w in encoder.trainable_weights if not w.path.startswith("head/")}
+    # The embeddings added before each block lie between the patch embedding and the final norm.
+    for index in range(2):
+        assert any(path.startswith(names.position_embedding(index) + "/") for path in expected)
+    assert trained == expected | {f"{mpp.name}/mask_token", "prediction_head/kernel", "prediction_head/bias"}
 
 
 def test_a_hybrid_predicts_the_image_patch_each_token_covers():
@@ -110,7 +122,7 @@ def test_a_hybrid_predicts_the_image_patch_each_token_covers():
     assert mpp.image_patch_size == (8, 8)  # stem stride 4 times patch size 2
     images = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype("float32") * [[[[0.3, 1, 0.6]]]]
     np.testing.assert_array_equal(_numpy(mpp.targets(images)), reference_mean_color(images, 8))
-    assert tuple(mpp(images)["predictions"].shape) == (2, 16, 512)
+    assert tuple(mpp(keras.KerasTensor((2, 32, 32, 3)))["predictions"].shape) == (2, 16, 512)
 
 
 def test_without_preprocessing_the_inputs_are_mapped_back_to_pixels():
@@ -162,7 +174,7 @@ def test_fit_lowers_the_loss_and_leaves_the_trained_weights_in_the_encoder(tmp_p
     mpp = MaskedPatchPrediction(encoder, seed=0)
     assert len(mpp.trainable_weights) == len(encoder.trainable_weights) - 2 + 3  # no head; mask, new head
     mpp.compile(optimizer=keras.optimizers.Adam(1e-2))
-    history = mpp.fit(_solid_color_images(64), epochs=4, batch_size=16, verbose=0).history
+    history = mpp.fit(_solid_color_images(60), epochs=4, batch_size=16, verbose=0).history  # a last, partial batch
     assert history["loss"][-1] < history["loss"][0] - 1.0, history
     assert history["masked_patch_accuracy"][-1] > 0.05, history  # chance: 1/512
     after = {w.path: _numpy(w) for w in encoder.weights}
