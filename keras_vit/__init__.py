@@ -17,7 +17,9 @@ _BUILDERS = (
     "ViT", "ViTB16", "ViTB32", "ViTH14", "ViTHybrid", "ViTL16", "ViTL32", "ViTR26B32", "ViTR26S32",
     "ViTR50B16", "ViTR50L32", "ViTRTi16", "ViTS16", "ViTS32", "ViTTi16", "from_checkpoint",
 )
-_SUBPACKAGES = ("data", "export", "inspect", "layers", "models", "training", "utils", "variants", "weights")
+_SUBPACKAGES = (
+    "data", "export", "inspect", "layers", "models", "pretraining", "training", "utils", "variants", "weights",
+)
 __getattr__, __dir__ = lazy_attributes(
     __name__,
     {

@@ -7,6 +7,7 @@ from keras_vit.pretraining.masked_patch import (
     UNCHANGED,
     MaskedPatchPrediction,
 )
+from keras_vit.pretraining.run import ENCODER_FILE, PretrainResult, pretrain
 from keras_vit.pretraining.targets import (
     TARGETS,
     color_index,
@@ -18,8 +19,10 @@ from keras_vit.pretraining.targets import (
 
 __all__ = [
     "CLEAN",
+    "ENCODER_FILE",
     "MASK_TOKEN",
     "MaskedPatchPrediction",
+    "PretrainResult",
     "RANDOM_PATCH",
     "TARGETS",
     "UNCHANGED",
@@ -28,4 +31,5 @@ __all__ = [
     "image_patches",
     "mean_color_targets",
     "pixel_targets",
+    "pretrain",
 ]

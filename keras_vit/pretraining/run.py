@@ -1,0 +1,158 @@
+"""One masked-patch-prediction pre-training run, end to end: data, encoder, recipe, fit, save.
+
+`keras-vit pretrain` is a thin wrapper around `pretrain`. It takes the same
+`keras_vit.training.TrainConfig` as `keras_vit.training.train`, so the data
+sources, models and optimiser flags are the same. A run writes into its
+output directory:
+
+    encoder.keras   the pre-trained ViT, its (untrained) head included: start
+                    fine-tuning from it with `keras-vit train --weights` or
+                    `keras_vit.ViT(..., weights="encoder.keras")`
+    backup/         state for resuming (`keras.callbacks.BackupAndRestore`)
+    progress.json   the number of finished epochs
+    log.csv         per-epoch loss and masked-patch accuracy
+"""
+
+import dataclasses
+import os
+
+import keras
+
+from keras_vit.data.load import load_source
+from keras_vit.data.pipeline import eval_pipeline, train_pipeline
+from keras_vit.pretraining.masked_patch import MaskedPatchPrediction, check_rates
+from keras_vit.pretraining.targets import TARGETS
+from keras_vit.training.callbacks import ProgressFile, save_atomically
+from keras_vit.training.precision import set_mixed_precision
+from keras_vit.training.recipes import RECIPES
+from keras_vit.training.run import _model, _optimizer, _resume_epoch
+from keras_vit.utils.validation import check_choice, check_positive_int
+
+ENCODER_FILE = "encoder.keras"
+
+
+@dataclasses.dataclass
+class PretrainResult:
+    """What a pre-training run produced.
+
+    Attributes:
+        model: `MaskedPatchPrediction`. The trained wrapper; `model.encoder`
+            is the pre-trained ViT.
+        history: dict. `fit`'s per-epoch logs.
+        test_metrics: dict. Loss (and masked-patch accuracy) on the test split.
+        encoder_path: str. Where the encoder was saved.
+        resumed_from_epoch: int. Epochs an earlier, interrupted run had done.
+    """
+
+    model: object
+    history: dict
+    test_metrics: dict
+    encoder_path: str
+    resumed_from_epoch: int
+
+
+def pretrain(config, target="mean_color", mask_rate=0.5):
+    """Pre-trains `config`'s model by masked patch prediction on `config`'s data.
+
+    The data's labels are not used. An interrupted run resumes from its last
+    finished epoch when started again with the same `out`; a finished run is
+    not overwritten unless `config.overwrite`.
+
+    Args:
+        config: `keras_vit.training.TrainConfig`. Its `recipe` should be
+            `"masked_patch"` (the paper's Adam, 2e-4 at batch 4096, cosine);
+            `label_smoothing`, MixUp and CutMix must be off, having no labels
+            to act on.
+        target: str. What is predicted, a `MaskedPatchPrediction` target.
+            Defaults to `"mean_color"`.
+        mask_rate: float. Fraction of each image's patches corrupted.
+            Defaults to 0.5.
+
+    Returns:
+        A `PretrainResult`.
+    """
+    check_positive_int("epochs", config.epochs)
+    _check_config(config)
+    # Checked again by the model; here, before any data is read.
+    check_choice("target", target, TARGETS)
+    check_rates(mask_rate)
+    paths = _prepare_out(config)
+    keras.utils.set_random_seed(config.seed)
+    set_mixed_precision(config.precision)
+    source = load_source(config.data, data_dir=config.data_dir, image_size=config.image_size or 32, seed=config.seed)
+    encoder = _encoder(config, source.num_classes)
+    model = MaskedPatchPrediction(encoder, target=target, mask_rate=mask_rate, seed=config.seed)
+    image_size = encoder.input_shape[1:3]
+    train_data = train_pipeline(
+        source.splits["train"], source.num_classes, image_size, config.batch_size,
+        config.augmentation, size=source.sizes["train"], seed=config.seed,
+    )
+    steps = config.epochs * (source.sizes["train"] // config.batch_size)
+    model.compile(optimizer=_optimizer(config, steps))
+
+    def evaluate(split):
+        return eval_pipeline(
+            source.splits[split], source.num_classes, image_size, config.batch_size, config.crop_fraction
+        )
+
+    resumed = _resume_epoch(paths)
+    history = model.fit(
+        train_data,
+        validation_data=evaluate("validation") if source.sizes["validation"] else None,
+        epochs=config.epochs,
+        shuffle=False,  # the pipeline shuffles, seeded
+        callbacks=[
+            keras.callbacks.CSVLogger(paths["log"], append=True),
+            keras.callbacks.BackupAndRestore(paths["backup"], double_checkpoint=True),
+            ProgressFile(paths["progress"]),
+        ],
+        verbose=config.verbose,
+    )
+    test_metrics = model.evaluate(evaluate("test"), verbose=0, return_dict=True)
+    save_atomically(encoder, paths["encoder"])
+    return PretrainResult(model, history.history, test_metrics, paths["encoder"], resumed)
+
+
+def _check_config(config):
+    if config.recipe not in RECIPES:
+        raise ValueError(f"`recipe` must be one of {sorted(RECIPES)}. Received: recipe={config.recipe!r}")
+    unused = {
+        "label_smoothing": config.label_smoothing,
+        "mixup": config.augmentation.mixup,
+        "cutmix": config.augmentation.cutmix,
+    }
+    for name, value in unused.items():
+        if value:
+            raise ValueError(
+                f"`{name}` acts on labels, which masked patch prediction does not use; "
+                f"leave it at 0. Received: {name}={value!r}"
+            )
+
+
+def _prepare_out(config):
+    paths = {
+        "encoder": os.path.join(config.out, ENCODER_FILE),
+        "backup": os.path.join(config.out, "backup"),
+        "log": os.path.join(config.out, "log.csv"),
+        "progress": os.path.join(config.out, "progress.json"),
+    }
+    finished = os.path.exists(paths["encoder"]) and not os.path.isdir(paths["backup"])
+    if finished and not config.overwrite:
+        raise ValueError(
+            f"{config.out} holds a finished run ({paths['encoder']}); pass overwrite=True "
+            "(--overwrite) to pre-train again into it, or choose another output directory."
+        )
+    for stale in ("log", "progress"):
+        if finished and os.path.exists(paths[stale]):
+            os.remove(paths[stale])
+    os.makedirs(config.out, exist_ok=True)
+    return paths
+
+
+def _encoder(config, num_classes):
+    """The model `config` names; a saved model's head may have any number of classes."""
+    if config.model.endswith(".keras"):
+        from keras_vit.models.builders import build_model
+
+        return build_model(config.model, weights=config.weights)
+    return _model(config, num_classes)
