@@ -14,7 +14,7 @@ import sys
 
 from keras_vit.cli.quiet import quiet_start
 
-COMMANDS = ("demo", "train", "pretrain", "predict", "export", "inspect", "convert", "weights")
+COMMANDS = ("demo", "train", "pretrain", "ablate", "predict", "export", "inspect", "convert", "weights")
 
 
 def main(argv=None):

@@ -6,7 +6,7 @@ import os
 import warnings
 
 # The commands whose input pipelines run in tf.data on every backend, and those that load no Keras.
-USES_TENSORFLOW = ("demo", "train", "pretrain")
+USES_TENSORFLOW = ("demo", "train", "pretrain", "ablate")
 WITHOUT_KERAS = ("weights",)
 
 

@@ -1,0 +1,90 @@
+"""The ablation runner: the paper's table layout, its files, and a smoke run of `keras-vit ablate`."""
+
+import csv
+import dataclasses
+
+import keras
+import pytest
+
+from keras_vit import ablation
+from keras_vit.ablation import AblationRow
+from keras_vit.ablation.report import text_table
+from keras_vit.cli import main
+from keras_vit.training.run import TrainConfig
+
+
+def _rows():
+    rows = [AblationRow("position", f"{k}/{p}", k, p, 0.5 + i / 100, 1.0, f"runs/{k}-{p}")
+            for i, (k, p) in enumerate(ablation.CELLS)]
+    rows += [AblationRow("pretraining", "scratch", "learned_1d", "stem", 0.51, 1.0, "runs/s"),
+             AblationRow("pretraining", "masked_patch", "learned_1d", "stem", 0.6, 2.0, "runs/m")]
+    return rows
+
+
+def test_cells_are_the_papers_eight():
+    assert len(ablation.CELLS) == 8 and set(ablation.CELLS) == set(ablation.PAPER_IMAGENET_5SHOT)
+
+
+def test_the_table_has_the_papers_layout():
+    table = ablation.position_table(_rows()[:3])   # none, 1D stem, 1D every layer
+    assert table == [
+        ["", "Default/Stem", "Every Layer", "Every Layer-Shared"],
+        ["No Pos. Emb.", "0.5000", "N/A", "N/A"],
+        ["1-D Pos. Emb.", "0.5100", "0.5200", "-"],
+        ["2-D Pos. Emb.", "-", "-", "-"],
+        ["Rel. Pos. Emb.", "-", "N/A", "N/A"],
+    ]
+    paper = ablation.position_table([], ablation.PAPER_IMAGENET_5SHOT)
+    assert paper[2] == ["1-D Pos. Emb.", "0.6421", "0.6396", "0.6429"]
+    assert text_table(table).splitlines()[1].split() == ["No", "Pos.", "Emb.", "0.5000", "N/A", "N/A"]
+
+
+def test_markdown_and_csv_hold_every_run(tmp_path):
+    rows = _rows()
+    text = ablation.markdown_tables(rows)
+    assert "| Rel. Pos. Emb. | 0.5700 | N/A | N/A |" in text
+    assert "| Rel. Pos. Emb. | 0.6403 | N/A | N/A |" in text   # the paper's
+    assert "| masked patch pre-training + fine-tuning | 0.6000 | 2 |" in text
+    path = tmp_path / "results.csv"
+    ablation.write_csv(rows, path)
+    with open(path) as file:
+        lines = list(csv.DictReader(file))
+    assert len(lines) == 10
+    assert lines[0]["paper_imagenet_5shot"] == "0.61382" and lines[-1]["paper_imagenet_5shot"] == ""
+    assert [float(line["test_accuracy"]) for line in lines] == [r.test_accuracy for r in rows]
+
+
+def test_the_chart_is_drawn(tmp_path):
+    figure = ablation.plot_ablation(_rows(), tmp_path / "ablation.png")
+    assert (tmp_path / "ablation.png").stat().st_size > 0
+    assert len(figure.axes[0].patches) == 10
+    with pytest.raises(ValueError, match=r"at least one AblationRow. Received: rows=\[\]"):
+        ablation.plot_ablation([])
+
+
+def test_bad_requests_fail_before_training(tmp_path):
+    config = TrainConfig(model="ViT", out=str(tmp_path))
+    with pytest.raises(ValueError, match=r"`cells` must hold cells of the paper's table.*\('relative', 'every_layer'\)"):
+        ablation.run_position_ablation(config, cells=[("relative", "every_layer")])
+    with pytest.raises(ValueError, match="`model` must be 'ViT'.*Received: model='S/16'"):
+        ablation.run_position_ablation(dataclasses.replace(config, model="S/16"))
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() != "torch",
+    reason="trains ten models; runs under KERAS_BACKEND=torch only, to keep CI's three runs short "
+    "(the position embeddings and pre-training it calls are tested on every backend)",
+)
+def test_quick_ablation_writes_the_table_and_its_files(tmp_path, capsys):
+    out = tmp_path / "ablation"
+    assert main(["ablate", "--quick", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "8 position-embedding cells and masked patch pre-training" in printed
+    assert "Rel. Pos. Emb." in printed and "masked_patch: test accuracy" in printed
+    with open(out / "results.csv") as file:
+        lines = list(csv.DictReader(file))
+    assert [line["name"] for line in lines] == [f"{k}/{p}" for k, p in ablation.CELLS] + ["scratch", "masked_patch"]
+    assert all(0.0 <= float(line["test_accuracy"]) <= 1.0 for line in lines)
+    assert (out / "ablation.png").stat().st_size > 0 and "N/A" in (out / "results.md").read_text()
+    assert (out / "pretraining" / "pretrain" / "encoder.keras").exists()
