@@ -20,6 +20,7 @@ from keras_vit.layers.resnet import (
     resnet_stem,
 )
 from keras_vit.layers.stochastic_depth import StochasticDepth
+from keras_vit.layers.token_map import TokenMap
 from keras_vit.layers.transformer_block import TransformerBlock
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "SequencePooling",
     "StdConv2D",
     "StochasticDepth",
+    "TokenMap",
     "TransformerBlock",
     "resnet_stem",
 ]

@@ -21,6 +21,6 @@ from keras_vit.models.builders import (
 )
 from keras_vit.models.config import ViTConfig, macs
 from keras_vit.models.hybrid import ViTHybrid
-from keras_vit.models.intermediates import intermediates
+from keras_vit.models.intermediates import feature_maps, intermediates
 from keras_vit.models.vit import ViT, build_vit
 from keras_vit.variants import ALL_VARIANTS, HYBRID_VARIANTS, VARIANTS, HybridVariant, Variant

@@ -1,8 +1,12 @@
-"""A second view of a built model that returns what happens inside it."""
+"""Second views of a built model: what happens inside it, and dense feature maps.
+
+Both share the model's layers and weights and run the encoder once.
+"""
 
 import keras
 
 from keras_vit.layers import names
+from keras_vit.layers.token_map import TokenMap
 
 
 def intermediates(model):
@@ -12,8 +16,8 @@ def intermediates(model):
     `"blocks"`, a list of each block's output `(batch, tokens, hidden_dim)`;
     `"attention"`, a list of each block's attention weights
     `(batch, heads, tokens, tokens)`; `"encoded"`, the final LayerNorm's output;
-    and `"output"`, what `model` itself returns. `model` keeps its ordinary,
-    fused-attention path.
+    and `"output"`, what `model` itself returns, computed from the same pass
+    (the encoder runs once). `model` keeps its ordinary, fused-attention path.
 
     Args:
         model: keras.Model. A keras_vit model (plain or hybrid).
@@ -32,13 +36,109 @@ def intermediates(model):
     blocks = names.blocks(model)
     tokens = blocks[0].input
     outputs = {"blocks": [], "attention": []}
-    for block in blocks:
+    for index, block in enumerate(blocks):
+        tokens = _block_input(model, index, tokens)
         tokens, weights = _WithAttention(block)(tokens)
         outputs["blocks"].append(tokens)
         outputs["attention"].append(weights)
     outputs["encoded"] = model.get_layer(names.ENCODER_NORM)(tokens)
-    outputs["output"] = model.output
+    outputs["output"] = _head(model, outputs["encoded"])
     return keras.Model(model.input, outputs, name=f"{model.name}_intermediates")
+
+
+def feature_maps(model, blocks=1, norm=True, stop_early=True):
+    """Returns a model giving chosen blocks' patch tokens as dense maps, in one pass.
+
+    For detection and segmentation heads: each requested block's output,
+    prefix tokens (the class token) removed, laid out on the patch grid as
+    `(batch, grid_height, grid_width, hidden_dim)`, like a CNN's feature map.
+    Works for plain and hybrid models and any position embedding.
+
+    Args:
+        model: keras.Model. A keras_vit model (plain or hybrid).
+        blocks: int or sequence of ints. An int `n` takes the last `n`
+            blocks; a sequence names blocks by index from 0 (negative indices
+            count from the end), in the order the maps are returned.
+            Defaults to 1 (the last block).
+        norm: bool. Pass each map through the model's final LayerNorm
+            (`encoder_norm`), as timm's `norm=True`. Defaults to True.
+        stop_early: bool. If True, the model computes no block after the last
+            requested one and returns the list of maps. If False, it runs the
+            whole model and returns a dict: `"feature_maps"`, the list, and
+            `"output"`, what `model` returns, from the same pass.
+            Defaults to True.
+
+    Returns:
+        A functional `keras.Model` sharing `model`'s layers and weights.
+
+    Example:
+
+    >>> model = keras_vit.ViT(image_size=(16, 24), patch_size=8, hidden_dim=8,
+    ...                       num_layers=3, num_heads=2, mlp_dim=16)
+    >>> maps = feature_maps(model, blocks=(0, 2))(keras.ops.zeros((1, 16, 24, 3)))
+    >>> [tuple(keras.ops.shape(m)) for m in maps]
+    [(1, 2, 3, 8), (1, 2, 3, 8)]
+    """
+    all_blocks = names.blocks(model)
+    chosen = _block_indices(blocks, len(all_blocks))
+    grid = names.find_layer(model, names.POSITION_EMBEDDING)
+    to_map = TokenMap(grid.grid_size, grid.num_prefix_tokens, name="token_map")
+    final_norm = model.get_layer(names.ENCODER_NORM)
+    last = len(all_blocks) - 1 if not stop_early else max(chosen)
+    tokens = all_blocks[0].input
+    outputs = {}
+    for index in range(last + 1):
+        tokens = all_blocks[index](_block_input(model, index, tokens))
+        if index in chosen:
+            outputs[index] = to_map(final_norm(tokens) if norm else tokens)
+    result = {names.block(index): outputs[index] for index in chosen}
+    if not stop_early:
+        result["output"] = _head(model, final_norm(tokens))
+    return keras.Model(model.input, result, name=f"{model.name}_feature_maps")
+
+
+def _block_indices(blocks, count):
+    if isinstance(blocks, int) and not isinstance(blocks, bool):
+        if not 1 <= blocks <= count:
+            raise ValueError(
+                f"`blocks` as an int is how many of the last blocks to return: 1 to {count} "
+                f"for this model. Received: blocks={blocks!r}"
+            )
+        return list(range(count - blocks, count))
+    try:
+        indices = [int(index) for index in blocks]
+    except (TypeError, ValueError):
+        indices = None
+    if not indices or any(not -count <= i < count for i in indices) or len(set(i % count for i in indices)) != len(indices):
+        raise ValueError(
+            f"`blocks` must be an int or a sequence of distinct block indices in "
+            f"[{-count}, {count - 1}] for this model's {count} blocks. Received: blocks={blocks!r}"
+        )
+    return [index % count for index in indices]
+
+
+def _block_input(model, index, tokens):
+    """Block `index`'s input: `tokens`, plus the position embedding added before it
+    when the model places one there (`position_embedding_placement="every_layer"`
+    or `"every_layer_shared"`). For block 0, `tokens` is already that input."""
+    if index == 0:
+        return tokens
+    for name in (names.position_embedding(index), names.SHARED_POSITION_EMBEDDING):
+        layer = names.find_layer(model, name)
+        if layer is not None:
+            return layer(tokens)
+    return tokens
+
+
+def _head(model, encoded):
+    """Calls the layers after the final LayerNorm (pooling, pre-logits, head) on
+    `encoded`: the model's output without running its encoder again."""
+    layers = model.layers
+    start = next(i for i, layer in enumerate(layers) if layer.name == names.ENCODER_NORM)
+    outputs = encoded
+    for layer in layers[start + 1 :]:
+        outputs = layer(outputs)
+    return outputs
 
 
 class _WithAttention(keras.layers.Layer):
