@@ -95,6 +95,13 @@ def test_the_corruption_is_seeded(vit):
     assert not np.array_equal(first[0], first[1])  # each call draws afresh
     assert not np.array_equal(first[0], other[0])
 
+    def predictions(seed):
+        keras.utils.set_random_seed(0)  # the head's initialisation
+        mpp = MaskedPatchPrediction(vit, seed=seed)
+        return [_numpy(mpp(_solid_color_images(2))["predictions"]) for _ in range(2)]
+
+    np.testing.assert_array_equal(predictions(7), predictions(7))
+
 
 def test_predictions_leave_the_prefix_tokens_out(vit):
     for encoder, prefix in ((vit, 1), (_vit(pooling="gap", include_top=False), 0)):
