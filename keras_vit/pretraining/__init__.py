@@ -1,4 +1,14 @@
-"""Self-supervised pre-training of a ViT: masked patch prediction (paper Appendix B.1.2)."""
+"""Self-supervised pre-training of a ViT: masked patch prediction (paper Appendix B.1.2).
+
+`MaskedPatchPrediction(encoder)` wraps a keras_vit ViT for `model.fit` on
+unlabelled images. Afterwards `encoder` itself holds the pre-trained weights:
+save it (`encoder.save("encoder.keras")`) and fine-tune with
+`keras_vit.ViT(..., weights="encoder.keras", num_classes=...)` or
+`keras-vit train --weights encoder.keras`. `pretrain` (and `keras-vit
+pretrain`) runs it end to end on any `keras_vit.data` source;
+`mean_color_targets`, `downsampled_color_targets` and `pixel_targets` compute
+what it predicts. The recipe is `keras_vit.training.RECIPES["masked_patch"]`.
+"""
 
 from keras_vit.pretraining.masked_patch import (
     CLEAN,
