@@ -2,9 +2,13 @@
 
 import keras
 from keras import ops
+from keras.dtype_policies import DTypePolicyMap
 
 from keras_vit.utils.resample import resample_relative_embedding
 from keras_vit.utils.validation import check_heads, check_positive_int, check_rate
+
+# The projections' layer names, which are also their checkpoint weight paths.
+PROJECTIONS = ("query", "key", "value", "out")
 
 
 @keras.saving.register_keras_serializable(package="keras_vit")
@@ -29,6 +33,12 @@ class MultiHeadSelfAttention(keras.layers.Layer):
     embeddings as keys, is added to the content logits before the softmax:
     `logits[h, i, j] = q_i . (k_j + r_(i-j)) / sqrt(head_dim)`. The bias goes
     into the fused kernel through its `bias` argument.
+
+    `model.quantize(mode)` quantizes the four projections (Keras' `EinsumDense`
+    modes "int8", "float8" and "int4"); `relative_embedding` stays float. The
+    layer's config then carries a `keras.dtype_policies.DTypePolicyMap` of the
+    projections' quantized policies, keyed by their names, so a saved
+    quantized model rebuilds them quantized when it loads.
 
     Args:
         num_heads: int. Number of attention heads; must divide the input width.
@@ -71,7 +81,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         hidden_dim = input_shape[-1]
         self.head_dim = check_heads(hidden_dim, self.num_heads)
         heads, size = self.num_heads, self.head_dim
-        for name in ("query", "key", "value"):
+        for name in PROJECTIONS[:3]:
             projection = self._projection(
                 name, "btd,dhk->bthk", (None, heads, size), "hk", (heads + size) / 2
             )
@@ -81,7 +91,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
             "out", "bthk,hkd->btd", (None, hidden_dim), "d", (1 + heads) / 2
         )
         self.out.build((*input_shape[:-1], heads, size))
-        self.dropout = keras.layers.Dropout(self.dropout_rate, dtype=self.dtype_policy)
+        self.dropout = keras.layers.Dropout(self.dropout_rate, dtype=sublayer_policy(self, "dropout"))
         self._fused = not _float16_on_cpu(self.compute_dtype)
         if self.relative_position_tokens is not None:
             self._build_relative(input_shape)
@@ -112,8 +122,13 @@ class MultiHeadSelfAttention(keras.layers.Layer):
             bias_axes=bias_axes,
             kernel_initializer=initializer,
             name=name,
-            dtype=self.dtype_policy,
+            dtype=sublayer_policy(self, name),
         )
+
+    def projections(self):
+        """The built layer's query, key, value and output `EinsumDense`
+        layers, by name."""
+        return {name: getattr(self, name) for name in PROJECTIONS}
 
     def call(self, tokens, training=None, return_attention_scores=False):
         query, key, value = self.query(tokens), self.key(tokens), self.value(tokens)
@@ -172,6 +187,8 @@ class MultiHeadSelfAttention(keras.layers.Layer):
             dropout_rate=self.dropout_rate,
             relative_position_tokens=self.relative_position_tokens,
         )
+        if self.built:
+            config.update(quantized_dtype_config(self, self.projections()))
         return config
 
 
@@ -185,3 +202,41 @@ def _float16_on_cpu(compute_dtype):
         # fused attention runs float16 on any device.
         return False
     return all(device.lower().startswith("cpu") for device in devices)
+
+
+def sublayer_policy(layer, path):
+    """The dtype policy for `layer`'s sublayer at `path` (relative, such as
+    `"attn/query"`): `layer`'s own policy or, when `layer` was loaded with
+    a `DTypePolicyMap`, the policy that map holds for the path, a map of
+    its own for a path with quantized sublayers below it."""
+    policy = layer.dtype_policy
+    if not isinstance(policy, DTypePolicyMap):
+        return policy
+    prefix = path + "/"
+    below = {key[len(prefix) :]: policy[key] for key in policy if key.startswith(prefix)}
+    if below:
+        return DTypePolicyMap(policy.default_policy.name, below)
+    return policy[path] if path in policy else policy.default_policy
+
+
+def quantized_dtype_config(layer, sublayers):
+    """`{"dtype": ...}`, a serialized `DTypePolicyMap` of the quantized layers
+    among `sublayers` (`{relative path: layer}`) over `layer`'s float policy,
+    or `{}` when none is quantized.
+
+    Keras rebuilds a layer's sublayers from the layer's config alone; without
+    the map, a quantized model's projections would come back float and their
+    saved int8 kernels and scales would not fit them. The keys are relative to
+    `layer`, not Keras paths, so they hold wherever the layer is nested.
+    """
+    quantized = {
+        path: sublayer.dtype_policy
+        for path, sublayer in sublayers.items()
+        if sublayer.quantization_mode is not None
+    }
+    if not quantized:
+        return {}
+    policy = layer.dtype_policy
+    if isinstance(policy, DTypePolicyMap):
+        policy = policy.default_policy
+    return {"dtype": keras.dtype_policies.serialize(DTypePolicyMap(policy.name, quantized))}

@@ -3,7 +3,11 @@
 import keras
 from keras import ops
 
-from keras_vit.layers.attention import MultiHeadSelfAttention
+from keras_vit.layers.attention import (
+    MultiHeadSelfAttention,
+    quantized_dtype_config,
+    sublayer_policy,
+)
 from keras_vit.layers.stochastic_depth import StochasticDepth
 from keras_vit.utils.validation import check_heads, check_positive_int, check_rate
 
@@ -15,6 +19,11 @@ class TransformerBlock(keras.layers.Layer):
     `x = x + MSA(LN(x)); x = x + MLP(LN(x))`, with `MLP = Dense(mlp_dim) -> GELU
     -> Dense(hidden_dim)` and dropout after the attention and after each MLP
     Dense, as in the original implementation.
+
+    `model.quantize(mode)` quantizes the attention's projections and both MLP
+    `Dense` layers; the block's config then carries their quantized dtype
+    policies (a `keras.dtype_policies.DTypePolicyMap` keyed `"attn/query"`,
+    ..., `"mlp_fc2"`), so a saved quantized model loads as it was saved.
 
     Args:
         num_heads: int. Number of attention heads; must divide the token width.
@@ -96,7 +105,7 @@ class TransformerBlock(keras.layers.Layer):
             )
         hidden_dim = input_shape[-1]
         check_heads(hidden_dim, self.num_heads)
-        policy = self.dtype_policy
+        policy = sublayer_policy(self, "norm1")  # the block's float policy
         eps = self.layer_norm_epsilon
         self.norm1 = keras.layers.LayerNormalization(epsilon=eps, name="norm1", dtype=policy)
         self.attn = MultiHeadSelfAttention(
@@ -104,7 +113,7 @@ class TransformerBlock(keras.layers.Layer):
             self.attention_dropout_rate,
             relative_position_tokens=self.relative_position_tokens,
             name="attn",
-            dtype=policy,
+            dtype=sublayer_policy(self, "attn"),
         )
         self.norm2 = keras.layers.LayerNormalization(epsilon=eps, name="norm2", dtype=policy)
         self.mlp_fc1 = self._dense(self.mlp_dim, "mlp_fc1")
@@ -121,8 +130,15 @@ class TransformerBlock(keras.layers.Layer):
             kernel_initializer="glorot_uniform",
             bias_initializer=keras.initializers.RandomNormal(stddev=1e-6),
             name=name,
-            dtype=self.dtype_policy,
+            dtype=sublayer_policy(self, name),
         )
+
+    def projections(self):
+        """The built block's `Dense` and `EinsumDense` layers by path:
+        `"attn/query"`, `"attn/key"`, `"attn/value"`, `"attn/out"`,
+        `"mlp_fc1"` and `"mlp_fc2"`."""
+        layers = {f"attn/{name}": layer for name, layer in self.attn.projections().items()}
+        return {**layers, "mlp_fc1": self.mlp_fc1, "mlp_fc2": self.mlp_fc2}
 
     def call(self, tokens, training=None, return_attention_scores=False):
         attended = self.attn(
@@ -154,4 +170,6 @@ class TransformerBlock(keras.layers.Layer):
             stochastic_depth_rate=self.stochastic_depth_rate,
             relative_position_tokens=self.relative_position_tokens,
         )
+        if self.built:
+            config.update(quantized_dtype_config(self, self.projections()))
         return config
