@@ -1,8 +1,10 @@
-"""The paper's training recipes, mixed precision, distribution and callbacks for `model.fit`."""
+"""The paper's training recipes, mixed precision, distribution and callbacks for `model.fit`,
+and Keras-native quantization."""
 
 from keras_vit.training.callbacks import EpochCheckpoint, save_atomically
 from keras_vit.training.distribution import distribute, layout_map
 from keras_vit.training.precision import set_mixed_precision
+from keras_vit.training.quantization import QUANTIZATION_MODES, quantize, quantized_layers
 from keras_vit.training.recipes import (
     FINETUNE,
     PRETRAIN,
@@ -19,6 +21,7 @@ __all__ = [
     "EpochCheckpoint",
     "FINETUNE",
     "PRETRAIN",
+    "QUANTIZATION_MODES",
     "RECIPES",
     "Recipe",
     "TrainConfig",
@@ -29,6 +32,8 @@ __all__ = [
     "finetune_optimizer",
     "layout_map",
     "pretrain_optimizer",
+    "quantize",
+    "quantized_layers",
     "save_atomically",
     "set_mixed_precision",
     "train",
