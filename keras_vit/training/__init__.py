@@ -1,8 +1,9 @@
 """The paper's training recipes, mixed precision, distribution and callbacks for `model.fit`,
-and Keras-native quantization."""
+and Keras-native quantization and LoRA."""
 
 from keras_vit.training.callbacks import EpochCheckpoint, save_atomically
 from keras_vit.training.distribution import distribute, layout_map
+from keras_vit.training.lora import LORA_TARGETS, LoRASummary, enable_lora, merge_lora
 from keras_vit.training.precision import set_mixed_precision
 from keras_vit.training.quantization import QUANTIZATION_MODES, quantize, quantized_layers
 from keras_vit.training.recipes import (
@@ -20,6 +21,8 @@ from keras_vit.training.schedules import WarmupDecay
 __all__ = [
     "EpochCheckpoint",
     "FINETUNE",
+    "LORA_TARGETS",
+    "LoRASummary",
     "PRETRAIN",
     "QUANTIZATION_MODES",
     "RECIPES",
@@ -29,8 +32,10 @@ __all__ = [
     "WarmupDecay",
     "classification_loss",
     "distribute",
+    "enable_lora",
     "finetune_optimizer",
     "layout_map",
+    "merge_lora",
     "pretrain_optimizer",
     "quantize",
     "quantized_layers",
