@@ -47,6 +47,19 @@ def add_training_flags(parser, defaults=None):
     parser.set_defaults(**defaults)
 
 
+def add_lora_flags(parser):
+    """Adds the `TrainConfig.lora_*` flags (`keras-vit train` only: other
+    commands would ignore them)."""
+    from keras_vit.training.lora import DEFAULT_TARGETS, LORA_TARGETS
+
+    group = parser.add_argument_group("LoRA", "fine-tune low-rank adapters and the head, the rest frozen")
+    group.add_argument("--lora-rank", type=int, metavar="R", help="rank of the adapters; none: train every weight")
+    group.add_argument("--lora-targets", nargs="+", choices=LORA_TARGETS, metavar="LAYER",
+                       help=f"layers of every block to adapt, of {', '.join(LORA_TARGETS)} "
+                       f"(default: {' '.join(DEFAULT_TARGETS)})")
+    group.add_argument("--lora-alpha", type=float, metavar="A", help="the adapters' scale is alpha / rank (default: the rank)")
+
+
 def config_from_flags(args, **fixed):
     """A `TrainConfig` from parsed flags; `fixed` entries win."""
     from keras_vit.data.pipeline import Augmentation
@@ -71,8 +84,21 @@ def config_from_flags(args, **fixed):
         crop_fraction=args.crop_fraction, precision=args.precision, seed=args.seed,
         overwrite=args.overwrite, verbose=0 if args.quiet else "auto",
     )
+    values.update(_lora_values(args))
     values.update(fixed)
     return TrainConfig(**values)
+
+
+def _lora_values(args):
+    rank, targets, alpha = (getattr(args, "lora_" + name, None) for name in ("rank", "targets", "alpha"))
+    if rank is None:
+        if targets is not None or alpha is not None:
+            raise ValueError("--lora-targets and --lora-alpha apply with --lora-rank only.")
+        return {}
+    values = dict(lora_rank=rank, lora_alpha=alpha)
+    if targets is not None:
+        values["lora_targets"] = tuple(targets)
+    return values
 
 
 def announce(command, config):

@@ -1,6 +1,6 @@
 """`keras-vit train`: train or fine-tune any model on any data source."""
 
-from keras_vit.cli.common import add_training_flags, announce, config_from_flags, report
+from keras_vit.cli.common import add_lora_flags, add_training_flags, announce, config_from_flags, report
 
 
 HELP = "train or fine-tune a model with model.fit"
@@ -14,6 +14,7 @@ def add_arguments(train):
     train.add_argument("--model", default="S/16", help='variant ("S/16"), builder ("ViTB16"), "ViT" for --patch-size etc., or a .keras file')
     train.add_argument("--out", default="runs/train", help="output directory (checkpoints, logs, model.keras)")
     add_training_flags(train)
+    add_lora_flags(train)
     train.set_defaults(run=run)
 
 

@@ -154,7 +154,8 @@ def merge_lora(model):
         store = {}
         source.save_own_variables(store)
         if store:
-            target.load_own_variables(store)
+            # Copies: JAX may donate a buffer the two models would share.
+            target.load_own_variables({key: _numpy(value) for key, value in store.items()})
     return merged
 
 
@@ -244,6 +245,10 @@ def _freeze_all_but(model, adapted):
 
 def _layers(model):
     return list(model._flatten_layers(include_self=False))
+
+
+def _numpy(value):
+    return np.array(keras.ops.convert_to_numpy(value))
 
 
 def _count(weights):

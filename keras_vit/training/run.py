@@ -21,6 +21,7 @@ import keras
 from keras_vit.data.load import load_source
 from keras_vit.data.pipeline import Augmentation, eval_pipeline, train_pipeline
 from keras_vit.training.callbacks import EpochCheckpoint, ProgressFile, read_progress, save_atomically
+from keras_vit.training.lora import DEFAULT_TARGETS, LoRASummary, RestartLoRA, check_lora_arguments, enable_lora
 from keras_vit.training.precision import set_mixed_precision
 from keras_vit.training.recipes import RECIPES, classification_loss
 from keras_vit.utils.validation import check_positive_int
@@ -58,6 +59,12 @@ class TrainConfig:
         seed: int.
         overwrite: bool. Replace a finished run's `model.keras` in `out`.
         verbose: int. Keras' progress-bar setting.
+        lora_rank: int or None. Fine-tune low-rank adapters of this rank
+            (`keras_vit.training.enable_lora`) and the classifier only, the
+            rest frozen; None trains every weight.
+        lora_targets: tuple of str. The block layers LoRA adapts, among
+            `keras_vit.training.LORA_TARGETS`.
+        lora_alpha: float or None. LoRA's scale numerator; None for the rank.
     """
 
     model: str
@@ -83,6 +90,9 @@ class TrainConfig:
     seed: int = 0
     overwrite: bool = False
     verbose: int | str = "auto"
+    lora_rank: int | None = None
+    lora_targets: tuple = DEFAULT_TARGETS
+    lora_alpha: float | None = None
 
 
 @dataclasses.dataclass
@@ -95,6 +105,7 @@ class TrainResult:
     history: dict
     model_path: str
     resumed_from_epoch: int
+    lora: LoRASummary | None = None
 
 
 def train(config):
@@ -113,11 +124,14 @@ def train(config):
     check_positive_int("epochs", config.epochs)
     if config.recipe not in RECIPES:
         raise ValueError(f"`recipe` must be one of {sorted(RECIPES)}. Received: recipe={config.recipe!r}")
+    if config.lora_rank is not None:
+        check_lora_arguments(config.lora_rank, config.lora_targets, config.lora_alpha, prefix="lora_")
     paths = _prepare_out(config)
     keras.utils.set_random_seed(config.seed)
     set_mixed_precision(config.precision)
     source = load_source(config.data, data_dir=config.data_dir, image_size=config.image_size or 32, seed=config.seed)
     model = _model(config, source.num_classes)
+    lora = _enable_lora(config, model)
     image_size = model.input_shape[1:3]
     train_data = train_pipeline(
         source.splits["train"], source.num_classes, image_size, config.batch_size,
@@ -142,13 +156,15 @@ def train(config):
         epochs=config.epochs,
         # The pipeline shuffles, seeded; fit cannot shuffle a dataset and warns if asked to.
         shuffle=False,
-        callbacks=_callbacks(paths),
+        callbacks=_callbacks(paths, lora=lora is not None, seed=config.seed),
         verbose=config.verbose,
     )
     test_loss, test_accuracy = model.evaluate(evaluate("test"), verbose=0)
     save_atomically(model, paths["model"])
     _write_class_names(source.class_names, paths["classes"])
-    return TrainResult(model, float(test_accuracy), float(test_loss), history.history, paths["model"], resumed)
+    return TrainResult(
+        model, float(test_accuracy), float(test_loss), history.history, paths["model"], resumed, lora
+    )
 
 
 def _prepare_out(config):
@@ -234,6 +250,14 @@ def _model(config, num_classes):
     return build_model(config.model, weights=config.weights, **kwargs)
 
 
+def _enable_lora(config, model):
+    if config.lora_rank is None:
+        return None
+    summary = enable_lora(model, config.lora_rank, config.lora_targets, config.lora_alpha)
+    print(f"keras_vit: {summary}", file=sys.stderr)
+    return summary
+
+
 def _optimizer(config, steps):
     changes = {
         "learning_rate": config.learning_rate,
@@ -247,12 +271,15 @@ def _optimizer(config, steps):
     return recipe.optimizer(steps, batch_size)
 
 
-def _callbacks(paths):
+def _callbacks(paths, lora=False, seed=0):
+    # Keras restores LoRA layers merged, with both factors zero: redraw one.
+    restart = [RestartLoRA(seed)] if lora else []
     return [
         # Before the backup, so no epoch the backup holds lacks its row; a row
         # written by a run killed before its backup is dropped on resume.
         keras.callbacks.CSVLogger(paths["log"], append=True),
         keras.callbacks.BackupAndRestore(paths["backup"], double_checkpoint=True),
+        *restart,
         # Right after the backup, so the progress never counts an epoch the
         # backup has not saved.
         ProgressFile(paths["progress"]),
