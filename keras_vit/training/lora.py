@@ -64,8 +64,10 @@ def enable_lora(model, rank, targets=DEFAULT_TARGETS, alpha=None):
     `(hidden_dim, heads, rank)` and `b` of shape `(rank, head_dim)`.
 
     Every other weight is frozen (its variable's `trainable` set to False),
-    biases of the adapted layers included, except the classifier: the layers
-    named `head` and `pre_logits`, where present. Call it before `compile`.
+    biases of the adapted layers included, except the classifier's trainable
+    weights: the layers named `head` and `pre_logits`, where present (of an
+    int8 head, the bias). Call it before `compile`. A quantized model takes
+    LoRA too (QLoRA: int8 or int4 kernels, float factors).
 
     Keras saves a LoRA layer with the factors merged into its kernel, so a
     saved model (`.keras`, `.weights.h5`) reloads as a plain model with the
@@ -238,7 +240,8 @@ def _freeze_all_but(model, adapted):
     for name in CLASSIFIER:
         layer = names.find_layer(model, name)
         if layer is not None:
-            keep.update(id(weight) for weight in layer.weights)
+            # What trained before: a quantized head's kernel and scale do not.
+            keep.update(id(weight) for weight in layer.trainable_weights)
     for weight in model.weights:
         weight.trainable = id(weight) in keep
 

@@ -10,6 +10,7 @@ import pytest
 
 from keras_vit import training
 from keras_vit.cli import main
+from keras_vit.export import export_model
 from tests.training import digits_vit
 
 RANK, ALPHA = 4, 8.0
@@ -105,6 +106,31 @@ def test_merge_lora_folds_the_factors_into_the_kernels(finetuned):
     )
     kernel = next(_numpy(w) for w in merged.weights if w.path == f"{layer}/kernel")
     np.testing.assert_allclose(kernel, expected, atol=1e-6)
+
+
+def test_merged_model_exports(finetuned, tmp_path):
+    format = "onnx" if keras.backend.backend() == "torch" else "tf_saved_model"
+    merged = training.merge_lora(finetuned.model)
+    report = export_model(merged, tmp_path / ("merged.onnx" if format == "onnx" else "merged"), format,
+                          verify=_parity("test")[0][:16])
+    assert report.parity.max_abs_diff <= report.parity.tolerance
+
+
+def test_lora_on_an_int8_model_merges_into_int8_kernels():
+    model = training.quantize(digits_vit.pretrained(), "int8")
+    summary = training.enable_lora(model, 2)
+    assert summary.trainable_params == 4 * (32 * 2 * 2 + 2 * 16) + 10  # the int8 head keeps its bias only
+    rng = np.random.default_rng(0)
+    for weight in model.trainable_weights:
+        if weight.path.endswith("lora_kernel_b"):
+            weight.assign(rng.normal(scale=0.05, size=weight.shape).astype("float32"))
+    images = digits_vit.digits()["test"][0][:64]
+    merged = training.merge_lora(model)
+    assert training.quantized_layers(merged) == training.quantized_layers(model)
+    expected, outputs = digits_vit.predict(model, images), digits_vit.predict(merged, images)
+    # Merged in float and quantized again: within the int8 model's own error.
+    assert np.abs(outputs - expected).max() <= 0.2 * np.abs(expected).max()
+    assert (outputs.argmax(-1) == expected.argmax(-1)).mean() >= 0.95
 
 
 def test_merge_lora_needs_lora():
