@@ -14,7 +14,6 @@ output directory:
 """
 
 import dataclasses
-import os
 
 import keras
 
@@ -25,7 +24,8 @@ from keras_vit.pretraining.targets import TARGETS
 from keras_vit.training.callbacks import ProgressFile, save_atomically
 from keras_vit.training.precision import set_mixed_precision
 from keras_vit.training.recipes import RECIPES
-from keras_vit.training.run import _model, _optimizer, _resume_epoch
+from keras_vit.training.run import build_model_for, optimizer_for
+from keras_vit.training.run_folder import prepare_out, resume_epoch
 from keras_vit.utils.validation import check_choice, check_positive_int
 
 ENCODER_FILE = "encoder.keras"
@@ -76,7 +76,7 @@ def pretrain(config, target="mean_color", mask_rate=0.5):
     # Checked again by the model; here, before any data is read.
     check_choice("target", target, TARGETS)
     check_rates(mask_rate)
-    paths = _prepare_out(config)
+    paths = prepare_out(config.out, ENCODER_FILE, config.overwrite, action="pre-train")
     keras.utils.set_random_seed(config.seed)
     set_mixed_precision(config.precision)
     source = load_source(config.data, data_dir=config.data_dir, image_size=config.image_size or 32, seed=config.seed)
@@ -88,14 +88,14 @@ def pretrain(config, target="mean_color", mask_rate=0.5):
         config.augmentation, size=source.sizes["train"], seed=config.seed,
     )
     steps = config.epochs * (source.sizes["train"] // config.batch_size)
-    model.compile(optimizer=_optimizer(config, steps))
+    model.compile(optimizer=optimizer_for(config, steps))
 
     def evaluate(split):
         return eval_pipeline(
             source.splits[split], source.num_classes, image_size, config.batch_size, config.crop_fraction
         )
 
-    resumed = _resume_epoch(paths)
+    resumed = resume_epoch(paths)
     history = model.fit(
         train_data,
         validation_data=evaluate("validation") if source.sizes["validation"] else None,
@@ -109,8 +109,8 @@ def pretrain(config, target="mean_color", mask_rate=0.5):
         verbose=config.verbose,
     )
     test_metrics = model.evaluate(evaluate("test"), verbose=0, return_dict=True)
-    save_atomically(encoder, paths["encoder"])
-    return PretrainResult(model, history.history, test_metrics, paths["encoder"], resumed)
+    save_atomically(encoder, paths["product"])
+    return PretrainResult(model, history.history, test_metrics, paths["product"], resumed)
 
 
 def _check_config(config):
@@ -129,30 +129,10 @@ def _check_config(config):
             )
 
 
-def _prepare_out(config):
-    paths = {
-        "encoder": os.path.join(config.out, ENCODER_FILE),
-        "backup": os.path.join(config.out, "backup"),
-        "log": os.path.join(config.out, "log.csv"),
-        "progress": os.path.join(config.out, "progress.json"),
-    }
-    finished = os.path.exists(paths["encoder"]) and not os.path.isdir(paths["backup"])
-    if finished and not config.overwrite:
-        raise ValueError(
-            f"{config.out} holds a finished run ({paths['encoder']}); pass overwrite=True "
-            "(--overwrite) to pre-train again into it, or choose another output directory."
-        )
-    for stale in ("log", "progress"):
-        if finished and os.path.exists(paths[stale]):
-            os.remove(paths[stale])
-    os.makedirs(config.out, exist_ok=True)
-    return paths
-
-
 def _encoder(config, num_classes):
     """The model `config` names; a saved model's head may have any number of classes."""
     if config.model.endswith(".keras"):
         from keras_vit.models.builders import build_model
 
         return build_model(config.model, weights=config.weights)
-    return _model(config, num_classes)
+    return build_model_for(config, num_classes)

@@ -11,7 +11,6 @@ writes into its output directory:
     classes.txt                  the data's class names, one a line, in the head's order
 """
 
-import csv
 import dataclasses
 import os
 import sys
@@ -20,10 +19,11 @@ import keras
 
 from keras_vit.data.load import load_source
 from keras_vit.data.pipeline import Augmentation, eval_pipeline, train_pipeline
-from keras_vit.training.callbacks import EpochCheckpoint, ProgressFile, read_progress, save_atomically
+from keras_vit.training.callbacks import EpochCheckpoint, ProgressFile, save_atomically
 from keras_vit.training.lora import DEFAULT_TARGETS, LoRASummary, RestartLoRA, check_lora_arguments, enable_lora
 from keras_vit.training.precision import set_mixed_precision
 from keras_vit.training.recipes import RECIPES, classification_loss
+from keras_vit.training.run_folder import prepare_out, resume_epoch
 from keras_vit.utils.validation import check_positive_int
 
 # Written beside model.keras; `keras-vit predict` names the classes from it.
@@ -126,11 +126,14 @@ def train(config):
         raise ValueError(f"`recipe` must be one of {sorted(RECIPES)}. Received: recipe={config.recipe!r}")
     if config.lora_rank is not None:
         check_lora_arguments(config.lora_rank, config.lora_targets, config.lora_alpha, prefix="lora_")
-    paths = _prepare_out(config)
+    paths = prepare_out(
+        config.out, "model.keras", config.overwrite, classes=CLASS_NAMES_FILE,
+        checkpoints="checkpoints", tensorboard="tensorboard",
+    )
     keras.utils.set_random_seed(config.seed)
     set_mixed_precision(config.precision)
     source = load_source(config.data, data_dir=config.data_dir, image_size=config.image_size or 32, seed=config.seed)
-    model = _model(config, source.num_classes)
+    model = build_model_for(config, source.num_classes)
     lora = _enable_lora(config, model)
     image_size = model.input_shape[1:3]
     train_data = train_pipeline(
@@ -139,7 +142,7 @@ def train(config):
     )
     steps = config.epochs * (source.sizes["train"] // config.batch_size)
     model.compile(
-        optimizer=_optimizer(config, steps),
+        optimizer=optimizer_for(config, steps),
         loss=classification_loss(config.label_smoothing),
         metrics=["accuracy"],
     )
@@ -149,7 +152,7 @@ def train(config):
             source.splits[split], source.num_classes, image_size, config.batch_size, config.crop_fraction
         )
 
-    resumed = _resume_epoch(paths)
+    resumed = resume_epoch(paths)
     history = model.fit(
         train_data,
         validation_data=evaluate("validation") if source.sizes["validation"] else None,
@@ -160,65 +163,11 @@ def train(config):
         verbose=config.verbose,
     )
     test_loss, test_accuracy = model.evaluate(evaluate("test"), verbose=0)
-    save_atomically(model, paths["model"])
+    save_atomically(model, paths["product"])
     _write_class_names(source.class_names, paths["classes"])
     return TrainResult(
-        model, float(test_accuracy), float(test_loss), history.history, paths["model"], resumed, lora
+        model, float(test_accuracy), float(test_loss), history.history, paths["product"], resumed, lora
     )
-
-
-def _prepare_out(config):
-    paths = {
-        "model": os.path.join(config.out, "model.keras"),
-        "classes": os.path.join(config.out, CLASS_NAMES_FILE),
-        "backup": os.path.join(config.out, "backup"),
-        "checkpoints": os.path.join(config.out, "checkpoints"),
-        "log": os.path.join(config.out, "log.csv"),
-        "progress": os.path.join(config.out, "progress.json"),
-        "tensorboard": os.path.join(config.out, "tensorboard"),
-    }
-    finished = os.path.exists(paths["model"]) and not os.path.isdir(paths["backup"])
-    if finished and not config.overwrite:
-        raise ValueError(
-            f"{config.out} holds a finished run ({paths['model']}); pass overwrite=True "
-            "(--overwrite) to train again into it, or choose another output directory."
-        )
-    for stale in ("log", "progress"):
-        if finished and os.path.exists(paths[stale]):
-            os.remove(paths[stale])
-    os.makedirs(config.out, exist_ok=True)
-    return paths
-
-
-def _resume_epoch(paths):
-    # BackupAndRestore deletes its folder when a run ends, so the folder's
-    # presence, not the progress file's, says the last run was interrupted.
-    if not os.path.isdir(paths["backup"]):
-        return 0
-    epoch = read_progress(paths["progress"])
-    if epoch:
-        print(f"keras_vit: resuming from the end of epoch {epoch} ({paths['backup']})", file=sys.stderr)
-    _trim_log(paths["log"], epoch)
-    return epoch
-
-
-def _trim_log(path, epochs):
-    """Keeps the log's rows of the first `epochs` epochs: the ones the backup holds.
-
-    The log row of an epoch is written before its backup, so a run killed in
-    between leaves one row that the resumed run writes again.
-    """
-    if not os.path.exists(path):
-        return
-    with open(path, newline="") as file:
-        rows = list(csv.reader(file))
-    kept = rows[:1] + [row for row in rows[1:] if row and int(row[0]) < epochs]
-    if kept == rows:
-        return
-    partial = path + ".partial"
-    with open(partial, "w", newline="") as file:
-        csv.writer(file).writerows(kept)
-    os.replace(partial, path)
 
 
 def _write_class_names(class_names, path):
@@ -229,7 +178,8 @@ def _write_class_names(class_names, path):
     os.replace(partial, path)
 
 
-def _model(config, num_classes):
+def build_model_for(config, num_classes):
+    """The model `config` names, with a head for `num_classes` (a `.keras` file must have one)."""
     from keras_vit.models.builders import build_model
     from keras_vit.models.vit import ViT
 
@@ -258,7 +208,8 @@ def _enable_lora(config, model):
     return summary
 
 
-def _optimizer(config, steps):
+def optimizer_for(config, steps):
+    """`config`'s recipe with its overrides, as an optimizer for a run of `steps` steps."""
     changes = {
         "learning_rate": config.learning_rate,
         "weight_decay": config.weight_decay,

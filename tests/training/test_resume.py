@@ -13,7 +13,7 @@ import keras
 
 import keras_vit  # noqa: F401  (registers its layers, so the checkpoints load here)
 from keras_vit.training.callbacks import read_progress
-from keras_vit.training.run import _trim_log
+from keras_vit.training.run_folder import trim_log
 
 EPOCHS, BATCH = 4, 128
 STEPS_PER_EPOCH = 1258 // BATCH  # the bundled digits' training split
@@ -72,7 +72,7 @@ def test_resume_drops_the_log_row_of_an_epoch_the_backup_does_not_hold(tmp_path)
     # A run killed between an epoch's log row and its backup leaves that row.
     log = tmp_path / "log.csv"
     log.write_text("epoch,loss\n0,2.3\n1,1.9\n2,1.7\n")
-    _trim_log(str(log), 2)
+    trim_log(str(log), 2)
     assert log.read_text().splitlines() == ["epoch,loss", "0,2.3", "1,1.9"]
-    _trim_log(str(log), 2)  # nothing more to drop
+    trim_log(str(log), 2)  # nothing more to drop
     assert _logged_epochs(tmp_path) == [0, 1]

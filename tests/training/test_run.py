@@ -6,11 +6,11 @@ import pytest
 
 from keras_vit.data import NO_AUGMENTATION
 from keras_vit.training import RECIPES, TrainConfig, train
-from keras_vit.training.run import _optimizer
+from keras_vit.training.run import optimizer_for
 
 
 def _peak(config):
-    return _optimizer(config, steps=1000)._learning_rate.peak_learning_rate
+    return optimizer_for(config, steps=1000)._learning_rate.peak_learning_rate
 
 
 @pytest.mark.parametrize("recipe", sorted(RECIPES))
