@@ -26,7 +26,8 @@ def add_training_flags(parser, defaults=None):
     group.add_argument("--epochs", type=int, default=10)
     group.add_argument("--batch-size", type=int, default=64)
     group.add_argument("--recipe", choices=sorted(RECIPES), default="finetune",
-                       help="finetune: SGD 0.9, cosine, clip 1 (paper 4.1); pretrain: AdamW, wd 0.1, linear (B.1)")
+                       help="finetune: SGD 0.9, cosine, clip 1 (paper 4.1); pretrain: AdamW, wd 0.1, linear (B.1); "
+                            "masked_patch: Adam, cosine (B.1.2)")
     group.add_argument("--learning-rate", type=float)
     group.add_argument("--weight-decay", type=float)
     group.add_argument("--warmup-steps", type=int)

@@ -45,7 +45,8 @@ class TrainConfig:
             (or the weights'). Position embeddings are resampled on load.
         model_kwargs: dict. Further builder arguments.
         epochs, batch_size: ints.
-        recipe: "finetune" (SGD, cosine) or "pretrain" (AdamW, linear decay).
+        recipe: "finetune" (SGD, cosine), "pretrain" (AdamW, linear decay) or
+            "masked_patch" (Adam, cosine): a key of `RECIPES`.
         learning_rate: float or None. The peak learning rate, used as given.
             None takes the recipe's, scaled linearly from the recipe's batch
             size (512 or 4096) to `batch_size` (see `Recipe`).
