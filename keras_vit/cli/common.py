@@ -58,7 +58,8 @@ def add_lora_flags(parser):
     group.add_argument("--lora-targets", nargs="+", choices=LORA_TARGETS, metavar="LAYER",
                        help=f"layers of every block to adapt, of {', '.join(LORA_TARGETS)} "
                        f"(default: {' '.join(DEFAULT_TARGETS)})")
-    group.add_argument("--lora-alpha", type=float, metavar="A", help="the adapters' scale is alpha / rank (default: the rank)")
+    group.add_argument("--lora-alpha", type=float, metavar="A",
+                       help="the adapters' scale is alpha / rank (default: the rank)")
 
 
 def config_from_flags(args, **fixed):

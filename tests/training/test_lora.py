@@ -43,7 +43,9 @@ def finetuned(tmp_path_factory):
     before = model.evaluate(*_parity("test"), verbose=0, return_dict=True)
     history = model.fit(*_parity("train"), batch_size=64, epochs=6, verbose=0).history
     after = model.evaluate(*_parity("test"), verbose=0, return_dict=True)
-    return types.SimpleNamespace(model=model, summary=summary, frozen=frozen, before=before, after=after, history=history)
+    return types.SimpleNamespace(
+        model=model, summary=summary, frozen=frozen, before=before, after=after, history=history
+    )
 
 
 def test_lora_fine_tuning_learns_while_the_frozen_weights_stay_put(finetuned):
@@ -159,7 +161,10 @@ def test_a_restored_lora_model_gets_a_factor_to_train_again(tmp_path):
     [
         ({"rank": 0}, r"`rank` must be a positive integer. Received: rank=0"),
         ({"rank": 2.5}, r"`rank` must be a positive integer. Received: rank=2.5"),
-        ({"rank": 2, "targets": ("query", "qkv")}, r"`targets` must name one or more of 'query', .*'mlp_fc2'. Received: targets=\('query', 'qkv'\)"),
+        (
+            {"rank": 2, "targets": ("query", "qkv")},
+            r"`targets` must name one or more of 'query', .*'mlp_fc2'. Received: targets=\('query', 'qkv'\)",
+        ),
         ({"rank": 2, "targets": ()}, r"Received: targets=\(\)"),
         ({"rank": 2, "alpha": -1}, r"`alpha` must be a positive number or None. Received: alpha=-1"),
     ],

@@ -100,7 +100,8 @@ def test_keras_own_quantize_names_an_unknown_mode():
 
 def test_quantizing_twice_is_refused():
     model = training.quantize(digits_vit.build(), "int8")
-    with pytest.raises(ValueError, match=r"already quantized \(13 layers, such as encoderblock_0/attn/key in int8\).*mode='int4'"):
+    message = r"already quantized \(13 layers, such as encoderblock_0/attn/key in int8\).*mode='int4'"
+    with pytest.raises(ValueError, match=message):
         training.quantize(model, "int4")
 
 
