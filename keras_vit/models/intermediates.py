@@ -63,21 +63,23 @@ def feature_maps(model, blocks=1, norm=True, stop_early=True):
         norm: bool. Pass each map through the model's final LayerNorm
             (`encoder_norm`), as timm's `norm=True`. Defaults to True.
         stop_early: bool. If True, the model computes no block after the last
-            requested one and returns the list of maps. If False, it runs the
-            whole model and returns a dict: `"feature_maps"`, the list, and
-            `"output"`, what `model` returns, from the same pass.
+            requested one. If False, it runs the whole model and its output
+            also holds `"output"`, what `model` returns, from the same pass.
             Defaults to True.
 
     Returns:
-        A functional `keras.Model` sharing `model`'s layers and weights.
+        A functional `keras.Model` sharing `model`'s layers and weights. Its
+        output is a dict from block name (`"encoderblock_3"`) to map, in the
+        order of `blocks` (a dict, so that a single map is not unpacked from a
+        one-element list).
 
     Example:
 
     >>> model = keras_vit.ViT(image_size=(16, 24), patch_size=8, hidden_dim=8,
     ...                       num_layers=3, num_heads=2, mlp_dim=16)
     >>> maps = feature_maps(model, blocks=(0, 2))(keras.ops.zeros((1, 16, 24, 3)))
-    >>> [tuple(keras.ops.shape(m)) for m in maps]
-    [(1, 2, 3, 8), (1, 2, 3, 8)]
+    >>> {name: tuple(keras.ops.shape(m)) for name, m in maps.items()}
+    {'encoderblock_0': (1, 2, 3, 8), 'encoderblock_2': (1, 2, 3, 8)}
     """
     all_blocks = names.blocks(model)
     chosen = _block_indices(blocks, len(all_blocks))
