@@ -18,13 +18,12 @@ import dataclasses
 import keras
 
 from keras_vit.data.load import load_source
-from keras_vit.data.pipeline import eval_pipeline, train_pipeline
 from keras_vit.pretraining.masked_patch import MaskedPatchPrediction, check_rates
 from keras_vit.pretraining.targets import TARGETS
 from keras_vit.training.callbacks import ProgressFile, save_atomically
 from keras_vit.training.precision import set_mixed_precision
 from keras_vit.training.recipes import RECIPES
-from keras_vit.training.run import build_model_for, optimizer_for
+from keras_vit.training.run import build_model_for, optimizer_for, run_data
 from keras_vit.training.run_folder import prepare_out, resume_epoch
 from keras_vit.utils.validation import check_choice, check_positive_int
 
@@ -83,17 +82,9 @@ def pretrain(config, target="mean_color", mask_rate=0.5):
     encoder = _encoder(config, source.num_classes)
     model = MaskedPatchPrediction(encoder, target=target, mask_rate=mask_rate, seed=config.seed)
     image_size = encoder.input_shape[1:3]
-    train_data = train_pipeline(
-        source.splits["train"], source.num_classes, image_size, config.batch_size,
-        config.augmentation, size=source.sizes["train"], seed=config.seed,
-    )
+    train_data, evaluate = run_data(config, source, image_size)
     steps = config.epochs * (source.sizes["train"] // config.batch_size)
     model.compile(optimizer=optimizer_for(config, steps))
-
-    def evaluate(split):
-        return eval_pipeline(
-            source.splits[split], source.num_classes, image_size, config.batch_size, config.crop_fraction
-        )
 
     resumed = resume_epoch(paths)
     history = model.fit(

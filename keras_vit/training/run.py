@@ -137,21 +137,13 @@ def train(config):
     model = build_model_for(config, source.num_classes)
     lora = _enable_lora(config, model)
     image_size = model.input_shape[1:3]
-    train_data = train_pipeline(
-        source.splits["train"], source.num_classes, image_size, config.batch_size,
-        config.augmentation, size=source.sizes["train"], seed=config.seed,
-    )
+    train_data, evaluate = run_data(config, source, image_size)
     steps = config.epochs * (source.sizes["train"] // config.batch_size)
     model.compile(
         optimizer=optimizer_for(config, steps),
         loss=classification_loss(config.label_smoothing),
         metrics=["accuracy"],
     )
-
-    def evaluate(split):
-        return eval_pipeline(
-            source.splits[split], source.num_classes, image_size, config.batch_size, config.crop_fraction
-        )
 
     resumed = resume_epoch(paths)
     history = model.fit(
@@ -169,6 +161,22 @@ def train(config):
     return TrainResult(
         model, float(test_accuracy), float(test_loss), history.history, paths["product"], resumed, lora
     )
+
+
+def run_data(config, source, image_size):
+    """`config`'s seeded, augmented training pipeline over `source`, and a
+    function from a split's name to its evaluation pipeline."""
+    train_data = train_pipeline(
+        source.splits["train"], source.num_classes, image_size, config.batch_size,
+        config.augmentation, size=source.sizes["train"], seed=config.seed,
+    )
+
+    def evaluate(split):
+        return eval_pipeline(
+            source.splits[split], source.num_classes, image_size, config.batch_size, config.crop_fraction
+        )
+
+    return train_data, evaluate
 
 
 def _write_class_names(class_names, path):
