@@ -86,7 +86,13 @@ def _fit(model, path, variable, array, resample_method, notes, source):
     # leading (position) axes only; their layer knows how to resample them.
     resizable = hasattr(layer, "resample_weight") and array.ndim == len(variable.shape)
     if resizable and array.shape[-1] == variable.shape[-1]:
-        resized = layer.resample_weight(path.rsplit("/", 1)[-1], array, method=resample_method)
+        try:
+            resized = layer.resample_weight(path.rsplit("/", 1)[-1], array, method=resample_method)
+        except ValueError as error:
+            raise ValueError(
+                f"Shape mismatch for weight '{path}': {source} has {tuple(array.shape)}, the model "
+                f"expects {tuple(variable.shape)}, and it cannot be resampled: {error}"
+            ) from None
         if tuple(resized.shape) == tuple(variable.shape):
             notes.append(
                 f"{path} resampled ({resample_method}) from {tuple(array.shape)} to "

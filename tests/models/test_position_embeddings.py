@@ -187,6 +187,15 @@ def test_weights_of_another_resolution_are_resampled_on_load(kind, placement, tm
     assert np.isfinite(model.predict(_images(model), verbose=0)).all()
 
 
+def test_a_table_that_cannot_be_resampled_names_the_file_and_why(tmp_path):
+    # A 1D table of a 2x3 grid does not record its grid: 6 patch rows form no square.
+    path = str(tmp_path / "wide.weights.h5")
+    _tiny("learned_1d", "stem").save_weights(path)
+    with pytest.raises(ValueError, match=r"'pos_embedding/embedding': .*wide.weights.h5 has \(1, 7, 16\), the model "
+                                         r"expects \(1, 21, 16\), and it cannot be resampled: .*no square grid"):
+        _tiny("learned_1d", "stem", image_size=(32, 40), weights=path)
+
+
 def test_a_checkpoint_of_another_kind_is_refused_by_name(tmp_path):
     path = str(tmp_path / "one_d.weights.h5")
     _tiny("learned_1d", "stem").save_weights(path)
