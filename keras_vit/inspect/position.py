@@ -89,7 +89,7 @@ def relative_position_bias(model, images, block=0):
     """
     images = geometry.check_images(model, images)
     blocks = names.blocks(model)
-    if not _is_int(block) or not 0 <= block < len(blocks):
+    if check_non_negative_int("block", block) >= len(blocks):
         raise ValueError(
             f"`block` must be an int in [0, {len(blocks) - 1}]. Received: block={block!r}"
         )
@@ -110,10 +110,6 @@ def relative_position_bias(model, images, block=0):
     np.add.at(sums.T, offset, logits.sum(axis=0).reshape(logits.shape[1], -1).T)
     counts = np.bincount(offset, minlength=2 * tokens - 1) * logits.shape[0]
     return np.arange(1 - tokens, tokens), (sums / counts).astype(np.float32)
-
-
-def _is_int(value):
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def cosine_similarity_grid(embedding, grid_size):
