@@ -22,7 +22,7 @@ def run(args):
     from keras_vit import inspect
 
     model = keras_model(args)
-    image = read_image(args.image, model.input_shape[1:3])
+    image = read_image(args.image, inspect.token_grid(model).image_size)
     print(f"keras-vit inspect: {model.name} on {args.image}, figures into {args.out}", file=sys.stderr)
     attention = inspect.attention_weights(model, _model_input(model, image)[None])
     grid = inspect.token_grid(model)

@@ -183,7 +183,8 @@ def last_layer_attention(model, images, batch_size=8, upsample=True):
 
 
 def _model_maps(model, images, batch_size, upsample, to_map):
-    grid = geometry.token_grid(model)
+    images = geometry.check_images(model, images)
+    grid = geometry.token_grid(model, images.shape[1:3])
     batches = attention_batches(model, images, batch_size)
     maps = np.concatenate([to_map(attention, grid) for attention in batches], axis=0)
     return geometry.upsample(maps, grid.image_size) if upsample else maps

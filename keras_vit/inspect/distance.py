@@ -97,7 +97,8 @@ def mean_attention_distance(model, images, batch_size=8):
     >>> mean_attention_distance(model, np.zeros((2, 16, 16, 3))).shape
     (3, 2)
     """
-    grid = geometry.token_grid(model)
+    images = geometry.check_images(model, images)
+    grid = geometry.token_grid(model, images.shape[1:3])
     total, count = 0.0, 0
     for attention in attention_batches(model, images, batch_size):
         total = total + np.stack([mean_distance(w, grid).sum(axis=0) for w in attention])

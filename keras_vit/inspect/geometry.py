@@ -49,15 +49,21 @@ class TokenGrid:
         return tuple(float(s) / g for s, g in zip(self.image_size, self.grid_size))
 
 
-def token_grid(model):
+def token_grid(model, image_size=None):
     """Returns the `TokenGrid` of a keras_vit model, plain or hybrid.
 
     The grid and the prefix tokens come from the `pos_embedding` layer and the
     pixels per token from the model's input size, never from a patch size: in a
-    hybrid model one token covers more pixels than its 1x1 patch.
+    hybrid model one token covers more pixels than its 1x1 patch. A model
+    built with `dynamic_image_size=True` has the grid of the images it is
+    called on.
 
     Args:
         model: keras.Model. A keras_vit model.
+        image_size: pair of ints or None. The `(height, width)` of the images,
+            for a dynamic-size model; None takes the size its position
+            embeddings were built for. A fixed-size model takes only its own.
+            Defaults to None.
 
     Returns:
         A `TokenGrid`.
@@ -68,25 +74,51 @@ def token_grid(model):
             "`model` has no layer named 'pos_embedding' that knows its grid: "
             f"pass a model built by keras_vit. Received: model.name={model.name!r}"
         )
-    image_size = tuple(model.input_shape[1:3])
-    if None in image_size:
+    stride = getattr(layer, "patch_stride", None)
+    if stride is not None:
+        built = tuple(size * stride for size in layer.grid_size)
+        image_size = built if image_size is None else _divisible(check_grid("image_size", image_size), stride)
+        return TokenGrid(image_size, tuple(size // stride for size in image_size), layer.num_prefix_tokens)
+    fixed = tuple(model.input_shape[1:3])
+    if None in fixed:
         raise ValueError(
-            "`model` must have a fixed input size to map tokens to pixels. "
+            "`model` must have a fixed input size, or be built by keras_vit with "
+            "dynamic_image_size=True, to map tokens to pixels. "
             f"Received: model.input_shape={model.input_shape}"
         )
-    return TokenGrid(image_size, tuple(layer.grid_size), layer.num_prefix_tokens)
+    if image_size is not None and check_grid("image_size", image_size) != fixed:
+        raise ValueError(
+            f"This model takes images of {fixed[0]}x{fixed[1]} only (built without "
+            f"dynamic_image_size). Received: image_size={image_size!r}"
+        )
+    return TokenGrid(fixed, tuple(layer.grid_size), layer.num_prefix_tokens)
+
+
+def _divisible(image_size, stride):
+    for axis, size in zip(("height", "width"), image_size):
+        if size % stride:
+            raise ValueError(
+                f"Image {axis} {size} is not divisible by {stride}, the pixels per patch "
+                f"token of this dynamic-size model. Received: image_size={image_size}"
+            )
+    return image_size
 
 
 def check_images(model, images):
     """Returns `images` as a float32 NumPy batch, or raises if the model cannot take them."""
     images = np.asarray(keras.ops.convert_to_numpy(images), dtype=np.float32)
     expected = tuple(model.input_shape[1:])
-    if images.ndim != 4 or images.shape[0] == 0 or images.shape[1:] != expected:
+    shape_ok = images.ndim == 4 and images.shape[0] > 0 and all(
+        want in (None, got) for want, got in zip(expected, images.shape[1:])
+    )
+    if not shape_ok:
         raise ValueError(
             f"`images` must be a batch of shape (batch, {', '.join(map(str, expected))}) "
             "for this model (add a batch axis for one image, resize others first). "
             f"Received: images.shape={images.shape}"
         )
+    if None in expected[:2]:
+        token_grid(model, images.shape[1:3])  # sizes the patch stride does not divide
     return images
 
 

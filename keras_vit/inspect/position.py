@@ -102,6 +102,7 @@ def relative_position_bias(model, images, block=0):
             f"position_embedding='relative'. Received: model.name={model.name!r}"
         )
     inputs = keras.Model(model.input, layer.input).predict(images, verbose=0)
+    tokens = inputs.shape[1]  # the built length, or the images' on a dynamic-size model
     logits = attention.relative_logits(attention.query(layer.norm1(inputs)))
     logits = keras.ops.convert_to_numpy(keras.ops.cast(logits, "float32")).astype(np.float64)
     query, key = np.meshgrid(np.arange(tokens), np.arange(tokens), indexing="ij")

@@ -2,6 +2,7 @@
 
 from keras_vit.layers.attention import MultiHeadSelfAttention
 from keras_vit.layers.class_token import ClassToken
+from keras_vit.layers.grid import GridLayer, ImageSizeCheck
 from keras_vit.layers.patch_embedding import PatchEmbedding
 from keras_vit.layers.pooling import POOLINGS, SequencePooling
 from keras_vit.layers.position_embedding import (
@@ -28,6 +29,8 @@ __all__ = [
     "AddPositionEmbedding2D",
     "BottleneckUnit",
     "ClassToken",
+    "GridLayer",
+    "ImageSizeCheck",
     "MaxPooling2DSame",
     "MultiHeadSelfAttention",
     "NoPositionEmbedding",

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 from keras.dtype_policies import DTypePolicyMap
 
+from keras_vit.layers.interpolation import resize_offsets
 from keras_vit.utils.resample import resample_relative_embedding
 from keras_vit.utils.validation import check_heads, check_positive_int, check_rate
 
@@ -32,7 +33,10 @@ class MultiHeadSelfAttention(keras.layers.Layer):
     dot product with that embedding, an "extra attention" with the offsets'
     embeddings as keys, is added to the content logits before the softmax:
     `logits[h, i, j] = q_i . (k_j + r_(i-j)) / sqrt(head_dim)`. The bias goes
-    into the fused kernel through its `bias` argument.
+    into the fused kernel through its `bias` argument. Called on a sequence
+    of another length (a model built with `dynamic_image_size=True`, at
+    another resolution), the table is resampled inside the graph to that
+    length's offsets, as the loaders resample it.
 
     `model.quantize(mode)` quantizes the four projections (Keras' `EinsumDense`
     modes "int8", "float8" and "int4"); `relative_embedding` stays float. The
@@ -92,6 +96,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         )
         self.out.build((*input_shape[:-1], heads, size))
         self.dropout = keras.layers.Dropout(self.dropout_rate, dtype=sublayer_policy(self, "dropout"))
+        self.dropout.build((*input_shape[:-1], heads, input_shape[1]))
         self._fused = not _float16_on_cpu(self.compute_dtype)
         if self.relative_position_tokens is not None:
             self._build_relative(input_shape)
@@ -142,24 +147,31 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         output = self.out(mixed)
         return (output, weights) if return_attention_scores else output
 
+    def compute_output_spec(self, tokens, training=None, return_attention_scores=False):
+        return attention_output_spec(self, tokens, return_attention_scores)
+
     def relative_logits(self, query):
         """The relative-position bias: `(batch, heads, T, T)` logits of the
         scaled queries `(batch, T, heads, head_dim)` (the `query` projection's
         output) against the embedding of each query-key offset."""
-        tokens = self.relative_position_tokens
+        tokens = ops.shape(query)[1]
         query = query * ops.cast(1.0 / self.head_dim**0.5, query.dtype)
+        # A sequence of another length (a dynamic-size model at another
+        # resolution) gets the table resampled to its offsets, as on load.
+        table = resize_offsets(self.relative_embedding, tokens)
         # Reversed, column m of the logits holds offset T - 1 - m, and the
         # bias of query i and key j (offset i - j) sits at m = T - 1 - i + j:
         # in the flattened rows, at T - 1 + i * (2T - 2) + j. Slices and
         # reshapes pick them out, with no gather for exporters to translate.
-        table = ops.flip(ops.cast(self.relative_embedding, query.dtype), axis=0)
+        table = ops.flip(ops.cast(table, query.dtype), axis=0)
         logits = ops.einsum("bqhk,ohk->bhqo", query, table)
-        if tokens == 1:
+        if isinstance(tokens, int) and tokens == 1:
             return logits
-        width = 2 * tokens - 2
-        flat = ops.reshape(logits, (-1, self.num_heads, tokens * (2 * tokens - 1)))
+        # Explicit sizes, no -1: JAX cannot infer one from symbolic dimensions.
+        batch, width = ops.shape(query)[0], 2 * tokens - 2
+        flat = ops.reshape(logits, (batch, self.num_heads, tokens * (2 * tokens - 1)))
         flat = flat[:, :, tokens - 1 : tokens - 1 + tokens * width]
-        return ops.reshape(flat, (-1, self.num_heads, tokens, width))[..., :tokens]
+        return ops.reshape(flat, (batch, self.num_heads, tokens, width))[..., :tokens]
 
     def _explicit_attention(self, query, key, value, bias, training):
         query = query * ops.cast(1.0 / self.head_dim**0.5, query.dtype)
@@ -190,6 +202,22 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         if self.built:
             config.update(quantized_dtype_config(self, self.projections()))
         return config
+
+
+def attention_output_spec(layer, tokens, return_attention_scores):
+    """The outputs of an attention `layer` (or a block around one) on `tokens`:
+    the same shape, and the `(batch, heads, T, T)` weights when asked.
+
+    Stated rather than traced: a sequence of open length is a symbolic
+    dimension on JAX, and the relative bias' reshape to `T * (2T - 1)` is a
+    product of two that JAX cannot prove non-negative.
+    """
+    output = keras.KerasTensor(tokens.shape, dtype=layer.compute_dtype)
+    if not return_attention_scores:
+        return output
+    batch, length = tokens.shape[:2]
+    weights = keras.KerasTensor((batch, layer.num_heads, length, length), dtype=layer.compute_dtype)
+    return output, weights
 
 
 def _float16_on_cpu(compute_dtype):

@@ -8,6 +8,7 @@ so each is spelled once, here.
 import keras
 
 PREPROCESSING = "preprocessing"
+IMAGE_SIZE_CHECK = "image_size_check"
 ROOT_CONV = "conv_root"
 PATCH_EMBEDDING = "embedding"
 CLASS_TOKEN = "cls"

@@ -10,49 +10,33 @@ Transformer block (`POSITION_EMBEDDING_PLACEMENTS`).
 import keras
 import numpy as np
 
-from keras_vit.utils.resample import resample_axis_table, resample_position_embedding
-from keras_vit.utils.validation import check_grid, check_non_negative_int
+from keras_vit.layers.grid import GridLayer
+from keras_vit.layers.interpolation import resize_axis_table, resize_grid_table, same_grid
+from keras_vit.utils.resample import METHODS, resample_axis_table, resample_position_embedding
+from keras_vit.utils.validation import check_choice
 
 
-class _GridLayer(keras.layers.Layer):
-    """What every position-embedding layer shares: its patch grid and prefix tokens."""
+class _PositionLayer(GridLayer):
+    """What every position-embedding layer shares: its patch grid, prefix tokens,
+    and for a dynamic-size model how its tables follow the grid of each call."""
 
-    def __init__(self, grid_size, num_prefix_tokens=1, **kwargs):
-        super().__init__(**kwargs)
-        self.grid_size = check_grid("grid_size", grid_size)
-        self.num_prefix_tokens = check_non_negative_int("num_prefix_tokens", num_prefix_tokens)
-
-    @property
-    def num_tokens(self):
-        return self.num_prefix_tokens + self.grid_size[0] * self.grid_size[1]
+    def __init__(self, grid_size, num_prefix_tokens=1, patch_stride=None, resample_method="zoom", **kwargs):
+        super().__init__(grid_size, num_prefix_tokens, patch_stride, **kwargs)
+        self.resample_method = check_choice("resample_method", resample_method, METHODS)
 
     def table(self):
-        """The embedding added to each token, as a NumPy array `(num_tokens, hidden_dim)`;
-        None for a layer that adds nothing."""
+        """The embedding added to each token at the built grid, as a NumPy array
+        `(num_tokens, hidden_dim)`; None for a layer that adds nothing."""
         return None
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            grid_size=list(self.grid_size), num_prefix_tokens=self.num_prefix_tokens
-        )
+        config.update(resample_method=self.resample_method)
         return config
-
-    def _check_shape(self, shape):
-        if len(shape) != 3 or shape[1] not in (None, self.num_tokens):
-            raise ValueError(
-                f"{type(self).__name__} holds {self.num_tokens} positions "
-                f"({self.num_prefix_tokens} prefix + {self.grid_size[0]}x"
-                f"{self.grid_size[1]} patches). Received: tokens.shape={tuple(shape)}. "
-                "Build the model for this image size, or resample the embedding."
-            )
 
 
 @keras.saving.register_keras_serializable(package="keras_vit")
-class AddPositionEmbedding(_GridLayer):
+class AddPositionEmbedding(_PositionLayer):
     """Adds learned 1D position embeddings to a token sequence (paper Eq. 1, `E_pos`).
 
     The embedding has shape `(1, num_prefix_tokens + rows * cols, hidden_dim)`:
@@ -66,11 +50,20 @@ class AddPositionEmbedding(_GridLayer):
         grid_size: int or pair of ints. The `(rows, cols)` of the patch grid.
         num_prefix_tokens: int. Tokens before the patches (1 with a class token,
             0 without). Defaults to 1.
+        patch_stride: int or None. For a dynamic-size model: the input pixels
+            per patch token, from which each call's grid is read off the
+            images; the embedding is then resampled to that grid inside the
+            graph. None for a fixed grid. Defaults to None.
+        resample_method: str. How a dynamic layer resamples: `"zoom"` (the
+            original's linear zoom) or `"bicubic"`, as at load time.
+            Defaults to `"zoom"`.
         **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:
         tokens: Float tensor of shape `(batch, num_prefix_tokens + rows * cols,
             hidden_dim)`.
+        images: The model's input images `(batch, height, width, channels)`,
+            for a layer with `patch_stride` only.
 
     Input shape:
         `(batch, num_tokens, hidden_dim)`.
@@ -86,16 +79,21 @@ class AddPositionEmbedding(_GridLayer):
     """
 
     def build(self, input_shape):
-        self._check_shape(input_shape)
+        self.check_input_shape(input_shape)
         self.embedding = self.add_weight(
             name="embedding",
             shape=(1, self.num_tokens, input_shape[-1]),
             initializer=keras.initializers.RandomNormal(stddev=0.02),
         )
 
-    def call(self, tokens):
-        self._check_shape(tokens.shape)
-        return tokens + keras.ops.cast(self.embedding, tokens.dtype)
+    def call(self, tokens, images=None):
+        grid = self.call_grid(tokens, images)
+        embedding = self.embedding
+        if not same_grid(grid, self.grid_size):
+            prefix, patches = embedding[0, : self.num_prefix_tokens], embedding[0, self.num_prefix_tokens :]
+            patches = resize_grid_table(patches, self.grid_size, grid, self.resample_method)
+            embedding = keras.ops.concatenate([prefix, patches], axis=0)[None]
+        return tokens + keras.ops.cast(embedding, tokens.dtype)
 
     def table(self):
         return keras.ops.convert_to_numpy(self.embedding.value)[0]
@@ -132,7 +130,7 @@ class AddPositionEmbedding(_GridLayer):
 
 
 @keras.saving.register_keras_serializable(package="keras_vit")
-class AddPositionEmbedding2D(_GridLayer):
+class AddPositionEmbedding2D(_PositionLayer):
     """Adds learned 2D position embeddings (paper Appendix D.4, "2-dimensional").
 
     Two tables of width `hidden_dim / 2` are learned: a row (Y) embedding
@@ -149,11 +147,16 @@ class AddPositionEmbedding2D(_GridLayer):
     Args:
         grid_size: int or pair of ints. The `(rows, cols)` of the patch grid.
         num_prefix_tokens: int. Tokens before the patches. Defaults to 1.
+        patch_stride: int or None. As for `AddPositionEmbedding`: set, each
+            table is resampled inside the graph to the grid of each call.
+            Defaults to None.
+        resample_method: str. `"zoom"` or `"bicubic"`. Defaults to `"zoom"`.
         **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:
         tokens: Float tensor of shape `(batch, num_prefix_tokens + rows * cols,
             hidden_dim)`, with an even `hidden_dim`.
+        images: The model's input images, for a layer with `patch_stride` only.
 
     Input shape:
         `(batch, num_tokens, hidden_dim)`.
@@ -171,7 +174,7 @@ class AddPositionEmbedding2D(_GridLayer):
     """
 
     def build(self, input_shape):
-        self._check_shape(input_shape)
+        self.check_input_shape(input_shape)
         hidden_dim = input_shape[-1]
         if hidden_dim is None or hidden_dim % 2:
             raise ValueError(
@@ -194,17 +197,19 @@ class AddPositionEmbedding2D(_GridLayer):
                 initializer=initializer,
             )
 
-    def call(self, tokens):
-        self._check_shape(tokens.shape)
-        return tokens + keras.ops.cast(self._composed(), tokens.dtype)[None]
+    def call(self, tokens, images=None):
+        grid = self.call_grid(tokens, images)
+        return tokens + keras.ops.cast(self._composed(grid), tokens.dtype)[None]
 
-    def _composed(self):
+    def _composed(self, grid=None):
         ops = keras.ops
-        rows, cols = self.grid_size
+        rows, cols = grid or self.grid_size
+        row_table = resize_axis_table(self.row_embedding, rows, self.resample_method)
+        column_table = resize_axis_table(self.column_embedding, cols, self.resample_method)
         half = self.row_embedding.shape[-1]
-        row_part = ops.broadcast_to(ops.expand_dims(self.row_embedding, 1), (rows, cols, half))
-        column_part = ops.broadcast_to(ops.expand_dims(self.column_embedding, 0), (rows, cols, half))
-        patches = ops.reshape(ops.concatenate([row_part, column_part], axis=-1), (rows * cols, 2 * half))
+        row_part = ops.broadcast_to(ops.expand_dims(row_table, 1), (rows, cols, half))
+        column_part = ops.broadcast_to(ops.expand_dims(column_table, 0), (rows, cols, half))
+        patches = ops.reshape(ops.concatenate([row_part, column_part], axis=-1), (-1, 2 * half))
         if self.prefix_embedding is None:
             return patches
         return ops.concatenate([ops.convert_to_tensor(self.prefix_embedding), patches], axis=0)
@@ -222,7 +227,7 @@ class AddPositionEmbedding2D(_GridLayer):
 
 
 @keras.saving.register_keras_serializable(package="keras_vit")
-class NoPositionEmbedding(_GridLayer):
+class NoPositionEmbedding(_PositionLayer):
     """Leaves the tokens as they are: the paper's "no positional information" (App. D.4).
 
     Takes the same arguments as `AddPositionEmbedding` so builders can swap
@@ -235,7 +240,8 @@ class NoPositionEmbedding(_GridLayer):
     (1, 5, 8)
     """
 
-    def call(self, tokens):
+    def call(self, tokens, images=None):
+        self.call_grid(tokens, images)
         return tokens
 
 

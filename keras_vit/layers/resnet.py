@@ -18,21 +18,20 @@ GROUP_NORM_EPSILON = 1e-6
 
 
 def same_padding(size, kernel_size, stride):
-    """The `(before, after)` padding of TensorFlow's SAME for one spatial axis."""
-    total = max((math.ceil(size / stride) - 1) * stride + kernel_size - size, 0)
+    """The `(before, after)` padding of TensorFlow's SAME for one spatial axis.
+
+    An unknown `size` (None: a graph traced for any image size) is taken as
+    divisible by `stride`, the only sizes a dynamic-size hybrid accepts; the
+    padding is then `kernel_size - stride` whatever the size.
+    """
+    if size is None:
+        total = max(kernel_size - stride, 0)
+    else:
+        total = max((math.ceil(size / stride) - 1) * stride + kernel_size - size, 0)
     return total // 2, total - total // 2
 
 
-def _check_known_size(layer, shape):
-    if shape[1] is None or shape[2] is None:
-        raise ValueError(
-            f"{layer} needs a known height and width for TensorFlow-style SAME "
-            f"padding. Received: input_shape={tuple(shape)}"
-        )
-
-
-def _pad_same(inputs, kernel_size, stride, layer, constant=0.0):
-    _check_known_size(layer, inputs.shape)
+def _pad_same(inputs, kernel_size, stride, constant=0.0):
     pads = [same_padding(size, kernel_size, stride) for size in inputs.shape[1:3]]
     if not any(before or after for before, after in pads):
         return inputs
@@ -92,8 +91,8 @@ class StdConv2D(keras.layers.Layer):
         **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:
-        inputs: Float tensor of shape `(batch, height, width, channels)` with a
-            known height and width.
+        inputs: Float tensor of shape `(batch, height, width, channels)`; an
+            unknown height or width is taken as divisible by `strides`.
 
     Input shape:
         `(batch, height, width, channels)`.
@@ -119,7 +118,6 @@ class StdConv2D(keras.layers.Layer):
 
     def build(self, input_shape):
         _check_image_shape("StdConv2D", input_shape)
-        _check_known_size("StdConv2D", input_shape)
         size = self.kernel_size
         self.kernel = self.add_weight(
             name="kernel",
@@ -136,7 +134,7 @@ class StdConv2D(keras.layers.Layer):
 
     def call(self, inputs):
         kernel = ops.cast(self.standardized_kernel(), self.compute_dtype)
-        inputs = _pad_same(inputs, self.kernel_size, self.strides, "StdConv2D")
+        inputs = _pad_same(inputs, self.kernel_size, self.strides)
         return ops.conv(inputs, kernel, strides=self.strides, padding="valid")
 
     def compute_output_shape(self, input_shape):
@@ -166,7 +164,8 @@ class MaxPooling2DSame(keras.layers.Layer):
         **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Input shape:
-        `(batch, height, width, channels)`, with a known height and width.
+        `(batch, height, width, channels)`; an unknown height or width is taken
+        as divisible by `strides`.
 
     Output shape:
         `(batch, ceil(height / strides), ceil(width / strides), channels)`.
@@ -184,11 +183,10 @@ class MaxPooling2DSame(keras.layers.Layer):
         self.strides = check_positive_int("strides", strides)
 
     def call(self, inputs):
-        inputs = _pad_same(inputs, self.pool_size, self.strides, "MaxPooling2DSame", float("-inf"))
+        inputs = _pad_same(inputs, self.pool_size, self.strides, float("-inf"))
         return ops.max_pool(inputs, self.pool_size, strides=self.strides, padding="valid")
 
     def compute_output_shape(self, input_shape):
-        _check_known_size("MaxPooling2DSame", input_shape)
         return _same_output_shape(input_shape, self.strides, input_shape[-1])
 
     def get_config(self):
@@ -214,7 +212,8 @@ class BottleneckUnit(keras.layers.Layer):
         **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Input shape:
-        `(batch, height, width, channels)`, with a known height and width.
+        `(batch, height, width, channels)`; an unknown height or width is taken
+        as divisible by `strides`.
 
     Output shape:
         `(batch, ceil(height / strides), ceil(width / strides), 4 * filters)`.
@@ -287,7 +286,8 @@ class ResNetStage(keras.layers.Layer):
         **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Input shape:
-        `(batch, height, width, channels)`, with a known height and width.
+        `(batch, height, width, channels)`; an unknown height or width is taken
+        as divisible by `strides`.
 
     Output shape:
         `(batch, ceil(height / strides), ceil(width / strides), 4 * filters)`.

@@ -2,11 +2,11 @@
 
 import keras
 
-from keras_vit.utils.validation import check_grid, check_non_negative_int
+from keras_vit.layers.grid import GridLayer
 
 
 @keras.saving.register_keras_serializable(package="keras_vit")
-class TokenMap(keras.layers.Layer):
+class TokenMap(GridLayer):
     """Drops the prefix tokens and lays the patch tokens out on the patch grid.
 
     The inverse of the patch embedding's flattening (row-major), so that a
@@ -16,7 +16,14 @@ class TokenMap(keras.layers.Layer):
         grid_size: int or pair of ints. The `(rows, cols)` of the patch grid.
         num_prefix_tokens: int. Tokens before the patches (the class token).
             Defaults to 1.
+        patch_stride: int or None. For a dynamic-size model, the input pixels
+            per patch token: the grid is then read off the `images` passed
+            with the tokens at every call. Defaults to None.
         **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        tokens: `(batch, num_prefix_tokens + rows * cols, hidden_dim)`.
+        images: The model's input images, for a layer with `patch_stride` only.
 
     Input shape:
         `(batch, num_prefix_tokens + rows * cols, hidden_dim)`.
@@ -31,25 +38,12 @@ class TokenMap(keras.layers.Layer):
     [8.0, 9.0]
     """
 
-    def __init__(self, grid_size, num_prefix_tokens=1, **kwargs):
-        super().__init__(**kwargs)
-        self.grid_size = check_grid("grid_size", grid_size)
-        self.num_prefix_tokens = check_non_negative_int("num_prefix_tokens", num_prefix_tokens)
-
-    def call(self, tokens):
-        expected = self.num_prefix_tokens + self.grid_size[0] * self.grid_size[1]
-        if tokens.shape[1] is not None and tokens.shape[1] != expected:
-            raise ValueError(
-                f"TokenMap expects {expected} tokens ({self.num_prefix_tokens} prefix + "
-                f"{self.grid_size[0]}x{self.grid_size[1]} patches). Received: tokens.shape={tuple(tokens.shape)}"
-            )
+    def call(self, tokens, images=None):
+        rows, cols = self.call_grid(tokens, images)
         patches = tokens[:, self.num_prefix_tokens :, :]
-        return keras.ops.reshape(patches, (-1, *self.grid_size, tokens.shape[-1]))
+        return keras.ops.reshape(patches, (-1, rows, cols, tokens.shape[-1]))
 
     def compute_output_shape(self, input_shape):
+        if self.patch_stride is not None:
+            return (input_shape[0], None, None, input_shape[-1])
         return (input_shape[0], *self.grid_size, input_shape[-1])
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(grid_size=list(self.grid_size), num_prefix_tokens=self.num_prefix_tokens)
-        return config

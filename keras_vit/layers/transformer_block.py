@@ -5,6 +5,7 @@ from keras import ops
 
 from keras_vit.layers.attention import (
     MultiHeadSelfAttention,
+    attention_output_spec,
     quantized_dtype_config,
     sublayer_policy,
 )
@@ -120,7 +121,9 @@ class TransformerBlock(keras.layers.Layer):
         self.mlp_fc2 = self._dense(hidden_dim, "mlp_fc2")
         self.dropout = keras.layers.Dropout(self.dropout_rate, dtype=policy)
         self.drop_branch = StochasticDepth(self.stochastic_depth_rate, dtype=policy)
-        for layer in (self.norm1, self.attn, self.norm2, self.mlp_fc1):
+        # Built here, weights or not: functional models state the block's
+        # output (`compute_output_spec`) without calling it.
+        for layer in (self.norm1, self.attn, self.norm2, self.mlp_fc1, self.dropout, self.drop_branch):
             layer.build(input_shape)
         self.mlp_fc2.build((*input_shape[:-1], self.mlp_dim))
 
@@ -154,6 +157,9 @@ class TransformerBlock(keras.layers.Layer):
         hidden = self.mlp_fc2(self.dropout(hidden, training=training))
         tokens = tokens + self._residual(hidden, training)
         return (tokens, weights) if return_attention_scores else tokens
+
+    def compute_output_spec(self, tokens, training=None, return_attention_scores=False):
+        return attention_output_spec(self, tokens, return_attention_scores)
 
     def _residual(self, branch, training):
         return self.drop_branch(self.dropout(branch, training=training), training=training)

@@ -171,7 +171,9 @@ def from_checkpoint(path, resample_method="zoom", **overrides):
     Args:
         path: str. An original `.npz`, a timm `.safetensors`/`.pth`/`.bin`, or
             a HF model folder.
-        resample_method: str. `"zoom"` or `"bicubic"`. Defaults to `"zoom"`.
+        resample_method: str. `"zoom"` or `"bicubic"`, for the position
+            embeddings on load and, with `dynamic_image_size=True`, at every
+            call. Defaults to `"zoom"`.
         **overrides: keyword arguments of `keras_vit.ViT` (or
             `keras_vit.ViTHybrid` for a hybrid).
 
@@ -184,6 +186,6 @@ def from_checkpoint(path, resample_method="zoom", **overrides):
     _, implied = resolve_weights(size, checkpoint, overrides)
     fixed = {key: value for key, value in architecture.items() if key not in IMPLIED_BY_CHECKPOINTS}
     builder = ViT if architecture.get("resnet_layers") is None else ViTHybrid
-    model = builder(**{**fixed, **implied, **overrides})
+    model = builder(**{**fixed, **implied, **overrides}, resample_method=resample_method)
     load_weights(model, checkpoint, resample_method=resample_method)
     return model

@@ -8,7 +8,9 @@ import keras
 
 from keras_vit.layers.pooling import POOLINGS
 from keras_vit.layers.position_embedding import POSITION_EMBEDDING_KINDS, POSITION_EMBEDDING_PLACEMENTS
+from keras_vit.utils.resample import METHODS
 from keras_vit.utils.validation import (
+    check_bool,
     check_choice,
     check_grid,
     check_heads,
@@ -50,6 +52,8 @@ class ViTConfig:
     position_embedding_placement: str = "stem"
     resnet_layers: tuple | None = None
     resnet_width: float = 1
+    dynamic_image_size: bool = False
+    resample_method: str = "zoom"
 
     def __post_init__(self):
         image_size = check_grid("image_size", self.image_size)
@@ -62,6 +66,8 @@ class ViTConfig:
         if self.representation_size is not None:
             check_positive_int("representation_size", self.representation_size)
         check_choice("pooling", self.pooling, POOLINGS)
+        check_choice("resample_method", self.resample_method, METHODS)
+        check_bool("dynamic_image_size", self.dynamic_image_size)
         self._check_position_embedding()
         check_rate("dropout_rate", self.dropout_rate)
         check_rate("attention_dropout_rate", self.attention_dropout_rate)
@@ -130,6 +136,12 @@ class ViTConfig:
                 f"{size} to {features}. Received: image_size={self.image_size}"
             )
         check_heads(self.hidden_dim, self.num_heads)
+
+    @property
+    def patch_stride(self):
+        """Input pixels per patch token along each axis: the patch size times
+        the stem's stride. A dynamic-size model takes sizes it divides."""
+        return self.patch_size * self.stem_stride
 
     @property
     def stem_width(self):

@@ -62,7 +62,9 @@ def ViTHybrid(
             `include_top`, `num_classes`, `pooling`, `representation_size`,
             `classifier_activation`, `include_preprocessing`, `dropout_rate`,
             `attention_dropout_rate`, `approximate_gelu`, `layer_norm_epsilon`,
-            `position_embedding`, `num_channels`.
+            `position_embedding`, `num_channels`, `dynamic_image_size` (any
+            size divisible by the stem's stride times `patch_size`),
+            `resample_method`.
 
     Returns:
         A functional `keras.Model` mapping `(batch, height, width, channels)`

@@ -7,6 +7,7 @@ import keras
 
 from keras_vit.layers import names
 from keras_vit.layers.token_map import TokenMap
+from keras_vit.models.vit import add_position
 
 
 def intermediates(model):
@@ -52,7 +53,8 @@ def feature_maps(model, blocks=1, norm=True, stop_early=True):
     For detection and segmentation heads: each requested block's output,
     prefix tokens (the class token) removed, laid out on the patch grid as
     `(batch, grid_height, grid_width, hidden_dim)`, like a CNN's feature map.
-    Works for plain and hybrid models and any position embedding.
+    Works for plain and hybrid models, any position embedding, and models
+    built with `dynamic_image_size=True` (the maps follow the image size).
 
     Args:
         model: keras.Model. A keras_vit model (plain or hybrid).
@@ -84,7 +86,7 @@ def feature_maps(model, blocks=1, norm=True, stop_early=True):
     all_blocks = names.blocks(model)
     chosen = _block_indices(blocks, len(all_blocks))
     grid = names.find_layer(model, names.POSITION_EMBEDDING)
-    to_map = TokenMap(grid.grid_size, grid.num_prefix_tokens, name="token_map")
+    to_map = TokenMap(grid.grid_size, grid.num_prefix_tokens, grid.patch_stride, name="token_map")
     final_norm = model.get_layer(names.ENCODER_NORM)
     last = len(all_blocks) - 1 if not stop_early else max(chosen)
     tokens = all_blocks[0].input
@@ -92,7 +94,7 @@ def feature_maps(model, blocks=1, norm=True, stop_early=True):
     for index in range(last + 1):
         tokens = all_blocks[index](_block_input(model, index, tokens))
         if index in chosen:
-            outputs[index] = to_map(final_norm(tokens) if norm else tokens)
+            outputs[index] = add_position(to_map, final_norm(tokens) if norm else tokens, model.input)
     result = {names.block(index): outputs[index] for index in chosen}
     if not stop_early:
         result["output"] = _head(model, final_norm(tokens))
@@ -128,7 +130,7 @@ def _block_input(model, index, tokens):
     for name in (names.position_embedding(index), names.SHARED_POSITION_EMBEDDING):
         layer = names.find_layer(model, name)
         if layer is not None:
-            return layer(tokens)
+            return add_position(layer, tokens, model.input)
     return tokens
 
 
@@ -156,3 +158,6 @@ class _WithAttention(keras.layers.Layer):
 
     def call(self, tokens):
         return self.block(tokens, return_attention_scores=True)
+
+    def compute_output_spec(self, tokens):
+        return self.block.compute_output_spec(tokens, return_attention_scores=True)

@@ -4,6 +4,7 @@ import keras
 
 from keras_vit.layers import names
 from keras_vit.layers.class_token import ClassToken
+from keras_vit.layers.grid import ImageSizeCheck
 from keras_vit.layers.patch_embedding import PatchEmbedding
 from keras_vit.layers.pooling import SequencePooling
 from keras_vit.layers.position_embedding import POSITION_EMBEDDINGS, NoPositionEmbedding
@@ -39,6 +40,8 @@ def ViT(
     position_embedding="learned_1d",
     position_embedding_placement="stem",
     num_channels=3,
+    dynamic_image_size=False,
+    resample_method="zoom",
     name=None,
 ):
     """Builds a Vision Transformer of any size (Dosovitskiy et al., ICLR 2021).
@@ -108,6 +111,19 @@ def ViT(
             added at the start of every block). `"none"` and `"relative"`
             take only `"stem"`. Defaults to `"stem"`.
         num_channels: int. Channels of the input images. Defaults to 3.
+        dynamic_image_size: bool. If True the model takes images of any
+            height and width divisible by `patch_size` (for a hybrid: by the
+            stem's stride times `patch_size`): its input is `(batch, None,
+            None, channels)` and every position embedding is resampled inside
+            the graph from the `image_size` grid it holds to the grid of each
+            call, with `resample_method`. At `image_size` it computes exactly
+            what the static model computes. Under `jit_compile` JAX and
+            TensorFlow compile once per input size. Defaults to False.
+        resample_method: str. How position embeddings move to another grid:
+            `"zoom"` (the original implementation's linear zoom, corners
+            aligned) or `"bicubic"` (timm's). Used when `weights` were trained
+            at another resolution and, with `dynamic_image_size`, at every
+            call. Defaults to `"zoom"`.
         name: str or None. Model name. Defaults to `"vit"`.
 
     Returns:
@@ -119,6 +135,10 @@ def ViT(
     >>> model = ViT(image_size=32, patch_size=8, hidden_dim=16, num_layers=2,
     ...             num_heads=2, mlp_dim=32, num_classes=10)
     >>> keras.ops.shape(model(keras.ops.zeros((1, 32, 32, 3))))
+    (1, 10)
+    >>> model = ViT(image_size=32, patch_size=8, hidden_dim=16, num_layers=2,
+    ...             num_heads=2, mlp_dim=32, num_classes=10, dynamic_image_size=True)
+    >>> keras.ops.shape(model(keras.ops.zeros((1, 48, 24, 3))))
     (1, 10)
     """
     config = ViTConfig(
@@ -142,6 +162,8 @@ def ViT(
         layer_norm_epsilon=layer_norm_epsilon,
         position_embedding=position_embedding,
         position_embedding_placement=position_embedding_placement,
+        dynamic_image_size=dynamic_image_size,
+        resample_method=resample_method,
     )
     return build_vit(config, weights=weights, name=name or "vit")
 
@@ -152,26 +174,36 @@ def build_vit(config, weights=None, name="vit"):
     `weights` is what `keras_vit.models.pretrained.resolve_weights` returns: None,
     a registry entry, a read checkpoint or a keras_vit weights file.
     """
-    images = keras.Input((*config.image_size, config.num_channels), name="images")
-    features = rescaling_layer()(images) if config.include_preprocessing else images
+    size = (None, None) if config.dynamic_image_size else config.image_size
+    images = keras.Input((*size, config.num_channels), name="images")
+    features = images
+    if config.dynamic_image_size:
+        features = ImageSizeCheck(config.patch_stride, name=names.IMAGE_SIZE_CHECK)(features)
+    if config.include_preprocessing:
+        features = rescaling_layer()(features)
     if config.resnet_layers is not None:
         features = resnet_stem(features, config.resnet_layers, config.stem_width)
     tokens = PatchEmbedding(config.patch_size, config.hidden_dim, name=names.PATCH_EMBEDDING)(features)
-    outputs = head(encode(tokens, config), config)
+    outputs = head(encode(tokens, config, images), config)
     model = keras.Model(images, outputs, name=name)
     if weights is not None:
-        load_weights(model, weights)
+        load_weights(model, weights, resample_method=config.resample_method)
     return model
 
 
-def encode(tokens, config):
-    """Class token, position embeddings and the Transformer encoder (paper Eq. 1-4)."""
+def encode(tokens, config, images):
+    """Class token, position embeddings and the Transformer encoder (paper Eq. 1-4).
+
+    `images` is the model's input, from which the position layers of a
+    dynamic-size model read each call's grid.
+    """
     if config.pooling == "token":
         tokens = ClassToken(name=names.CLASS_TOKEN)(tokens)
     # The layer after the stem always exists and knows the grid; it adds the
     # embedding only when placed there.
     at_stem = config.position_embedding_placement == "stem"
-    tokens = _position_embedding(config, names.POSITION_EMBEDDING, added=at_stem)(tokens)
+    stem = _position_embedding(config, names.POSITION_EMBEDDING, added=at_stem)
+    tokens = add_position(stem, tokens, images)
     tokens = keras.layers.Dropout(config.dropout_rate, name="pos_dropout")(tokens)
     shared = None
     if config.position_embedding_placement == "every_layer_shared":
@@ -179,9 +211,9 @@ def encode(tokens, config):
     relative = config.num_tokens if config.position_embedding == "relative" else None
     for index in range(config.num_layers):
         if config.position_embedding_placement == "every_layer":
-            tokens = _position_embedding(config, names.position_embedding(index))(tokens)
+            tokens = add_position(_position_embedding(config, names.position_embedding(index)), tokens, images)
         elif shared is not None:
-            tokens = shared(tokens)
+            tokens = add_position(shared, tokens, images)
         tokens = TransformerBlock(
             config.num_heads,
             config.mlp_dim,
@@ -201,7 +233,19 @@ def encode(tokens, config):
 def _position_embedding(config, name, added=True):
     kind = config.position_embedding if added else "none"
     layer = POSITION_EMBEDDINGS.get(kind, NoPositionEmbedding)  # "relative" is in attention
-    return layer(config.grid_size, config.num_prefix_tokens, name=name)
+    return layer(
+        config.grid_size,
+        config.num_prefix_tokens,
+        patch_stride=config.patch_stride if config.dynamic_image_size else None,
+        resample_method=config.resample_method,
+        name=name,
+    )
+
+
+def add_position(layer, tokens, images):
+    """Calls a position layer (or any `GridLayer`) on `tokens`, with the
+    model's input `images` when it reads its grid off them."""
+    return layer(tokens) if layer.patch_stride is None else layer(tokens, images)
 
 
 def head(tokens, config):

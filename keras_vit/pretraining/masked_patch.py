@@ -332,7 +332,9 @@ class _Geometry:
         if None in (*image_size, *feature_size, self.num_patches, tokens):
             raise ValueError(
                 "`encoder` must have a fixed image size: the corruption counts and the "
-                f"targets depend on it. Received: encoder.input_shape={encoder.input_shape}"
+                "targets depend on it. Pre-train a model built without dynamic_image_size; "
+                "its weights load into a dynamic-size one after. "
+                f"Received: encoder.input_shape={encoder.input_shape}"
             )
         # The tokens before the patches: 1 with a class token, 0 with pooling="gap".
         self.num_prefix_tokens = tokens - self.num_patches

@@ -21,6 +21,13 @@ def check_non_negative_int(name, value):
     return int(value)
 
 
+def check_bool(name, value):
+    """Returns `value` if it is a bool, else raises a `ValueError` naming `name`."""
+    if not isinstance(value, bool):
+        raise ValueError(f"`{name}` must be True or False. Received: {name}={value!r}")
+    return value
+
+
 def check_rate(name, value):
     """Returns `value` as a float if it lies in [0, 1), else raises a `ValueError`."""
     if (

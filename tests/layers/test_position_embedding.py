@@ -88,7 +88,7 @@ def test_set_embedding_resamples_another_grid():
 
 def test_wrong_token_count_names_the_grid():
     layer = AddPositionEmbedding(grid_size=(2, 2))
-    with pytest.raises(ValueError, match=r"holds 5 positions \(1 prefix \+ 2x2 patches\)"):
+    with pytest.raises(ValueError, match=r"expects 5 tokens here \(1 prefix \+ 2x2 patches\)"):
         layer(np.zeros((1, 10, 4), "float32"))
 
 

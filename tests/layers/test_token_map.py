@@ -20,5 +20,5 @@ def test_patches_go_back_to_their_row_and_column():
 
 
 def test_a_wrong_token_count_names_the_grid():
-    with pytest.raises(ValueError, match=r"expects 7 tokens \(1 prefix \+ 2x3 patches\)"):
+    with pytest.raises(ValueError, match=r"expects 7 tokens here \(1 prefix \+ 2x3 patches\)"):
         TokenMap((2, 3))(np.zeros((1, 6, 4), "float32"))

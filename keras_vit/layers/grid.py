@@ -1,0 +1,143 @@
+"""What every layer that knows the patch grid shares: the grid it was built for,
+its prefix tokens, and for a dynamic-size model the grid of each call."""
+
+import keras
+from keras import ops
+
+from keras_vit.utils.validation import check_grid, check_non_negative_int, check_positive_int
+
+
+class GridLayer(keras.layers.Layer):
+    """Base of the layers that lay tokens out on the patch grid.
+
+    A static layer holds one grid, `grid_size`. With `patch_stride` set the
+    layer serves a model built with `dynamic_image_size=True`: it is called
+    as `layer(tokens, images)`, with the model's input images, and its grid
+    at that call is `(height / patch_stride, width / patch_stride)`;
+    `grid_size` is then the grid its weights were built (or loaded) for.
+
+    Args:
+        grid_size: int or pair of ints. The `(rows, cols)` of the patch grid.
+        num_prefix_tokens: int. Tokens before the patches (1 with a class token,
+            0 without). Defaults to 1.
+        patch_stride: int or None. Pixels of the input image per patch token
+            along each axis (the patch size, times the ResNet stem's stride
+            in a hybrid), for a layer whose grid is read from the images at
+            every call; None for a fixed grid. Defaults to None.
+        **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+    """
+
+    def __init__(self, grid_size, num_prefix_tokens=1, patch_stride=None, **kwargs):
+        super().__init__(**kwargs)
+        self.grid_size = check_grid("grid_size", grid_size)
+        self.num_prefix_tokens = check_non_negative_int("num_prefix_tokens", num_prefix_tokens)
+        self.patch_stride = None
+        if patch_stride is not None:
+            self.patch_stride = check_positive_int("patch_stride", patch_stride)
+
+    @property
+    def num_tokens(self):
+        """Tokens at the built grid: prefix tokens and patches."""
+        return self.num_prefix_tokens + self.grid_size[0] * self.grid_size[1]
+
+    def call_grid(self, tokens, images=None):
+        """The `(rows, cols)` of this call: `grid_size`, or read off `images`
+        for a dynamic layer (ints, or scalar tensors where the graph leaves
+        the size open). Checks what can be checked before running."""
+        if self.patch_stride is None:
+            self._check_tokens(tokens.shape, self.grid_size)
+            return self.grid_size
+        if images is None:
+            raise ValueError(
+                f"{type(self).__name__} {self.name!r} reads its grid off the images "
+                f"(patch_stride={self.patch_stride}): call it as layer(tokens, images)."
+            )
+        height, width = ops.shape(images)[1:3]
+        grid = tuple(
+            _divide(axis, size, self.patch_stride, images.shape)
+            for axis, size in (("height", height), ("width", width))
+        )
+        if all(isinstance(size, int) for size in grid):
+            self._check_tokens(tokens.shape, grid)
+        return grid
+
+    def check_input_shape(self, shape):
+        """At build: tokens of rank 3, as many as the grid holds if it is fixed."""
+        if self.patch_stride is None:
+            self._check_tokens(shape, self.grid_size)
+        elif len(shape) != 3:
+            raise ValueError(
+                f"{type(self).__name__} {self.name!r} expects tokens of shape (batch, "
+                f"num_tokens, hidden_dim). Received: tokens.shape={tuple(shape)}"
+            )
+
+    def _check_tokens(self, shape, grid):
+        expected = self.num_prefix_tokens + grid[0] * grid[1]
+        if len(shape) != 3 or shape[1] not in (None, expected):
+            raise ValueError(
+                f"{type(self).__name__} {self.name!r} expects {expected} tokens here "
+                f"({self.num_prefix_tokens} prefix + {grid[0]}x{grid[1]} patches). "
+                f"Received: tokens.shape={tuple(shape)}. Build the model for this image "
+                "size, resample its weights, or build it with dynamic_image_size=True."
+            )
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            grid_size=list(self.grid_size),
+            num_prefix_tokens=self.num_prefix_tokens,
+            patch_stride=self.patch_stride,
+        )
+        return config
+
+
+def _divide(axis, size, stride, shape):
+    if not isinstance(size, int):
+        return size // stride
+    if size % stride:
+        raise ValueError(
+            f"Image {axis} {size} is not divisible by {stride}, the pixels per patch "
+            f"token of this dynamic-size model (patch_size, times the ResNet stem's "
+            f"stride in a hybrid). Received: images.shape={tuple(shape)}"
+        )
+    return size // stride
+
+
+@keras.saving.register_keras_serializable(package="keras_vit")
+class ImageSizeCheck(keras.layers.Layer):
+    """Passes images through, refusing a height or width that `patch_stride` does not divide.
+
+    The first layer of a model built with `dynamic_image_size=True`, so that
+    an image of a size the model cannot tile is refused with its size and the
+    divisor before a ResNet stem rounds it into a feature map of another size.
+
+    Args:
+        patch_stride: int. Pixels per patch token along each axis.
+        **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+
+    Example:
+
+    >>> keras.ops.shape(ImageSizeCheck(8)(keras.ops.zeros((1, 16, 24, 3))))
+    (1, 16, 24, 3)
+    """
+
+    def __init__(self, patch_stride, **kwargs):
+        super().__init__(**kwargs)
+        self.patch_stride = check_positive_int("patch_stride", patch_stride)
+
+    def call(self, images):
+        height, width = ops.shape(images)[1:3]
+        for axis, size in (("height", height), ("width", width)):
+            _divide(axis, size, self.patch_stride, images.shape)
+        return images
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(patch_stride=self.patch_stride)
+        return config
