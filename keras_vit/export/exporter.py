@@ -6,11 +6,15 @@ import shutil
 import uuid
 
 import keras
+import numpy as np
 
 from keras_vit.export import litert, onnx, saved_model
-from keras_vit.export.parity import ParityReport
+from keras_vit.export.parity import ParityReport, sample_images
 from keras_vit.export.parity import verify as verify_artifact
+from keras_vit.inspect.geometry import token_grid
+from keras_vit.layers.grid import dynamic_patch_stride
 from keras_vit.preprocessing import includes_preprocessing, rescaling_layer
+from keras_vit.training.quantization import quantized_layers
 
 FORMATS = {module.FORMAT: module for module in (saved_model, litert, onnx)}
 ALIASES = {"saved_model": "tf_saved_model", "tflite": "litert"}
@@ -19,6 +23,18 @@ QUANTIZATIONS = {name: module.QUANTIZATIONS for name, module in FORMATS.items()}
 
 class UnsupportedExportError(ValueError):
     """The running Keras backend cannot write the format asked for."""
+
+
+# Models quantized with `keras_vit.training.quantize` (Keras' `model.quantize`)
+# that a converter or runtime cannot take, by (format, backend, mode), measured
+# with the pinned Keras, tf2onnx, jax2onnx, LiteRT and onnxruntime.
+QUANTIZED_UNSUPPORTED = {
+    ("litert", "tensorflow", "int8"): "the LiteRT converter rejects the int8 BatchMatMul of Keras' int8 layers",
+    ("litert", "tensorflow", "float8"): "LiteRT has no float8 kernels",
+    ("onnx", "tensorflow", "float8"): "tf2onnx has no float8 operations",
+    ("onnx", "jax", "int8"): "onnxruntime has no int8 Einsum",
+    ("onnx", "torch", "int4"): "onnxruntime rejects the int8 - float Sub of Keras' int4 layers",
+}
 
 
 @dataclasses.dataclass
@@ -31,7 +47,11 @@ class ExportReport:
         quantize: str or None.
         backend: str. The Keras backend it was exported from.
         size_bytes: int. Size of the file, or of the directory's files.
-        parity: `ParityReport`, or None when not verified.
+        parity: `ParityReport` at the first size checked, or None when not
+            verified.
+        parity_by_size: dict. `{(height, width): ParityReport}` for every
+            image size checked: two for a dynamic-size model's SavedModel or
+            ONNX file, else one.
     """
 
     path: str
@@ -40,9 +60,12 @@ class ExportReport:
     backend: str
     size_bytes: int
     parity: ParityReport = None
+    parity_by_size: dict = dataclasses.field(default_factory=dict)
 
     def __str__(self):
-        checked = f"; {self.parity}" if self.parity else "; not verified"
+        checked = "; not verified"
+        if self.parity_by_size:
+            checked = "".join(f"; at {h}x{w}: {report}" for (h, w), report in self.parity_by_size.items())
         return (
             f"{self.path}: {self.format} ({self.quantize or 'float32'}) from {self.backend}, "
             f"{self.size_bytes / 2**20:.2f} MiB{checked}"
@@ -57,6 +80,7 @@ def export_model(
     verify=True,
     overwrite=False,
     representative_data=None,
+    image_size=None,
 ):
     """Exports `model` to `path` and checks the artifact against the model.
 
@@ -68,6 +92,11 @@ def export_model(
     images, compared with `model.predict`, and renamed to `path` only if it
     agrees within `keras_vit.export.TOLERANCES[quantize]`; on any failure
     nothing is left behind.
+
+    A model built with `dynamic_image_size=True` keeps its open height and
+    width in a SavedModel and in ONNX (from TensorFlow and torch), and is
+    checked at two sizes: the one it was built for and a larger one. A
+    LiteRT file takes one size, `image_size`.
 
     Args:
         model: a keras_vit model (any `keras.Model` taking images).
@@ -83,36 +112,46 @@ def export_model(
         representative_data: images for `quantize="int8"` to calibrate on:
             an array `(batch, height, width, channels)` in `[0, 255]` or an
             iterable of such batches. Defaults to None.
+        image_size: pair of ints or None. The fixed `(height, width)` of a
+            LiteRT file exported from a dynamic-size model; None takes the
+            size the model was built for. Only for that case. Defaults to None.
 
     Returns:
         An `ExportReport`.
 
     Raises:
         ValueError: for an unknown format or quantization, a path that
-            exists, or a file name the format does not use.
+            exists, a file name the format does not use, or a model quantized
+            in a mode the format's converter or runtime cannot take.
         UnsupportedExportError: when this backend cannot write the format;
             the message names the backend that can.
         ParityError: when the artifact does not match the model.
     """
     format, quantize = _check_request(format, quantize)
+    _check_quantized(model, format)
     module = FORMATS[format]
     path = os.path.abspath(os.fspath(path))
     _check_path(module, path, overwrite)
-    model = with_preprocessing(model)
+    model, sizes = _fix_size(with_preprocessing(model), format, image_size)
     staging = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.partial-{uuid.uuid4().hex[:8]}")
     os.makedirs(staging)
     try:
         staged = os.path.join(staging, os.path.basename(path))
         module.write(model, staged, quantize=quantize, representative_data=representative_data)
-        parity = None
+        parity = {}
         if verify is not False:
-            images = None if verify is True else verify
-            parity = verify_artifact(model, module.Runner(staged), quantize, images)
+            runner = module.Runner(staged)
+            if verify is True:
+                batches = {size: sample_images((*size, model.input_shape[-1])) for size in sizes}
+            else:
+                batches = {tuple(np.shape(verify)[1:3]): verify}
+            parity = {size: verify_artifact(model, runner, quantize, images) for size, images in batches.items()}
         size = _size(staged)
         _replace(staged, path, aside=os.path.join(staging, "replaced"))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return ExportReport(path, format, quantize, keras.backend.backend(), size, parity)
+    first = next(iter(parity.values()), None)
+    return ExportReport(path, format, quantize, keras.backend.backend(), size, first, parity)
 
 
 def load(path):
@@ -160,6 +199,48 @@ def _check_request(format, quantize):
             "before importing Keras, and load the model there (from its .keras file)."
         )
     return name, quantize
+
+
+def _check_quantized(model, format):
+    backend = keras.backend.backend()
+    for path, mode in quantized_layers(model).items():
+        reason = QUANTIZED_UNSUPPORTED.get((format, backend, mode))
+        if reason:
+            raise ValueError(
+                f"Cannot export {model.name!r} to {format} from the {backend} backend: it is "
+                f"quantized to {mode} (layer {path}, with Keras' model.quantize) and {reason}. "
+                "Export the float model instead (for a small LiteRT file: quantize="
+                "'dynamic_int8'), or see the README's table of what each backend writes."
+            )
+
+
+def _fix_size(model, format, image_size):
+    """The model to write and the image sizes to check it at.
+
+    A dynamic-size model is checked at its built size and at a larger one
+    (one more patch stride down, two across); a LiteRT file, which takes
+    one size, is written from a fixed-size view of it at `image_size`.
+    """
+    stride = dynamic_patch_stride(model)
+    if stride is None:
+        if image_size is not None:
+            raise ValueError(
+                "`image_size` fixes the size of a LiteRT file exported from a model built "
+                f"with dynamic_image_size=True; {model.name!r} has a fixed size "
+                f"{model.input_shape[1:3]}. Received: image_size={image_size!r}"
+            )
+        return model, [tuple(model.input_shape[1:3])]
+    built = token_grid(model).image_size
+    if format != "litert":
+        if image_size is not None:
+            raise ValueError(
+                f"A {format} export keeps a dynamic-size model's open height and width; "
+                f"`image_size` is for LiteRT only. Received: image_size={image_size!r}"
+            )
+        return model, [built, (built[0] + stride, built[1] + 2 * stride)]
+    size = built if image_size is None else token_grid(model, image_size).image_size
+    images = keras.Input((*size, model.input_shape[-1]), name="images")
+    return keras.Model(images, model(images), name=model.name), [size]
 
 
 def _check_path(module, path, overwrite):

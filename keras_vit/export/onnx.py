@@ -8,13 +8,18 @@ LayerNormalization (its normalized shape becomes a traced, non-constant
 value); so torch goes through `torch.export` (`dynamo=True`, which needs
 `onnxscript`) with the batch declared dynamic. jax2onnx 0.17 writes the hybrid
 stem's SAME max-pool as a `MaxPool` node that onnxruntime rejects ("Unsupported
-pooling size"), so hybrids are refused on JAX with the backends that can.
+pooling size"), so hybrids are refused on JAX with the backends that can;
+so are models built with `dynamic_image_size=True`, whose open height and
+width jax2onnx cannot trace. TensorFlow and torch write those with a
+dynamic height and width (torch declares them multiples of the patch stride).
 """
 
 import importlib.util
 
 import keras
 import numpy as np
+
+from keras_vit.layers.grid import dynamic_patch_stride
 
 FORMAT = "onnx"
 QUANTIZATIONS = (None,)
@@ -39,6 +44,13 @@ def write(model, path, quantize=None, representative_data=None):
             f"ONNX export of {model.name!r} from the JAX backend is not supported: jax2onnx "
             "writes its ResNet stem's max-pool as a MaxPool node that onnxruntime rejects. "
             "Export it from the tensorflow or torch backend (KERAS_BACKEND=tensorflow)."
+        )
+    if backend == "jax" and dynamic_patch_stride(model) is not None:
+        raise ValueError(
+            f"ONNX export of {model.name!r}, a dynamic-size model, from the JAX backend is not "
+            "supported: jax2onnx cannot prove its open height and width divisible by the patch "
+            "stride. Export it from the tensorflow or torch backend (KERAS_BACKEND=tensorflow), "
+            "or from a model built without dynamic_image_size."
         )
     if backend == "torch":
         _write_torch(model, path)
@@ -91,14 +103,23 @@ def _write_torch(model, path):
             return self.wrapped(images, training=False)
 
     module = Inference(model).eval()
+    dims = {0: torch.export.Dim("batch", min=1)}
+    height, width, channels = model.input_shape[1:]
+    stride = dynamic_patch_stride(model)
+    if stride is not None:
+        # Sizes the patch stride divides: declared as multiples of it, so that
+        # the patch grid is a symbol of its own rather than a division.
+        dims[1] = stride * torch.export.Dim("rows", min=1)
+        dims[2] = stride * torch.export.Dim("cols", min=1)
+        height, width = 2 * stride, 3 * stride
     # On the device Keras computes on, which is where the model's variables live.
-    example = keras.ops.zeros((2, *model.input_shape[1:]), dtype="float32")
+    example = keras.ops.zeros((2, height, width, channels), dtype="float32")
     program = torch.onnx.export(
         module,
         (example,),
         input_names=["images"],
         output_names=["outputs"],
-        dynamic_shapes={"images": {0: torch.export.Dim("batch", min=1)}},
+        dynamic_shapes={"images": dims},
         dynamo=True,
         verbose=False,
     )
@@ -122,7 +143,8 @@ class Runner:
             str(path), providers=["CPUExecutionProvider"]
         )
         self._input = self._session.get_inputs()[0]
-        self.input_shape = tuple(int(size) for size in self._input.shape[1:])
+        # An open height or width is a name (a string) in ONNX: None here.
+        self.input_shape = tuple(size if isinstance(size, int) else None for size in self._input.shape[1:])
 
     def __call__(self, images):
         images = np.asarray(images, dtype="float32")

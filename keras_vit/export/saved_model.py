@@ -10,6 +10,8 @@ import os
 import keras
 import numpy as np
 
+from keras_vit.layers.grid import dynamic_patch_stride
+
 FORMAT = "tf_saved_model"
 QUANTIZATIONS = (None,)
 BACKENDS = ("tensorflow", "jax")
@@ -36,8 +38,14 @@ def write(model, path, quantize=None, representative_data=None):
     def serve(images):
         return model(images, training=False)
 
+    options = {}
+    stride = dynamic_patch_stride(model)
+    if stride is not None and keras.backend.backend() == "jax":
+        # jax2tf traces open sizes as symbols; as multiples of the patch stride
+        # the patch grid is a symbol too, not a division it cannot prove exact.
+        options["jax2tf_kwargs"] = {"polymorphic_shapes": [f"(batch, {stride}*rows, {stride}*cols, _)"]}
     serve = archive.add_endpoint(
-        "serve", serve, input_signature=[keras.InputSpec(shape=shape, dtype="float32", name="images")]
+        "serve", serve, input_signature=[keras.InputSpec(shape=shape, dtype="float32", name="images")], **options
     )
 
     # A TensorFlow function around the traced float32 endpoint: the model is

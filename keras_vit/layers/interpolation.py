@@ -39,17 +39,19 @@ def interpolation_matrix(size_in, size_out, method="zoom"):
     if method not in METHODS:
         raise ValueError(f"`method` must be one of {METHODS}. Received: method={method!r}")
     target = ops.arange(size_out, dtype="float32")
-    size_out = ops.cast(size_out, "float32")
+    # The size as a value of the graph, read off `target`: casting a symbolic
+    # size (torch.export's) would freeze it at the size it was traced with.
+    last = ops.max(target)  # size_out - 1
     if method == "zoom":
-        step = (size_in - 1) / ops.maximum(size_out - 1.0, 1.0)
-        taps = np.arange(size_in, dtype="float32")
+        step = (size_in - 1) / ops.maximum(last, 1.0)
+        taps = ops.convert_to_tensor(np.arange(size_in, dtype="float32"))
         return ops.relu(1.0 - ops.abs(target[:, None] * step - taps[None, :]))
-    coords = (target + 0.5) * (size_in / size_out) - 0.5
-    taps = np.arange(-2, size_in + 2, dtype="float32")
+    coords = (target + 0.5) * (size_in / (last + 1.0)) - 0.5
+    taps = ops.convert_to_tensor(np.arange(-2, size_in + 2, dtype="float32"))
     weights = _cubic(ops.abs(coords[:, None] - taps[None, :]))
     # A tap past an edge reads the edge sample: fold those columns onto it.
     fold = np.eye(size_in, dtype="float32")[np.clip(np.arange(-2, size_in + 2), 0, size_in - 1)]
-    return ops.matmul(weights, fold)
+    return ops.matmul(weights, ops.convert_to_tensor(fold))
 
 
 def _cubic(distance):

@@ -86,8 +86,8 @@ class PatchEmbedding(keras.layers.Layer):
                 f"channels). Received: images.shape={tuple(shape)}"
             )
         for axis, size in (("height", shape[1]), ("width", shape[2])):
-            if size is None or size % self.patch_size == 0:
-                continue
+            if not isinstance(size, int) or size % self.patch_size == 0:
+                continue  # known only when the graph runs (None, or a symbol in JAX exports)
             raise ValueError(
                 f"Image {axis} must be divisible by patch_size={self.patch_size}. "
                 f"Received: images.shape={tuple(shape)}"

@@ -20,11 +20,11 @@ GROUP_NORM_EPSILON = 1e-6
 def same_padding(size, kernel_size, stride):
     """The `(before, after)` padding of TensorFlow's SAME for one spatial axis.
 
-    An unknown `size` (None: a graph traced for any image size) is taken as
+    An unknown `size` (a graph traced for any image size) is taken as
     divisible by `stride`, the only sizes a dynamic-size hybrid accepts; the
     padding is then `kernel_size - stride` whatever the size.
     """
-    if size is None:
+    if not isinstance(size, int):  # None, or a symbol in a JAX export
         total = max(kernel_size - stride, 0)
     else:
         total = max((math.ceil(size / stride) - 1) * stride + kernel_size - size, 0)
