@@ -1,11 +1,34 @@
-"""Inference throughput of ViT-B/16 at 224, batch 8, against timm and HF transformers.
+"""Inference throughput of ViT-B/16 at 224, batch 8: keras_vit in float32, bf16, int8 and
+float8 per backend, its exported LiteRT and ONNX files, against timm and HF transformers.
 
 Every configuration runs in a subprocess of its own (a process holds one Keras
-backend), one after the other, so all of them share the same machine state.
-Ratios are against timm in fp32 when timm is installed, else HF transformers.
+backend), one after the other, round-robin over `--rounds` rounds, keeping each
+one's best round, so that a burst of load on the machine hits all of them alike.
+Ratios are against timm in fp32 and in bf16 autocast when timm runs, else
+against HF transformers in fp32.
 
     python benchmarks/inference.py                     # everything installed
     python benchmarks/inference.py --iterations 10 --only keras-jax-fp32 timm-fp32
+    python benchmarks/inference.py --only 'keras-*-int8' 'litert-*' 'timm-*'
+
+Configurations (`--only` takes these names or shell patterns of them):
+  keras-BACKEND-fp32, keras-BACKEND-bf16     float32, and the mixed_bfloat16 policy
+  keras-BACKEND-int8, keras-BACKEND-float8   model.quantize(mode) on the float32 model
+  keras-BACKEND-bf16-int8                    model.quantize("int8") on a mixed_bfloat16 model
+  keras-torch-fp32-tanh                      tanh GELU (keras_vit's default for the original
+                                             checkpoints); every other Keras row uses the exact GELU
+  keras-torch-{fp32,bf16}-timm-env           keras_vit on timm's interpreter (its torch build)
+  timm-{fp32,bf16}, hf-{fp32,bf16}           PyTorch models; bf16 is torch.autocast
+  litert-fp32, litert-dynamic-int8           LiteRT files written by keras_vit.export.export_model
+                                             from the TensorFlow backend, in the LiteRT interpreter
+  onnx-fp32                                  the ONNX file from export_model (TensorFlow backend)
+  onnx-int8-ort                              that file quantized by onnxruntime's quantize_dynamic
+                                             (int8 weights, dynamic int8 activations): not keras_vit's
+BACKEND is jax, tensorflow or torch. The exported files are written once, before
+the first round, into `--artifacts` (a temporary folder by default; files already
+there are reused). They are exported with `verify=False`: parity of each format
+is benchmarks/export.py's subject, and this model's random weights are not the
+ones it checks parity on.
 
 timm needs torchvision, which may not install beside the torch that keras_vit's
 tests use; `--timm-python` runs the timm configurations with another interpreter
@@ -14,10 +37,12 @@ keras_vit with that interpreter too, so that the torch builds compared are the s
 """
 
 import argparse
+import fnmatch
 import json
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 
 KERAS = """
@@ -26,6 +51,8 @@ import numpy as np, keras, keras_vit
 if "{precision}" == "bf16":
     keras.config.set_dtype_policy("mixed_bfloat16")
 model = keras_vit.ViTB16(approximate_gelu={approximate})
+if "{quantize}":
+    model.quantize("{quantize}")
 images = np.random.default_rng(0).uniform(0, 255, ({batch}, 224, 224, 3)).astype("float32")
 for _ in range({warmup}):
     model.predict_on_batch(images)
@@ -51,45 +78,148 @@ with torch.inference_mode(), autocast:
 print(json.dumps({{"seconds": time.perf_counter() - start}}))
 """
 
+# The exported files take float32 pixels in [0, 255], channels last, any batch.
+LITERT = """
+import os, time, json
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter
+images = np.random.default_rng(0).uniform(0, 255, ({batch}, 224, 224, 3)).astype("float32")
+interpreter = Interpreter(model_path={path!r}, num_threads=os.cpu_count())
+input, output = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+interpreter.resize_tensor_input(input["index"], images.shape)
+interpreter.allocate_tensors()
+def predict():
+    interpreter.set_tensor(input["index"], images)
+    interpreter.invoke()
+    return interpreter.get_tensor(output["index"])
+assert predict().shape == ({batch}, 1000)
+for _ in range({warmup}):
+    predict()
+start = time.perf_counter()
+for _ in range({iterations}):
+    predict()
+print(json.dumps({{"seconds": time.perf_counter() - start}}))
+"""
+
+ONNX = """
+import time, json
+import numpy as np, onnxruntime
+images = np.random.default_rng(0).uniform(0, 255, ({batch}, 224, 224, 3)).astype("float32")
+session = onnxruntime.InferenceSession({path!r}, providers=["CPUExecutionProvider"])
+feed = {{session.get_inputs()[0].name: images}}
+for _ in range({warmup}):
+    session.run(None, feed)
+start = time.perf_counter()
+for _ in range({iterations}):
+    session.run(None, feed)
+print(json.dumps({{"seconds": time.perf_counter() - start}}))
+"""
+
+# Writes the files that the LITERT and ONNX configurations run, on the TensorFlow backend.
+EXPORT = """
+import os, json
+os.environ["KERAS_BACKEND"] = "tensorflow"
+import keras_vit
+from keras_vit.export import export_model
+files = json.loads({files!r})
+model = keras_vit.ViTB16(approximate_gelu=False)
+for path, format, quantize, source in files:
+    if os.path.exists(path):
+        continue
+    if quantize == "onnxruntime_dynamic_int8":
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        if not os.path.exists(source):
+            export_model(model, source, "onnx", verify=False)
+        quantize_dynamic(source, path, weight_type=QuantType.QInt8)
+    else:
+        export_model(model, path, format, quantize=quantize, verify=False)
+    print(path, os.path.getsize(path), flush=True)
+"""
+
+# name: (file name, format, quantization), for the configurations that run exported files.
+EXPORTED = {
+    "litert-fp32": ("vit_b16.tflite", "litert", None),
+    "litert-dynamic-int8": ("vit_b16_dynamic_int8.tflite", "litert", "dynamic_int8"),
+    "onnx-fp32": ("vit_b16.onnx", "onnx", None),
+    "onnx-int8-ort": ("vit_b16_int8_ort.onnx", "onnx", "onnxruntime_dynamic_int8"),
+}
+
 TIMM = "import timm\nmodel = timm.create_model('vit_base_patch16_224', pretrained=False)"
 HF = (
     "import transformers\n"
     "model = transformers.ViTForImageClassification(transformers.ViTConfig(num_labels=1000))"
 )
 
+BASELINES = ("timm-fp32", "timm-bf16")
+FALLBACK_BASELINE = "hf-fp32"
 
-def configurations():
+
+def keras_config(backend, precision, quantize="", approximate=False):
+    """keras_vit's ViT-B/16 on `backend`, under a float32 or mixed_bfloat16 policy, optionally quantized."""
+    fields = {"precision": precision, "quantize": quantize, "approximate": approximate}
+    return {"KERAS_BACKEND": backend}, KERAS, fields
+
+
+def configurations(folder):
+    """All configurations by name: (environment variables, script template, its fields)."""
     # timm's and HF's ViT-B/16 use the exact GELU, so the Keras rows do too: the same
     # function. The "-tanh" row is keras_vit's default for the original checkpoints.
     configs = {}
     for backend in ("jax", "tensorflow", "torch"):
         for precision in ("fp32", "bf16"):
-            configs[f"keras-{backend}-{precision}"] = (
-                {"KERAS_BACKEND": backend}, KERAS, {"precision": precision, "approximate": False}
-            )
-    configs["keras-torch-fp32-tanh"] = ({"KERAS_BACKEND": "torch"}, KERAS, {"precision": "fp32", "approximate": True})
+            configs[f"keras-{backend}-{precision}"] = keras_config(backend, precision)
+        for mode in ("int8", "float8"):
+            configs[f"keras-{backend}-{mode}"] = keras_config(backend, "fp32", mode)
+        configs[f"keras-{backend}-bf16-int8"] = keras_config(backend, "bf16", "int8")
+    configs["keras-torch-fp32-tanh"] = keras_config("torch", "fp32", approximate=True)
     for precision in ("fp32", "bf16"):
         # The same Keras model on the interpreter (and so the torch build) that timm runs on.
-        configs[f"keras-torch-{precision}-timm-env"] = (
-            {"KERAS_BACKEND": "torch"}, KERAS, {"precision": precision, "approximate": False}
-        )
+        configs[f"keras-torch-{precision}-timm-env"] = keras_config("torch", precision)
     for name, build in (("timm", TIMM), ("hf", HF)):
         for precision in ("fp32", "bf16"):
             configs[f"{name}-{precision}"] = ({}, TORCH, {"build": build, "precision": precision})
+    for name, (file_name, format, _) in EXPORTED.items():
+        template = LITERT if format == "litert" else ONNX
+        configs[name] = ({}, template, {"path": os.path.join(folder, file_name)})
     return configs
 
 
+def select(configs, only):
+    """The configurations whose names match one of the patterns in `only` (all if none)."""
+    return {
+        name: config for name, config in configs.items()
+        if not only or any(fnmatch.fnmatchcase(name, pattern) for pattern in only)
+    }
+
+
+def export_files(names, folder):
+    """Writes the exported files that the configurations `names` run, unless already there."""
+    float_onnx = os.path.join(folder, EXPORTED["onnx-fp32"][0])  # what onnxruntime quantizes
+    files = [(os.path.join(folder, file_name), format, quantize, float_onnx)
+             for name, (file_name, format, quantize) in EXPORTED.items() if name in names]
+    if not files:
+        return
+    print(f"exporting to {folder} (TensorFlow backend)", flush=True)
+    script = textwrap.dedent(EXPORT).format(files=json.dumps(files))
+    subprocess.run([sys.executable, "-c", script], check=True)
+
+
 def run(name, environment, template, fields, args):
+    """Runs one configuration in a fresh process; returns (img/s, None) or (None, why not)."""
     python = args.timm_python if name.startswith("timm") or name.endswith("timm-env") else sys.executable
     script = textwrap.dedent(template).format(
         batch=args.batch, warmup=args.warmup, iterations=args.iterations, **fields
     )
-    result = subprocess.run(
-        [python, "-c", script],
-        env={**os.environ, **environment},
-        capture_output=True,
-        text=True,
-    )
+    try:
+        result = subprocess.run(
+            [python, "-c", script],
+            env={**os.environ, **environment},
+            capture_output=True,
+            text=True,
+            timeout=args.timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return None, f"timed out after {args.timeout:.0f} s"
     if result.returncode:
         last = (result.stderr.strip().splitlines() or ["no output"])[-1]
         return None, last
@@ -101,40 +231,66 @@ def arguments(description, batch):
     """The flags every benchmark here shares."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch", type=int, default=batch)
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--iterations", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=2, help="untimed calls first (compilation)")
+    parser.add_argument("--iterations", type=int, default=5, help="timed calls per round")
     parser.add_argument("--rounds", type=int, default=2, help="best of this many rounds")
-    parser.add_argument("--only", nargs="*", help="names of the configurations to run")
+    parser.add_argument("--only", nargs="*", help="names of the configurations to run, or shell patterns")
     parser.add_argument("--timm-python", default=sys.executable, help="interpreter for timm")
+    parser.add_argument(
+        "--timeout", type=float, default=900,
+        help="seconds one configuration's process may take; past it, it is recorded as too slow",
+    )
     return parser
 
 
 def compare(configs, args):
-    """Runs `configs` round-robin `args.rounds` times and prints each one's best."""
-    selected = {name: config for name, config in configs.items() if not args.only or name in args.only}
-    results = {}
-    # Round-robin over the configurations, keeping each one's best round, so that a
-    # burst of load on the machine hits every configuration alike.
+    """Runs the selected `configs` round-robin `args.rounds` times; prints and returns each one's best.
+
+    A configuration that fails (or times out) is not run again in later rounds.
+    """
+    selected = select(configs, args.only)
+    best, errors = {}, {}
     for round_index in range(args.rounds):
         for name, (environment, template, fields) in selected.items():
+            if name in errors:
+                continue
             throughput, error = run(name, environment, template, fields, args)
-            if throughput and throughput > (results.get(name) or 0):
-                results[name] = throughput
-            results.setdefault(name, None)
-            status = f"{throughput:6.2f} img/s" if throughput else f"skipped ({error})"
-            print(f"round {round_index + 1}  {name:28s} {status}", flush=True)
-    baseline_name = "timm-fp32" if results.get("timm-fp32") else "hf-fp32"
-    baseline = results.get(baseline_name)
-    if baseline:
-        print(f"\nbest of {args.rounds} rounds, ratio to {baseline_name} ({baseline:.2f} img/s):")
-        for name, throughput in results.items():
             if throughput:
-                print(f"{name:28s} {throughput:6.2f} img/s {throughput / baseline:5.2f}x")
-    return results
+                best[name] = max(throughput, best.get(name, 0))
+            elif name not in best:
+                errors[name] = error
+            status = f"{throughput:6.2f} img/s" if throughput else f"failed ({error})"
+            print(f"round {round_index + 1}  {name:28s} {status}", flush=True)
+    print(table(selected, best, errors, args.rounds))
+    return best
+
+
+def table(names, best, errors, rounds):
+    """A Markdown table of each configuration's best img/s and its ratio to each baseline."""
+    baselines = [name for name in BASELINES if name in best]
+    if not baselines and FALLBACK_BASELINE in best:
+        baselines = [FALLBACK_BASELINE]
+    columns = ["configuration", "img/s"] + [f"vs {name}" for name in baselines]
+    rows = [columns, ["---"] * len(columns)]
+    for name in names:
+        if name in best:
+            rows.append([name, f"{best[name]:.2f}"] + [f"{best[name] / best[b]:.2f}x" for b in baselines])
+        else:
+            rows.append([name, f"failed: {errors.get(name)}"] + [""] * len(baselines))
+    lines = ["| " + " | ".join(row) + " |" for row in rows]
+    return f"\nbest of {rounds} rounds:\n\n" + "\n".join(lines)
 
 
 def main():
-    compare(configurations(), arguments(__doc__, batch=8).parse_args())
+    parser = arguments(__doc__, batch=8)
+    parser.add_argument("--artifacts", help="folder for the exported files, kept and reused (default: temporary)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = args.artifacts or scratch
+        os.makedirs(folder, exist_ok=True)
+        configs = configurations(folder)
+        export_files(select(configs, args.only), folder)
+        compare(configs, args)
 
 
 if __name__ == "__main__":
