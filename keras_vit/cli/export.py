@@ -31,6 +31,7 @@ def add_arguments(parser):
 def run(args):
     from keras_vit.cli.images import read_images
     from keras_vit.export import ALIASES, export_model
+    from keras_vit.inspect.geometry import token_grid
 
     name = ALIASES.get(args.format, args.format)
     output = args.output or _default_output(args.model, name, args.quantize)
@@ -40,7 +41,7 @@ def run(args):
     print(f"keras-vit export: {model.name} to {name} at {output}", file=sys.stderr)
     calibration = None
     if args.calibration_images:
-        _, calibration = read_images(args.calibration_images, model.input_shape[1:3])
+        _, calibration = read_images(args.calibration_images, token_grid(model).image_size)
     report = export_model(
         model,
         output,

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 
 from keras_vit.classes import FILES
-from keras_vit.cli.model_source import add_model_arguments, keras_model
+from keras_vit.cli.model_source import add_model_arguments, image_size, keras_model
 
 ARTIFACT_SUFFIXES = (".tflite", ".onnx")
 HELP = "print the top classes of image files"
@@ -41,20 +41,39 @@ def run(args):
 
 def _load(args):
     """A callable on float32 pixels in [0, 255], and its (height, width, channels)."""
-    from keras_vit.export import load, with_preprocessing
+    from keras_vit.export import with_preprocessing
+    from keras_vit.inspect.geometry import token_grid
 
     spec = args.model
     if spec.endswith(ARTIFACT_SUFFIXES) and not os.path.exists(spec):
         raise ValueError(f"No such model file: {spec}")
     if os.path.exists(spec) and not spec.endswith(".keras"):
-        if args.weights or args.image_size or args.num_classes:
-            raise ValueError(
-                "--weights, --image-size and --num-classes go with a variant name, not an exported model."
-            )
-        runner = load(spec)
-        return runner, runner.input_shape
+        return _load_artifact(spec, args)
     model = with_preprocessing(keras_model(args))
-    return (lambda images: model.predict(images, verbose=0)), tuple(model.input_shape[1:])
+    # A dynamic-size model is fed at the size it was built for.
+    return (lambda images: model.predict(images, verbose=0)), (*token_grid(model).image_size, model.input_shape[-1])
+
+
+def _load_artifact(spec, args):
+    from keras_vit.export import load
+
+    runner = load(spec)
+    height, width, channels = runner.input_shape
+    open_size = height is None or width is None
+    if args.weights or args.num_classes or (args.image_size and not open_size):
+        raise ValueError(
+            "--weights, --image-size and --num-classes go with a variant name, not an exported "
+            "model (--image-size only with a file of open height and width)."
+        )
+    if open_size:
+        if not args.image_size:
+            raise ValueError(
+                f"{spec} takes images of any size its patch stride divides: pass --image-size "
+                "N or HEIGHT WIDTH to resize them to."
+            )
+        size = image_size(args.image_size)
+        height, width = (size, size) if isinstance(size, int) else size
+    return runner, (height, width, channels)
 
 
 def probabilities(scores):

@@ -124,3 +124,23 @@ def test_export_command_writes_checks_and_refuses_to_overwrite(exported, tmp_pat
         main(["export", str(tmp_path / "vit.keras"), "--format", "coreml"])
     assert "argument --format: invalid choice: 'coreml' (choose from 'litert', 'onnx', 'saved_model'" in capsys.readouterr().err
     assert sorted(os.listdir(tmp_path)) == sorted(["vit.keras", os.path.basename(out)])
+
+
+def test_predict_with_a_dynamic_size_model_and_its_open_size_export(image_files, tmp_path, capsys):
+    model = keras_vit.ViT(image_size=32, patch_size=8, hidden_dim=16, num_layers=1, num_heads=2, mlp_dim=16,
+                          num_classes=10, dynamic_image_size=True)
+    head = model.get_layer("head")
+    head.kernel.assign(np.random.default_rng(1).normal(0, 1, head.kernel.shape).astype("float32"))
+    model.save(tmp_path / "dynamic.keras")
+    files = [image_files[key] for key in ("rgb", "gray")]
+    assert main(["predict", *files, "--model", str(tmp_path / "dynamic.keras"), "--top", "1"]) == 0
+    # A .keras file is fed at the size it was built for.
+    assert [int(line.split()[-1]) for line in _printed_top1(capsys.readouterr().out)] == _expected_top1(model, files)
+    format = {"tensorflow": "onnx", "jax": "tf_saved_model", "torch": "onnx"}[backend()]
+    path = str(tmp_path / ("dynamic.onnx" if format == "onnx" else "dynamic_saved"))
+    keras_vit.export.export_model(model, path, format)
+    assert main(["predict", *files, "--model", path]) == 1
+    assert "takes images of any size its patch stride divides: pass --image-size" in capsys.readouterr().err
+    assert main(["predict", *files, "--model", path, "--image-size", "40", "48", "--top", "1"]) == 0
+    printed = [int(line.split()[-1]) for line in _printed_top1(capsys.readouterr().out)]
+    assert printed == _expected_top1(model, files, size=(40, 48))
