@@ -6,6 +6,7 @@ import keras
 import numpy as np
 
 from keras_vit.layers import names
+from keras_vit.layers.grid import divide_size
 from keras_vit.utils.resample import linear_weights
 from keras_vit.utils.validation import check_grid, check_non_negative_int
 
@@ -77,8 +78,10 @@ def token_grid(model, image_size=None):
     stride = getattr(layer, "patch_stride", None)
     if stride is not None:
         built = tuple(size * stride for size in layer.grid_size)
-        image_size = built if image_size is None else _divisible(check_grid("image_size", image_size), stride)
-        return TokenGrid(image_size, tuple(size // stride for size in image_size), layer.num_prefix_tokens)
+        image_size = built if image_size is None else check_grid("image_size", image_size)
+        received = f"Received: image_size={image_size}"
+        grid = tuple(divide_size(axis, size, stride, received) for axis, size in zip(("height", "width"), image_size))
+        return TokenGrid(image_size, grid, layer.num_prefix_tokens)
     fixed = tuple(model.input_shape[1:3])
     if None in fixed:
         raise ValueError(
@@ -92,16 +95,6 @@ def token_grid(model, image_size=None):
             f"dynamic_image_size). Received: image_size={image_size!r}"
         )
     return TokenGrid(fixed, tuple(layer.grid_size), layer.num_prefix_tokens)
-
-
-def _divisible(image_size, stride):
-    for axis, size in zip(("height", "width"), image_size):
-        if size % stride:
-            raise ValueError(
-                f"Image {axis} {size} is not divisible by {stride}, the pixels per patch "
-                f"token of this dynamic-size model. Received: image_size={image_size}"
-            )
-    return image_size
 
 
 def check_images(model, images):

@@ -96,7 +96,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         )
         self.out.build((*input_shape[:-1], heads, size))
         self.dropout = keras.layers.Dropout(self.dropout_rate, dtype=sublayer_policy(self, "dropout"))
-        self.dropout.build((*input_shape[:-1], heads, input_shape[1]))
+        self.dropout.build((input_shape[0], heads, input_shape[1], input_shape[1]))  # the weights
         self._fused = not _float16_on_cpu(self.compute_dtype)
         if self.relative_position_tokens is not None:
             self._build_relative(input_shape)

@@ -54,8 +54,9 @@ class GridLayer(keras.layers.Layer):
                 f"(patch_stride={self.patch_stride}): call it as layer(tokens, images)."
             )
         height, width = ops.shape(images)[1:3]
+        received = f"Received: images.shape={tuple(images.shape)}"
         grid = tuple(
-            _divide(axis, size, self.patch_stride, images.shape)
+            divide_size(axis, size, self.patch_stride, received)
             for axis, size in (("height", height), ("width", width))
         )
         if all(isinstance(size, int) for size in grid):
@@ -95,14 +96,16 @@ class GridLayer(keras.layers.Layer):
         return config
 
 
-def _divide(axis, size, stride, shape):
+def divide_size(axis, size, stride, received):
+    """`size // stride` for an image `axis` ("height" or "width"); a known size
+    that `stride` does not divide raises, with `received` ("Received: ...")."""
     if not isinstance(size, int):
         return size // stride
     if size % stride:
         raise ValueError(
             f"Image {axis} {size} is not divisible by {stride}, the pixels per patch "
             f"token of this dynamic-size model (patch_size, times the ResNet stem's "
-            f"stride in a hybrid). Received: images.shape={tuple(shape)}"
+            f"stride in a hybrid). {received}"
         )
     return size // stride
 
@@ -132,7 +135,7 @@ class ImageSizeCheck(keras.layers.Layer):
     def call(self, images):
         height, width = ops.shape(images)[1:3]
         for axis, size in (("height", height), ("width", width)):
-            _divide(axis, size, self.patch_stride, images.shape)
+            divide_size(axis, size, self.patch_stride, f"Received: images.shape={tuple(images.shape)}")
         return images
 
     def compute_output_shape(self, input_shape):

@@ -7,7 +7,7 @@ import keras
 
 from keras_vit.layers import names
 from keras_vit.layers.token_map import TokenMap
-from keras_vit.models.vit import add_position
+from keras_vit.models.vit import call_on_grid
 
 
 def intermediates(model):
@@ -94,7 +94,7 @@ def feature_maps(model, blocks=1, norm=True, stop_early=True):
     for index in range(last + 1):
         tokens = all_blocks[index](_block_input(model, index, tokens))
         if index in chosen:
-            outputs[index] = add_position(to_map, final_norm(tokens) if norm else tokens, model.input)
+            outputs[index] = call_on_grid(to_map, final_norm(tokens) if norm else tokens, model.input)
     result = {names.block(index): outputs[index] for index in chosen}
     if not stop_early:
         result["output"] = _head(model, final_norm(tokens))
@@ -130,7 +130,7 @@ def _block_input(model, index, tokens):
     for name in (names.position_embedding(index), names.SHARED_POSITION_EMBEDDING):
         layer = names.find_layer(model, name)
         if layer is not None:
-            return add_position(layer, tokens, model.input)
+            return call_on_grid(layer, tokens, model.input)
     return tokens
 
 

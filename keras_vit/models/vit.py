@@ -203,7 +203,7 @@ def encode(tokens, config, images):
     # embedding only when placed there.
     at_stem = config.position_embedding_placement == "stem"
     stem = _position_embedding(config, names.POSITION_EMBEDDING, added=at_stem)
-    tokens = add_position(stem, tokens, images)
+    tokens = call_on_grid(stem, tokens, images)
     tokens = keras.layers.Dropout(config.dropout_rate, name="pos_dropout")(tokens)
     shared = None
     if config.position_embedding_placement == "every_layer_shared":
@@ -211,9 +211,9 @@ def encode(tokens, config, images):
     relative = config.num_tokens if config.position_embedding == "relative" else None
     for index in range(config.num_layers):
         if config.position_embedding_placement == "every_layer":
-            tokens = add_position(_position_embedding(config, names.position_embedding(index)), tokens, images)
+            tokens = call_on_grid(_position_embedding(config, names.position_embedding(index)), tokens, images)
         elif shared is not None:
-            tokens = add_position(shared, tokens, images)
+            tokens = call_on_grid(shared, tokens, images)
         tokens = TransformerBlock(
             config.num_heads,
             config.mlp_dim,
@@ -242,9 +242,9 @@ def _position_embedding(config, name, added=True):
     )
 
 
-def add_position(layer, tokens, images):
-    """Calls a position layer (or any `GridLayer`) on `tokens`, with the
-    model's input `images` when it reads its grid off them."""
+def call_on_grid(layer, tokens, images):
+    """Calls a `GridLayer` (a position embedding, a `TokenMap`) on `tokens`,
+    with the model's input `images` when it reads its grid off them."""
     return layer(tokens) if layer.patch_stride is None else layer(tokens, images)
 
 

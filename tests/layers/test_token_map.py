@@ -22,3 +22,9 @@ def test_patches_go_back_to_their_row_and_column():
 def test_a_wrong_token_count_names_the_grid():
     with pytest.raises(ValueError, match=r"expects 7 tokens here \(1 prefix \+ 2x3 patches\)"):
         TokenMap((2, 3))(np.zeros((1, 6, 4), "float32"))
+
+
+def test_a_dynamic_map_takes_its_grid_from_the_images():
+    tokens = np.arange(1 * 9 * 2, dtype="float32").reshape(1, 9, 2)
+    grid = keras.ops.convert_to_numpy(TokenMap((3, 3), patch_stride=4)(tokens, np.zeros((1, 8, 16, 3), "float32")))
+    np.testing.assert_array_equal(grid, tokens[:, 1:].reshape(1, 2, 4, 2))

@@ -14,6 +14,7 @@ import keras_vit
 from keras_vit import inspect
 from keras_vit.models import feature_maps
 from keras_vit.weights import load_weights
+from tests.models.test_position_embeddings import _randomize
 
 TINY = dict(patch_size=8, hidden_dim=16, num_layers=2, num_heads=2, mlp_dim=24, num_classes=5)
 BUILT, OTHER = (24, 24), (32, 40)  # 3x3 and 4x5 patch grids
@@ -26,13 +27,6 @@ CASES = [
     ("learned_2d", "every_layer_shared", "zoom"),
     ("relative", "stem", "zoom"),
 ]
-
-
-def _randomize(model, seed=0):
-    rng = np.random.default_rng(seed)
-    for variable in model.weights:
-        variable.assign(rng.normal(scale=0.3, size=variable.shape).astype("float32"))
-    return model
 
 
 def _images(size, batch=2, seed=1):

@@ -9,11 +9,17 @@ import pytest
 
 from keras_vit import training
 from keras_vit.export import export_model
+from keras_vit.models import intermediates
 from tests.training import digits_vit
 
 # Top-1 agreement with the float32 model on the 360 test digits, at least. README
-# "Quantization and LoRA" gives the measured figures (int8: 99.4-100%).
-MIN_AGREEMENT = {"int8": 0.99, "float8": 0.95, "int4": 0.93}
+# "Quantization and LoRA" gives the measured figures: int8 99.4-100% on one CPU,
+# 98.9-99.4% on one with AMX, where 4 of 360 digits flip, all near-ties.
+MIN_AGREEMENT = {"int8": 0.985, "float8": 0.95, "int4": 0.93}
+# The float32 model's lead of its best class over the runner-up, in logits, below
+# which an int8 flip counts as a near-tie (measured: flips at 0.002-0.25, against
+# a median lead of 4.3-5.5).
+INT8_NEAR_TIE = 0.5
 # Which formats each backend exports an int8-quantized model to (Keras 3.15.1).
 EXPORTS = {"tensorflow": ["tf_saved_model"], "jax": ["tf_saved_model"], "torch": ["onnx"]}
 # ... and the ones that fail, leaving nothing behind.
@@ -45,6 +51,9 @@ def test_quantized_model_agrees_with_float32(mode, reference, quantized):
     assert difference > 0
     if mode == "int8":
         assert difference <= 0.2 * np.abs(float_logits).max()
+        best_two = np.sort(float_logits, axis=-1)[:, -2:]
+        flipped = logits.argmax(-1) != float_logits.argmax(-1)
+        assert (best_two[flipped, 1] - best_two[flipped, 0] < INT8_NEAR_TIE).all()
 
 
 def test_quantize_covers_the_dense_layers_only(quantized):
@@ -62,6 +71,14 @@ def test_quantized_model_saves_and_loads(mode, reference, quantized, tmp_path):
     loaded = keras.saving.load_model(path, safe_mode=True)
     assert training.quantized_layers(loaded) == training.quantized_layers(quantized[mode])
     np.testing.assert_array_equal(digits_vit.predict(loaded, images), digits_vit.predict(quantized[mode], images))
+    # The second views rebuild nothing: the reloaded blocks (a DTypePolicyMap
+    # for a policy) run quantized in them too.
+    views = [intermediates(model)(images[:8]) for model in (loaded, quantized[mode])]
+    for key in ("output", "encoded"):
+        np.testing.assert_array_equal(*(keras.ops.convert_to_numpy(view[key]) for view in views))
+    np.testing.assert_array_equal(*(keras.ops.convert_to_numpy(view["attention"][-1]) for view in views))
+    expected = digits_vit.predict(loaded, images[:8])
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(views[0]["output"]), expected, atol=1e-4, rtol=0)
 
 
 def test_int8_model_exports_where_keras_allows(reference, quantized, tmp_path):
@@ -73,7 +90,7 @@ def test_int8_model_exports_where_keras_allows(reference, quantized, tmp_path):
         assert report.parity.top1_agreement == 1.0, report
     for format in FAILED_EXPORTS[backend]:
         path = tmp_path / ("failed_" + FILE_NAMES[format])
-        with pytest.raises(Exception):
+        with pytest.raises(ValueError, match=rf"quantized to int8 \(layer .*\) and"):
             export_model(quantized["int8"], path, format, verify=images)
         assert not os.path.exists(path)
 
