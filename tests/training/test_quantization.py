@@ -90,7 +90,7 @@ def test_int8_model_exports_where_keras_allows(reference, quantized, tmp_path):
         assert report.parity.top1_agreement == 1.0, report
     for format in FAILED_EXPORTS[backend]:
         path = tmp_path / ("failed_" + FILE_NAMES[format])
-        with pytest.raises(ValueError, match=rf"quantized to int8 \(layer .*\) and"):
+        with pytest.raises(ValueError, match=r"quantized to int8 \(layer .*\) and"):
             export_model(quantized["int8"], path, format, verify=images)
         assert not os.path.exists(path)
 
