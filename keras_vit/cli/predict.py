@@ -7,6 +7,7 @@ import numpy as np
 
 from keras_vit.classes import FILES
 from keras_vit.cli.model_source import add_model_arguments, image_size, keras_model
+from keras_vit.utils.validation import check_grid
 
 ARTIFACT_SUFFIXES = (".tflite", ".onnx")
 HELP = "print the top classes of image files"
@@ -71,8 +72,7 @@ def _load_artifact(spec, args):
                 f"{spec} takes images of any size its patch stride divides: pass --image-size "
                 "N or HEIGHT WIDTH to resize them to."
             )
-        size = image_size(args.image_size)
-        height, width = (size, size) if isinstance(size, int) else size
+        height, width = check_grid("image_size", image_size(args.image_size))
     return runner, (height, width, channels)
 
 

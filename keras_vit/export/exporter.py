@@ -9,7 +9,7 @@ import keras
 import numpy as np
 
 from keras_vit.export import litert, onnx, saved_model
-from keras_vit.export.parity import ParityReport, sample_images
+from keras_vit.export.parity import sample_images
 from keras_vit.export.parity import verify as verify_artifact
 from keras_vit.inspect.geometry import token_grid
 from keras_vit.layers.grid import dynamic_patch_stride
@@ -47,11 +47,11 @@ class ExportReport:
         quantize: str or None.
         backend: str. The Keras backend it was exported from.
         size_bytes: int. Size of the file, or of the directory's files.
-        parity: `ParityReport` at the first size checked, or None when not
-            verified.
         parity_by_size: dict. `{(height, width): ParityReport}` for every
             image size checked: two for a dynamic-size model's SavedModel or
-            ONNX file, else one.
+            ONNX file, else one; empty when not verified.
+        parity: `ParityReport` at the first size checked, or None when not
+            verified (read from `parity_by_size`).
     """
 
     path: str
@@ -59,8 +59,11 @@ class ExportReport:
     quantize: object
     backend: str
     size_bytes: int
-    parity: ParityReport = None
     parity_by_size: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def parity(self):
+        return next(iter(self.parity_by_size.values()), None)
 
     def __str__(self):
         checked = "; not verified"
@@ -150,8 +153,7 @@ def export_model(
         _replace(staged, path, aside=os.path.join(staging, "replaced"))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    first = next(iter(parity.values()), None)
-    return ExportReport(path, format, quantize, keras.backend.backend(), size, first, parity)
+    return ExportReport(path, format, quantize, keras.backend.backend(), size, parity)
 
 
 def load(path):

@@ -80,9 +80,8 @@ def resize_axis_table(table, size, method="zoom"):
 
 def resize_grid_table(table, source_grid, target_grid, method="zoom"):
     """`(rows * cols, width)` patch table laid out on `source_grid`, resized to
-    `target_grid` (ints or scalar tensors) and flattened row-major again."""
-    if same_grid(target_grid, source_grid):
-        return table
+    `target_grid` (ints or scalar tensors) and flattened row-major again. The
+    caller skips the call when `same_grid(target_grid, source_grid)`."""
     rows = interpolation_matrix(source_grid[0], target_grid[0], method)
     cols = interpolation_matrix(source_grid[1], target_grid[1], method)
     grid = ops.reshape(table, (*source_grid, table.shape[-1]))
