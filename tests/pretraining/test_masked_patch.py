@@ -9,7 +9,7 @@ import pytest
 import keras_vit
 from keras_vit.layers import names
 from keras_vit.pretraining import CLEAN, MASK_TOKEN, RANDOM_PATCH, UNCHANGED, MaskedPatchPrediction
-from tests.pretraining.test_targets import reference_mean_color
+from tests.pretraining.test_targets import reference_downsampled, reference_mean_color
 
 TINY = dict(hidden_dim=16, num_layers=1, num_heads=2, mlp_dim=32)
 
@@ -160,19 +160,47 @@ def test_the_loss_and_accuracy_count_the_corrupted_patches_only(vit):
     assert loss == pytest.approx(50.0, abs=1e-3) and accuracy == 0.0
 
 
-@pytest.mark.parametrize(
-    "target, shape, accuracy",
-    [("downsampled_color", (2, 16, 16, 512), True), ("pixels", (2, 16, 4 * 4 * 3), False)],
-)
-def test_the_other_targets(vit, target, shape, accuracy):
+def _reference_pixels(images, patch):
+    """Each patch's pixels, row by row, in [-1, 1]."""
+    rows, cols = images.shape[1] // patch, images.shape[2] // patch
+    patches = images.reshape(-1, rows, patch, cols, patch, 3).transpose(0, 1, 3, 2, 4, 5)
+    return patches.reshape(len(images), rows * cols, -1) / 127.5 - 1
+
+
+@pytest.mark.parametrize("target", ["downsampled_color", "pixels"])
+def test_the_other_targets_are_predicted_and_scored_on_the_corrupted_patches(vit, target):
     mpp = MaskedPatchPrediction(vit, target=target, seed=0)
     images = np.random.default_rng(3).uniform(0, 255, (2, 16, 16, 3)).astype("float32")
     y_pred = mpp(images)
-    assert tuple(y_pred["predictions"].shape) == shape
-    assert tuple(mpp.targets(images).shape) == shape[:-1] if accuracy else shape
-    loss = float(_numpy(mpp.compute_loss(images, None, y_pred)))
-    assert np.isfinite(loss) and loss > 0
-    assert (mpp.accuracy is not None) == accuracy
+    codes = _numpy(y_pred["corruption"])
+    targets = _numpy(mpp.targets(images))
+    if target == "downsampled_color":
+        np.testing.assert_array_equal(targets, reference_downsampled(images, 4))  # (2, 16, 16): 16 cells a patch
+        assert tuple(y_pred["predictions"].shape) == (2, 16, 16, 512)
+        right = np.eye(512, dtype="float32")[targets] * 50
+        wrong = np.eye(512, dtype="float32")[(targets + 1) % 512] * 50
+        corrupted, wrong_loss = (codes != CLEAN)[..., None, None], 50.0
+    else:
+        np.testing.assert_allclose(targets, _reference_pixels(images, 4), atol=1e-6)
+        assert tuple(y_pred["predictions"].shape) == (2, 16, 4 * 4 * 3)
+        right, wrong = targets, targets + 0.5  # an L2 error of 0.25 on every pixel
+        corrupted, wrong_loss = (codes != CLEAN)[..., None], 0.25
+
+    def scores(predictions):
+        y_pred = {"predictions": keras.ops.convert_to_tensor(predictions), "corruption": keras.ops.convert_to_tensor(codes)}
+        mpp.reset_metrics()
+        loss = float(_numpy(mpp.compute_loss(images, None, y_pred)))
+        accuracy = mpp.compute_metrics(images, None, y_pred).get("masked_patch_accuracy")
+        return loss, None if accuracy is None else float(_numpy(accuracy))
+
+    right_on_corrupted = scores(np.where(corrupted, right, wrong))
+    wrong_on_corrupted = scores(np.where(corrupted, wrong, right))
+    assert right_on_corrupted[0] == pytest.approx(0.0, abs=1e-4)
+    assert wrong_on_corrupted[0] == pytest.approx(wrong_loss, abs=1e-3)
+    if target == "downsampled_color":
+        assert (right_on_corrupted[1], wrong_on_corrupted[1]) == (1.0, 0.0)
+    else:
+        assert (right_on_corrupted[1], wrong_on_corrupted[1]) == (None, None)  # a regression has no accuracy
 
 
 def test_fit_lowers_the_loss_and_leaves_the_trained_weights_in_the_encoder(tmp_path):
