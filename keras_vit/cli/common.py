@@ -1,15 +1,12 @@
 """Flags shared by `keras-vit train` and `keras-vit demo`, and the run summary."""
 
+from keras_vit.cli.choices import DECAYS, LORA_DEFAULT_TARGETS, LORA_TARGETS, PRECISIONS, RECIPES
 from keras_vit.cli.model_source import add_image_size_argument, image_size
 from keras_vit.variants import SIZE_FIELDS
 
 
 def add_training_flags(parser, defaults=None):
     """Adds the `TrainConfig` flags to `parser`, with `defaults` overriding ours."""
-    from keras_vit.training.precision import POLICIES
-    from keras_vit.training.recipes import RECIPES
-    from keras_vit.training.schedules import DECAYS
-
     defaults = defaults or {}
     group = parser.add_argument_group("data")
     group.add_argument("--data", default="digits", help='"digits" (bundled), "tfds:NAME", or an image folder')
@@ -25,7 +22,7 @@ def add_training_flags(parser, defaults=None):
     group = parser.add_argument_group("optimisation")
     group.add_argument("--epochs", type=int, default=10)
     group.add_argument("--batch-size", type=int, default=64)
-    group.add_argument("--recipe", choices=sorted(RECIPES), default="finetune",
+    group.add_argument("--recipe", choices=RECIPES, default="finetune",
                        help="finetune: SGD 0.9, cosine, clip 1 (paper 4.1); pretrain: AdamW, wd 0.1, linear (B.1); "
                             "masked_patch: Adam, cosine (B.1.2)")
     group.add_argument("--learning-rate", type=float)
@@ -33,7 +30,7 @@ def add_training_flags(parser, defaults=None):
     group.add_argument("--warmup-steps", type=int)
     group.add_argument("--decay", choices=DECAYS)
     group.add_argument("--label-smoothing", type=float, default=0.0)
-    group.add_argument("--precision", choices=POLICIES, default="float32")
+    group.add_argument("--precision", choices=PRECISIONS, default="float32")
     group = parser.add_argument_group("augmentation")
     group.add_argument("--crop-area", type=float, nargs=2, metavar=("LOW", "HIGH"), default=(0.05, 1.0),
                        help="Inception crop area range")
@@ -51,13 +48,11 @@ def add_training_flags(parser, defaults=None):
 def add_lora_flags(parser):
     """Adds the `TrainConfig.lora_*` flags (`keras-vit train` only: other
     commands would ignore them)."""
-    from keras_vit.training.lora import DEFAULT_TARGETS, LORA_TARGETS
-
     group = parser.add_argument_group("LoRA", "fine-tune low-rank adapters and the head, the rest frozen")
     group.add_argument("--lora-rank", type=int, metavar="R", help="rank of the adapters; none: train every weight")
     group.add_argument("--lora-targets", nargs="+", choices=LORA_TARGETS, metavar="LAYER",
                        help=f"layers of every block to adapt, of {', '.join(LORA_TARGETS)} "
-                       f"(default: {' '.join(DEFAULT_TARGETS)})")
+                       f"(default: {' '.join(LORA_DEFAULT_TARGETS)})")
     group.add_argument("--lora-alpha", type=float, metavar="A",
                        help="the adapters' scale is alpha / rank (default: the rank)")
 

@@ -3,6 +3,7 @@
 import os
 import sys
 
+from keras_vit.cli.choices import EXPORT_FORMATS, EXPORT_QUANTIZATIONS
 from keras_vit.cli.model_source import add_model_arguments, keras_model
 
 SUFFIXES = {"tf_saved_model": "_saved_model", "litert": ".tflite", "onnx": ".onnx"}
@@ -12,14 +13,10 @@ HELP = "export to SavedModel, LiteRT (TFLite) or ONNX, checked against the Keras
 
 
 def add_arguments(parser):
-    from keras_vit.export import ALIASES, FORMATS, QUANTIZATIONS
-
-    formats = sorted({*FORMATS, *ALIASES})
-    quantizations = sorted({q for modes in QUANTIZATIONS.values() for q in modes if q})
     add_model_arguments(parser, positional=True)
-    parser.add_argument("--format", required=True, choices=formats, help="tflite is litert, saved_model is tf_saved_model")
+    parser.add_argument("--format", required=True, choices=EXPORT_FORMATS, help="tflite is litert, saved_model is tf_saved_model")
     parser.add_argument("-o", "--output", help="where to write; default: beside MODEL, or here")
-    parser.add_argument("--quantize", choices=quantizations, help="litert only; int8 needs --calibration-images")
+    parser.add_argument("--quantize", choices=EXPORT_QUANTIZATIONS, help="litert only; int8 needs --calibration-images")
     parser.add_argument(
         "--calibration-images", nargs="+", default=(), help="images (or folders) to calibrate int8 on"
     )

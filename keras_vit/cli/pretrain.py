@@ -1,5 +1,6 @@
 """`keras-vit pretrain`: self-supervised pre-training by masked patch prediction (paper Appendix B.1.2)."""
 
+from keras_vit.cli.choices import PRETRAIN_TARGETS
 from keras_vit.cli.common import add_training_flags, config_from_flags
 
 HELP = "pre-train a ViT without labels: masked patch prediction (paper B.1.2)"
@@ -14,11 +15,9 @@ OBJECTIVES = ("masked-patch",)
 
 
 def add_arguments(pretrain):
-    from keras_vit.pretraining.targets import TARGETS
-
     pretrain.add_argument("--objective", choices=OBJECTIVES, default="masked-patch",
                           help="the self-supervised task (paper Appendix B.1.2)")
-    pretrain.add_argument("--target", choices=TARGETS, default="mean_color",
+    pretrain.add_argument("--target", choices=PRETRAIN_TARGETS, default="mean_color",
                           help="what each corrupted patch predicts: its 3-bit mean colour, its 4x4 "
                                "downsized 3-bit colours, or its pixels (L2)")
     pretrain.add_argument("--mask-rate", type=float, default=0.5, help="fraction of each image's patches corrupted")
