@@ -12,6 +12,8 @@ import os
 
 import numpy as np
 
+from keras_vit.utils.install import install_hint
+
 FORMAT = "litert"
 QUANTIZATIONS = (None, "float16", "dynamic_int8", "int8")
 BACKENDS = ("tensorflow",)
@@ -92,7 +94,7 @@ class Runner:
         except ImportError as error:
             raise ImportError(
                 "Running a .tflite file needs the LiteRT interpreter: "
-                "pip install ai-edge-litert (or keras-vit[export])."
+                f"pip install ai-edge-litert (or {install_hint('export')})."
             ) from error
         self._interpreter = Interpreter(
             model_path=str(path), num_threads=num_threads or os.cpu_count()

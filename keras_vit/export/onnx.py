@@ -20,6 +20,7 @@ import keras
 import numpy as np
 
 from keras_vit.layers.grid import dynamic_patch_stride
+from keras_vit.utils.install import install_hint
 
 FORMAT = "onnx"
 QUANTIZATIONS = (None,)
@@ -37,7 +38,7 @@ def write(model, path, quantize=None, representative_data=None):
     if importlib.util.find_spec(converter) is None:
         raise ImportError(
             f"ONNX export from the {backend} backend needs the `{converter}` package: "
-            f"pip install {converter} (or keras-vit[export])."
+            f"pip install {converter} (or {install_hint('export')})."
         )
     if backend == "jax" and _has_max_pool(model):
         raise ValueError(

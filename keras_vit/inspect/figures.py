@@ -1,7 +1,7 @@
 """The paper's Figures 6 and 7 drawn with matplotlib, from the arrays of this package.
 
 matplotlib is imported only here, and only when a figure is asked for
-(`pip install keras-vit[plot]`). Each function returns a `matplotlib.figure.Figure`
+(`pip install "keras-vit-zoo[plot]"`). Each function returns a `matplotlib.figure.Figure`
 on the Agg canvas, so no display and no `pyplot` state are involved; in a
 notebook the returned figure shows itself. With `path`, it is also saved as a
 PNG of exactly `figure.get_size_inches() * dpi` pixels.

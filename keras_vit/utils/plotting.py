@@ -1,7 +1,9 @@
 """matplotlib figures without pyplot: created on the Agg canvas, saved at their exact size.
 
-matplotlib is imported only when a figure is made (`pip install keras-vit[plot]`).
+matplotlib is imported only when a figure is made (`pip install "keras-vit-zoo[plot]"`).
 """
+
+from keras_vit.utils.install import install_hint
 
 
 def new_figure(size_inches, dpi):
@@ -12,7 +14,7 @@ def new_figure(size_inches, dpi):
     except ImportError as error:
         raise ImportError(
             "keras_vit draws its figures with matplotlib, which is not "
-            "installed: pip install keras-vit[plot]"
+            f"installed: {install_hint('plot')}"
         ) from error
     figure = matplotlib.figure.Figure(figsize=size_inches, dpi=dpi)
     matplotlib.backends.backend_agg.FigureCanvasAgg(figure)

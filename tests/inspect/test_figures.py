@@ -58,7 +58,7 @@ def test_bad_arrays_are_refused():
 
 def test_a_missing_matplotlib_says_how_to_get_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    with pytest.raises(ImportError, match=r"pip install keras-vit\[plot\]"):
+    with pytest.raises(ImportError, match=r'pip install "keras-vit-zoo\[plot\]"'):
         inspect.plot_attention_distance(np.ones((2, 2)))
 
 
