@@ -9,6 +9,7 @@ import pytest
 import keras_vit
 from keras_vit import variants
 from keras_vit.models import BUILDERS, ViTConfig, build_model, macs
+from keras_vit.weights import registry
 
 PACKAGE = pathlib.Path(keras_vit.__file__).parent
 README = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
@@ -135,3 +136,32 @@ def test_the_readme_hybrid_table_is_the_table():
         assert stages == (str(size.resnet_layers) if size.resnet_layers else "root only")
         assert (int(stride), int(patch)) == (variants.stem_stride(size.resnet_layers), size.patch_size)
         assert float(gmacs) == round(macs(ViTConfig(**vars(size))) / 1e9, 2)
+
+
+def _readme_table(first_header):
+    """The rows of the README table whose header starts with `first_header`, as cells."""
+    lines = iter(README.splitlines())
+    for line in lines:
+        if line.startswith(f"| {first_header} |"):
+            next(lines)  # the |---| row
+            rows = []
+            for row in lines:
+                if not row.startswith("|"):
+                    break
+                rows.append([cell.strip() for cell in row.strip().strip("|").split("|")])
+            return rows
+    raise AssertionError(f"README.md has no table headed {first_header}")
+
+
+def test_the_readme_weights_table_is_the_registry():
+    shown = {}
+    for name, _, image_size, num_classes, names in _readme_table("`weights=`"):
+        shown[name.strip('`"')] = (int(image_size), int(num_classes), set(names.split(", ")))
+    published = {}
+    for entry in registry.REGISTRY.values():
+        image_size, num_classes, names = published.setdefault(
+            entry.name, (entry.image_size, entry.num_classes, set())
+        )
+        assert (entry.image_size, entry.num_classes) == (image_size, num_classes), entry
+        names.add(entry.variant)
+    assert shown == published
