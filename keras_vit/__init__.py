@@ -1,8 +1,8 @@
 """keras_vit: the Vision Transformer (Dosovitskiy et al., ICLR 2021) for Keras 3.
 
-Attributes load on first use; `import keras_vit` registers the layers and the
-learning-rate schedule with Keras' serialization at once, so `.keras` files
-load after it.
+Attributes load on first use; `import keras_vit` registers every class a
+`.keras` file may name with Keras' serialization at once (`serialization.py`),
+so such files load after it.
 The `keras-vit` command sets `KERAS_VIT_LAZY_IMPORT=1`, which defers that too:
 `keras-vit --help` then starts without Keras or a backend.
 """
@@ -37,6 +37,6 @@ __getattr__, __dir__ = lazy_attributes(
 __all__ = sorted([*_BUILDERS, "decode_predictions", "preprocess_input"])
 
 if os.environ.get("KERAS_VIT_LAZY_IMPORT") != "1":
-    # Every class a `.keras` file may name: the layers, and the schedule a compiled model saves.
-    from keras_vit import layers  # noqa: F401
-    from keras_vit.training import schedules  # noqa: F401
+    from keras_vit import serialization
+
+    serialization.register()

@@ -12,7 +12,7 @@ import argparse
 import importlib
 import sys
 
-from keras_vit.cli.quiet import quiet_start
+from keras_vit.cli.start import missing_module, prepare
 
 COMMANDS = ("demo", "train", "pretrain", "ablate", "predict", "export", "inspect", "convert", "weights")
 
@@ -25,11 +25,13 @@ def main(argv=None):
         parser.print_help()
         return 2
     try:
-        quiet_start(args.command)
+        prepare(args.command)
         return args.run(args) or 0
+    except ModuleNotFoundError as error:
+        print(f"keras-vit {args.command}: {missing_module(error)}", file=sys.stderr)
     except (ValueError, OSError, ImportError) as error:
         print(f"keras-vit {args.command}: {error}", file=sys.stderr)
-        return 1
+    return 1
 
 
 def _chosen(argv):

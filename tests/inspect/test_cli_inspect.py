@@ -71,3 +71,19 @@ def test_relative_attention_gets_its_bias_by_offset(tmp_path, capsys):
     with Image.open(out / "relative_position_bias.png") as image:
         assert image.size == (500, 400)
     assert not (out / "position_embedding_similarity.png").exists()
+
+
+def test_the_console_script_inspects_a_model_compiled_by_train(tmp_path):
+    # `train` saves its model compiled: the file names keras_vit's learning-rate
+    # schedule, which the script's lazy import of keras_vit had not registered.
+    from keras_vit.training import finetune_optimizer
+    from tests.cli.console import keras_vit
+
+    model = tiny_model(num_layers=1)
+    model.compile(optimizer=finetune_optimizer(steps=10), loss="categorical_crossentropy")
+    model.save(tmp_path / "model.keras")
+    out = tmp_path / "figures"
+    done = keras_vit("inspect", _photo(tmp_path / "photo.png"), "--model", tmp_path / "model.keras", "--out", out)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("wrote ") == 4
+    assert done.stderr == f"keras-vit inspect: {model.name} on {tmp_path / 'photo.png'}, figures into {out}\n"
