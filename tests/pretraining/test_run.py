@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from keras_vit.cli import _parser, main
-from keras_vit.pretraining import run
+from keras_vit.pretraining import CLEAN, run
 from keras_vit.training import RECIPES
 from keras_vit.training.schedules import WarmupDecay
 
@@ -44,7 +44,8 @@ class _Killed(Exception):
 
 def test_pretrain_resumes_then_fine_tunes_from_its_encoder(tmp_path, capsys, monkeypatch):
     pre = tmp_path / "pre"
-    command = _tiny("pretrain", pre) + ["--objective", "masked-patch", "--seed", "3", "--epochs", "2"]
+    command = _tiny("pretrain", pre) + ["--objective", "masked-patch", "--seed", "3", "--epochs", "2",
+                                        "--target", "downsampled_color", "--mask-rate", "0.25"]
 
     class KilledAfterOneEpoch(run.ProgressFile):
         def on_epoch_end(self, epoch, logs=None):
@@ -58,11 +59,27 @@ def test_pretrain_resumes_then_fine_tunes_from_its_encoder(tmp_path, capsys, mon
     monkeypatch.undo()
     capsys.readouterr()
 
-    assert main(command) == 0
+    results, pretrain = [], run.pretrain
+
+    def recorded(config, **kwargs):
+        results.append(pretrain(config, **kwargs))
+        return results[-1]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(run, "pretrain", recorded)
+        assert main(command) == 0
+    # The flags reach the model that trained: 4 of the 16 patches corrupted, each predicting 4x4 colours.
+    [result] = results
+    trained = result.model
+    assert (trained.target, trained.mask_rate, trained.counts) == ("downsampled_color", 0.25, (3, 0, 1))
+    out = trained(np.zeros((2, 16, 16, 3), "float32"))
+    assert tuple(out["predictions"].shape) == (2, 16, 16, 512)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(out["corruption"] != CLEAN).sum(axis=1), [4, 4])
     printed = capsys.readouterr()
     lines = printed.out.splitlines()
     assert lines[0].startswith(
-        "keras-vit pretrain: masked patch prediction (mean_color, 0.5 of the patches corrupted) of ViT (patch_size=4"
+        "keras-vit pretrain: masked patch prediction (downsampled_color, 0.25 of the patches corrupted) of ViT "
+        "(patch_size=4"
     )
     assert "seed 3" in lines[0] and f"into {pre}/" in lines[0]
     assert "resuming from the end of epoch 1" in printed.err
