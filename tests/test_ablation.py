@@ -3,9 +3,12 @@
 import csv
 import dataclasses
 
+import types
+
 import keras
 import pytest
 
+import keras_vit
 from keras_vit import ablation
 from keras_vit.ablation import AblationRow
 from keras_vit.ablation.report import text_table
@@ -88,3 +91,38 @@ def test_quick_ablation_writes_the_table_and_its_files(tmp_path, capsys):
     assert all(0.0 <= float(line["test_accuracy"]) <= 1.0 for line in lines)
     assert (out / "ablation.png").stat().st_size > 0 and "N/A" in (out / "results.md").read_text()
     assert (out / "pretraining" / "pretrain" / "encoder.keras").exists()
+    trained = {cell: keras.saving.load_model(out / "position" / "-".join(cell) / "model.keras") for cell in ablation.CELLS}
+    assert _position_weights(trained) == _position_weights(_reference_models())
+
+
+def _reference_models():
+    """A small two-block ViT per cell (two blocks: with one, the placements coincide)."""
+    sizes = dict(image_size=16, patch_size=4, hidden_dim=16, num_layers=2, num_heads=2, mlp_dim=32, num_classes=3)
+    return {(kind, placement): keras_vit.ViT(**sizes, position_embedding=kind, position_embedding_placement=placement)
+            for kind, placement in ablation.CELLS}
+
+
+def _position_weights(models):
+    """Per cell, the weights its model has beyond the model without position embeddings."""
+    plain = {w.path for w in models["none", "stem"].weights}
+    found = {cell: frozenset(w.path for w in model.weights) - plain for cell, model in models.items()}
+    assert len(set(found.values())) == len(found), found  # every cell tells itself apart
+    return found
+
+
+def test_each_cell_trains_a_model_with_its_position_embedding(tmp_path, monkeypatch):
+    # What train() builds, recorded instead of trained: the runner's part is the config it passes.
+    from keras_vit.training import run as training_run
+
+    built = []
+
+    def build_only(config):
+        built.append(training_run.build_model_for(config, num_classes=3))
+        return types.SimpleNamespace(test_accuracy=0.5)
+
+    monkeypatch.setattr(training_run, "train", build_only)
+    sizes = dict(patch_size=4, hidden_dim=16, num_layers=2, num_heads=2, mlp_dim=32)
+    config = TrainConfig(model="ViT", image_size=16, model_kwargs=sizes, out=str(tmp_path))
+    rows = ablation.run_position_ablation(config, log=lambda line: None)
+    assert [(row.position_embedding, row.placement) for row in rows] == list(ablation.CELLS)
+    assert _position_weights(dict(zip(ablation.CELLS, built, strict=True))) == _position_weights(_reference_models())
