@@ -12,9 +12,9 @@ from keras_vit.export import litert, onnx, saved_model
 from keras_vit.export.parity import sample_images
 from keras_vit.export.parity import verify as verify_artifact
 from keras_vit.inspect.geometry import token_grid
-from keras_vit.layers.grid import dynamic_patch_stride
+from keras_vit.models.legacy import dynamic_patch_stride
 from keras_vit.preprocessing import includes_preprocessing, rescaling_layer
-from keras_vit.training.quantization import quantized_layers
+from keras_vit.quantization import check_exportable
 
 FORMATS = {module.FORMAT: module for module in (saved_model, litert, onnx)}
 ALIASES = {"saved_model": "tf_saved_model", "tflite": "litert"}
@@ -23,18 +23,6 @@ QUANTIZATIONS = {name: module.QUANTIZATIONS for name, module in FORMATS.items()}
 
 class UnsupportedExportError(ValueError):
     """The running Keras backend cannot write the format asked for."""
-
-
-# Models quantized with `keras_vit.training.quantize` (Keras' `model.quantize`)
-# that a converter or runtime cannot take, by (format, backend, mode), measured
-# with the pinned Keras, tf2onnx, jax2onnx, LiteRT and onnxruntime.
-QUANTIZED_UNSUPPORTED = {
-    ("litert", "tensorflow", "int8"): "the LiteRT converter rejects the int8 BatchMatMul of Keras' int8 layers",
-    ("litert", "tensorflow", "float8"): "LiteRT has no float8 kernels",
-    ("onnx", "tensorflow", "float8"): "tf2onnx has no float8 operations",
-    ("onnx", "jax", "int8"): "onnxruntime has no int8 Einsum",
-    ("onnx", "torch", "int4"): "onnxruntime rejects the int8 - float Sub of Keras' int4 layers",
-}
 
 
 @dataclasses.dataclass
@@ -131,7 +119,7 @@ def export_model(
         ParityError: when the artifact does not match the model.
     """
     format, quantize = _check_request(format, quantize)
-    _check_quantized(model, format)
+    check_exportable(model, format)
     module = FORMATS[format]
     path = os.path.abspath(os.fspath(path))
     _check_path(module, path, overwrite)
@@ -201,19 +189,6 @@ def _check_request(format, quantize):
             "before importing Keras, and load the model there (from its .keras file)."
         )
     return name, quantize
-
-
-def _check_quantized(model, format):
-    backend = keras.backend.backend()
-    for path, mode in quantized_layers(model).items():
-        reason = QUANTIZED_UNSUPPORTED.get((format, backend, mode))
-        if reason:
-            raise ValueError(
-                f"Cannot export {model.name!r} to {format} from the {backend} backend: it is "
-                f"quantized to {mode} (layer {path}, with Keras' model.quantize) and {reason}. "
-                "Export the float model instead (for a small LiteRT file: quantize="
-                "'dynamic_int8'), or see the README's table of what each backend writes."
-            )
 
 
 def _fix_size(model, format, image_size):

@@ -19,7 +19,7 @@ import importlib.util
 import keras
 import numpy as np
 
-from keras_vit.layers.grid import dynamic_patch_stride
+from keras_vit.models.legacy import dynamic_patch_stride
 from keras_vit.utils.install import install_hint
 
 FORMAT = "onnx"

@@ -5,8 +5,8 @@ import dataclasses
 import keras
 import numpy as np
 
-from keras_vit.layers import names
 from keras_vit.layers.grid import divide_size
+from keras_vit.models.legacy import config_of
 from keras_vit.utils.resample import linear_weights
 from keras_vit.utils.validation import check_grid, check_non_negative_int
 
@@ -53,9 +53,9 @@ class TokenGrid:
 def token_grid(model, image_size=None):
     """Returns the `TokenGrid` of a keras_vit model, plain or hybrid.
 
-    The grid and the prefix tokens come from the `pos_embedding` layer and the
-    pixels per token from the model's input size, never from a patch size: in a
-    hybrid model one token covers more pixels than its 1x1 patch. A model
+    The grid, the prefix tokens and the pixels per token come from the model's
+    `ViTConfig` (`keras_vit.models.config_of`), never from the patch size
+    alone: in a hybrid model one token covers more pixels than its 1x1 patch. A model
     built with `dynamic_image_size=True` has the grid of the images it is
     called on.
 
@@ -69,32 +69,19 @@ def token_grid(model, image_size=None):
     Returns:
         A `TokenGrid`.
     """
-    layer = names.find_layer(model, names.POSITION_EMBEDDING)
-    if layer is None or not hasattr(layer, "grid_size"):
-        raise ValueError(
-            "`model` has no layer named 'pos_embedding' that knows its grid: "
-            f"pass a model built by keras_vit. Received: model.name={model.name!r}"
-        )
-    stride = getattr(layer, "patch_stride", None)
-    if stride is not None:
-        built = tuple(size * stride for size in layer.grid_size)
-        image_size = built if image_size is None else check_grid("image_size", image_size)
+    config = config_of(model)
+    if config.dynamic_image_size:
+        stride = config.patch_stride
+        image_size = config.image_size if image_size is None else check_grid("image_size", image_size)
         received = f"Received: image_size={image_size}"
         grid = tuple(divide_size(axis, size, stride, received) for axis, size in zip(("height", "width"), image_size))
-        return TokenGrid(image_size, grid, layer.num_prefix_tokens)
-    fixed = tuple(model.input_shape[1:3])
-    if None in fixed:
+        return TokenGrid(image_size, grid, config.num_prefix_tokens)
+    if image_size is not None and check_grid("image_size", image_size) != config.image_size:
         raise ValueError(
-            "`model` must have a fixed input size, or be built by keras_vit with "
-            "dynamic_image_size=True, to map tokens to pixels. "
-            f"Received: model.input_shape={model.input_shape}"
+            f"This model takes images of {config.image_size[0]}x{config.image_size[1]} only (built "
+            f"without dynamic_image_size). Received: image_size={image_size!r}"
         )
-    if image_size is not None and check_grid("image_size", image_size) != fixed:
-        raise ValueError(
-            f"This model takes images of {fixed[0]}x{fixed[1]} only (built without "
-            f"dynamic_image_size). Received: image_size={image_size!r}"
-        )
-    return TokenGrid(fixed, tuple(layer.grid_size), layer.num_prefix_tokens)
+    return TokenGrid(config.image_size, config.grid_size, config.num_prefix_tokens)
 
 
 def check_images(model, images):

@@ -12,6 +12,7 @@ import numpy as np
 
 from keras_vit.inspect import geometry
 from keras_vit.layers import names
+from keras_vit.models.legacy import config_of
 from keras_vit.utils.validation import check_non_negative_int
 
 
@@ -48,15 +49,22 @@ def position_embedding_similarity(model, block=0):
 
 
 def _position_table(model, block):
-    """The first learned table among the stem's, the shared one and block `block`'s."""
-    stem = names.find_layer(model, names.POSITION_EMBEDDING)
-    if stem is not None and stem.table() is not None:
-        return stem.table()
-    for name in (names.SHARED_POSITION_EMBEDDING, names.position_embedding(check_non_negative_int("block", block))):
-        layer = names.find_layer(model, name)
-        if layer is not None:
-            return layer.table()
-    return None
+    """The learned table added where the model's config places it: after the stem,
+    before every block (one shared), or before block `block`; None for none."""
+    config = config_of(model)
+    if config.position_embedding not in ("learned_1d", "learned_2d"):
+        return None
+    name = {
+        "stem": names.POSITION_EMBEDDING,
+        "every_layer_shared": names.SHARED_POSITION_EMBEDDING,
+        "every_layer": names.position_embedding(check_non_negative_int("block", block)),
+    }[config.position_embedding_placement]
+    layer = names.find_layer(model, name)
+    if layer is None:
+        raise ValueError(
+            f"`block` must be one of this model's {config.num_layers} blocks. Received: block={block!r}"
+        )
+    return layer.table()
 
 
 def relative_position_bias(model, images, block=0):

@@ -2,9 +2,9 @@
 
 import keras
 from keras import ops
-from keras.dtype_policies import DTypePolicyMap
 
 from keras_vit.layers.interpolation import resize_offsets
+from keras_vit.quantization import quantized_dtype_config, sublayer_policy
 from keras_vit.utils.resample import resample_relative_embedding
 from keras_vit.utils.validation import check_heads, check_positive_int, check_rate
 
@@ -230,41 +230,3 @@ def _float16_on_cpu(compute_dtype):
         # fused attention runs float16 on any device.
         return False
     return all(device.lower().startswith("cpu") for device in devices)
-
-
-def sublayer_policy(layer, path):
-    """The dtype policy for `layer`'s sublayer at `path` (relative, such as
-    `"attn/query"`): `layer`'s own policy or, when `layer` was loaded with
-    a `DTypePolicyMap`, the policy that map holds for the path, a map of
-    its own for a path with quantized sublayers below it."""
-    policy = layer.dtype_policy
-    if not isinstance(policy, DTypePolicyMap):
-        return policy
-    prefix = path + "/"
-    below = {key[len(prefix) :]: policy[key] for key in policy if key.startswith(prefix)}
-    if below:
-        return DTypePolicyMap(policy.default_policy.name, below)
-    return policy[path] if path in policy else policy.default_policy
-
-
-def quantized_dtype_config(layer, sublayers):
-    """`{"dtype": ...}`, a serialized `DTypePolicyMap` of the quantized layers
-    among `sublayers` (`{relative path: layer}`) over `layer`'s float policy,
-    or `{}` when none is quantized.
-
-    Keras rebuilds a layer's sublayers from the layer's config alone; without
-    the map, a quantized model's projections would come back float and their
-    saved int8 kernels and scales would not fit them. The keys are relative to
-    `layer`, not Keras paths, so they hold wherever the layer is nested.
-    """
-    quantized = {
-        path: sublayer.dtype_policy
-        for path, sublayer in sublayers.items()
-        if sublayer.quantization_mode is not None
-    }
-    if not quantized:
-        return {}
-    policy = layer.dtype_policy
-    if isinstance(policy, DTypePolicyMap):
-        policy = policy.default_policy
-    return {"dtype": keras.dtype_policies.serialize(DTypePolicyMap(policy.name, quantized))}

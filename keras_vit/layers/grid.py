@@ -4,7 +4,6 @@ its prefix tokens, and for a dynamic-size model the grid of each call."""
 import keras
 from keras import ops
 
-from keras_vit.layers import names
 from keras_vit.utils.validation import check_grid, check_non_negative_int, check_positive_int
 
 
@@ -146,9 +145,3 @@ class ImageSizeCheck(keras.layers.Layer):
         config.update(patch_stride=self.patch_stride)
         return config
 
-
-def dynamic_patch_stride(model):
-    """The pixels per patch token of a model built with `dynamic_image_size=True`
-    (its `image_size_check` layer), or None for a fixed-size model."""
-    layer = names.find_layer(model, names.IMAGE_SIZE_CHECK)
-    return None if layer is None else layer.patch_stride

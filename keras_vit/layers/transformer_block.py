@@ -3,13 +3,9 @@
 import keras
 from keras import ops
 
-from keras_vit.layers.attention import (
-    MultiHeadSelfAttention,
-    attention_output_spec,
-    quantized_dtype_config,
-    sublayer_policy,
-)
+from keras_vit.layers.attention import MultiHeadSelfAttention, attention_output_spec
 from keras_vit.layers.stochastic_depth import StochasticDepth
+from keras_vit.quantization import quantized_dtype_config, sublayer_policy
 from keras_vit.utils.validation import check_heads, check_positive_int, check_rate
 
 

@@ -24,3 +24,5 @@ from keras_vit.models.hybrid import ViTHybrid
 from keras_vit.models.intermediates import feature_maps, intermediates
 from keras_vit.models.vit import ViT, build_vit
 from keras_vit.variants import ALL_VARIANTS, HYBRID_VARIANTS, VARIANTS, HybridVariant, Variant
+from keras_vit.models.legacy import config_of
+from keras_vit.models.vision_transformer import VisionTransformer

@@ -31,7 +31,7 @@ _DOC = """Builds {title}: {description}.
             `name`, ...
 
     Returns:
-        A functional `keras.Model`.
+        A `keras_vit.models.VisionTransformer`.
     """
 
 
@@ -119,7 +119,8 @@ def build_model(name, weights=None, **kwargs):
             `.keras` file fixes its own, so none go with it.
 
     Returns:
-        A `keras.Model`.
+        A `keras_vit.models.VisionTransformer` (a `.keras` file written before
+        models kept their config loads as a plain functional `keras.Model`).
 
     Example:
 
@@ -178,7 +179,7 @@ def from_checkpoint(path, resample_method="zoom", **overrides):
             `keras_vit.ViTHybrid` for a hybrid).
 
     Returns:
-        A functional `keras.Model` with the checkpoint's weights.
+        A `keras_vit.models.VisionTransformer` with the checkpoint's weights.
     """
     checkpoint = read_checkpoint(path, num_heads=overrides.get("num_heads"))
     architecture = checkpoint.architecture

@@ -93,14 +93,6 @@ class ViTConfig:
                 f"Received: hidden_dim={self.hidden_dim}"
             )
 
-    @property
-    def num_position_tables(self):
-        """Separate learned position embeddings: one per block with
-        `"every_layer"`, none for `"none"` and `"relative"`, else one."""
-        if self.position_embedding in ("none", "relative"):
-            return 0
-        return self.num_layers if self.position_embedding_placement == "every_layer" else 1
-
     def _check_stem(self):
         if self.resnet_layers is None:
             return
@@ -198,6 +190,17 @@ class ViTConfig:
     def replace(self, **changes):
         """Returns a copy with `changes` applied and validated."""
         return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_config(cls, config):
+        """The `ViTConfig` whose `get_config()` returned `config`."""
+        unknown = sorted(set(config) - {field.name for field in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(
+                f"A ViTConfig has no fields {', '.join(unknown)}: this config was written by "
+                f"another version of keras_vit. Received: config keys {sorted(config)}"
+            )
+        return cls(**config)
 
     def get_config(self):
         config = dataclasses.asdict(self)

@@ -67,8 +67,10 @@ def ViTHybrid(
             `resample_method`.
 
     Returns:
-        A functional `keras.Model` mapping `(batch, height, width, channels)`
-        images to `(batch, num_classes)` outputs (or the pooled features).
+        A `keras_vit.models.VisionTransformer` (a functional `keras.Model`
+        holding its `ViTConfig` as `vit_config`) mapping `(batch, height,
+        width, channels)` images to `(batch, num_classes)` outputs (or the
+        pooled features).
 
     Example:
 

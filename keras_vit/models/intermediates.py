@@ -7,6 +7,7 @@ import keras
 
 from keras_vit.layers import names
 from keras_vit.layers.token_map import TokenMap
+from keras_vit.models.legacy import config_of
 from keras_vit.models.vit import call_on_grid
 
 
@@ -34,11 +35,12 @@ def intermediates(model):
     >>> len(out["blocks"]), keras.ops.shape(out["attention"][0])
     (2, (1, 2, 5, 5))
     """
+    config = config_of(model)
     blocks = names.blocks(model)
     tokens = blocks[0].input
     outputs = {"blocks": [], "attention": []}
     for index, block in enumerate(blocks):
-        tokens = _block_input(model, index, tokens)
+        tokens = _block_input(model, config, index, tokens)
         tokens, weights = _WithAttention(block)(tokens)
         outputs["blocks"].append(tokens)
         outputs["attention"].append(weights)
@@ -83,16 +85,17 @@ def feature_maps(model, blocks=1, norm=True, stop_early=True):
     >>> {name: tuple(keras.ops.shape(m)) for name, m in maps.items()}
     {'encoderblock_0': (1, 2, 3, 8), 'encoderblock_2': (1, 2, 3, 8)}
     """
+    config = config_of(model)
     all_blocks = names.blocks(model)
     chosen = _block_indices(blocks, len(all_blocks))
-    grid = names.find_layer(model, names.POSITION_EMBEDDING)
-    to_map = TokenMap(grid.grid_size, grid.num_prefix_tokens, grid.patch_stride, name="token_map")
+    stride = config.patch_stride if config.dynamic_image_size else None
+    to_map = TokenMap(config.grid_size, config.num_prefix_tokens, stride, name="token_map")
     final_norm = model.get_layer(names.ENCODER_NORM)
     last = len(all_blocks) - 1 if not stop_early else max(chosen)
     tokens = all_blocks[0].input
     outputs = {}
     for index in range(last + 1):
-        tokens = all_blocks[index](_block_input(model, index, tokens))
+        tokens = all_blocks[index](_block_input(model, config, index, tokens))
         if index in chosen:
             outputs[index] = call_on_grid(to_map, final_norm(tokens) if norm else tokens, model.input)
     result = {names.block(index): outputs[index] for index in chosen}
@@ -121,17 +124,17 @@ def _block_indices(blocks, count):
     return [index % count for index in indices]
 
 
-def _block_input(model, index, tokens):
+def _block_input(model, config, index, tokens):
     """Block `index`'s input: `tokens`, plus the position embedding added before it
     when the model places one there (`position_embedding_placement="every_layer"`
     or `"every_layer_shared"`). For block 0, `tokens` is already that input."""
-    if index == 0:
+    name = {
+        "every_layer": names.position_embedding(index),
+        "every_layer_shared": names.SHARED_POSITION_EMBEDDING,
+    }.get(config.position_embedding_placement)
+    if index == 0 or name is None:
         return tokens
-    for name in (names.position_embedding(index), names.SHARED_POSITION_EMBEDDING):
-        layer = names.find_layer(model, name)
-        if layer is not None:
-            return call_on_grid(layer, tokens, model.input)
-    return tokens
+    return call_on_grid(model.get_layer(name), tokens, model.input)
 
 
 def _head(model, encoded):

@@ -12,6 +12,7 @@ from keras_vit.layers.resnet import resnet_stem
 from keras_vit.layers.transformer_block import TransformerBlock
 from keras_vit.models.config import ViTConfig
 from keras_vit.models.pretrained import takes_weights
+from keras_vit.models.vision_transformer import VisionTransformer
 from keras_vit.preprocessing import rescaling_layer
 from keras_vit.weights.load import load_weights
 
@@ -127,8 +128,10 @@ def ViT(
         name: str or None. Model name. Defaults to `"vit"`.
 
     Returns:
-        A functional `keras.Model` mapping `(batch, height, width, channels)`
-        images to `(batch, num_classes)` outputs (or the pooled features).
+        A `keras_vit.models.VisionTransformer` (a functional `keras.Model`
+        holding this `ViTConfig` as `vit_config`) mapping `(batch, height,
+        width, channels)` images to `(batch, num_classes)` outputs (or the
+        pooled features).
 
     Example:
 
@@ -185,7 +188,7 @@ def build_vit(config, weights=None, name="vit"):
         features = resnet_stem(features, config.resnet_layers, config.stem_width)
     tokens = PatchEmbedding(config.patch_size, config.hidden_dim, name=names.PATCH_EMBEDDING)(features)
     outputs = head(encode(tokens, config, images), config)
-    model = keras.Model(images, outputs, name=name)
+    model = VisionTransformer(images, outputs, name=name, vit_config=config)
     if weights is not None:
         load_weights(model, weights, resample_method=config.resample_method)
     return model

@@ -7,6 +7,7 @@ import keras
 from keras import ops
 
 from keras_vit.layers import names
+from keras_vit.models.legacy import config_of
 from keras_vit.preprocessing import OFFSET, SCALE, includes_preprocessing
 from keras_vit.pretraining.targets import (
     NUM_COLORS,
@@ -115,7 +116,7 @@ class MaskedPatchPrediction(keras.Model):
         check_choice("target", target, TARGETS)
         rates = check_rates(mask_rate, mask_token_rate, random_patch_rate, unchanged_rate)
         embedding, norm = _encoder_layers(encoder)
-        geometry = _Geometry(encoder, embedding, norm, target)
+        geometry = _Geometry(encoder, target)
         kwargs.setdefault("name", "masked_patch_prediction")
         super().__init__(**kwargs)
         # Kept outside Keras' tracking: the encoder's head takes no part in
@@ -322,23 +323,21 @@ def _encoder_layers(encoder):
 
 
 class _Geometry:
-    """The sizes the wrapper needs, read from the encoder's graph, never from a config."""
+    """The sizes the wrapper needs, from the encoder's `ViTConfig`."""
 
-    def __init__(self, encoder, embedding, norm, target):
-        image_size = tuple(encoder.input.shape[1:3])
-        feature_size = tuple(embedding.input.shape[1:3])
-        _, self.num_patches, self.hidden_dim = embedding.output.shape
-        tokens = norm.output.shape[1]
-        if None in (*image_size, *feature_size, self.num_patches, tokens):
+    def __init__(self, encoder, target):
+        config = config_of(encoder)
+        if config.dynamic_image_size:
             raise ValueError(
                 "`encoder` must have a fixed image size: the corruption counts and the "
                 "targets depend on it. Pre-train a model built without dynamic_image_size; "
                 "its weights load into a dynamic-size one after. "
                 f"Received: encoder.input_shape={encoder.input_shape}"
             )
+        image_size, grid = config.image_size, config.grid_size
+        self.num_patches, self.hidden_dim = grid[0] * grid[1], config.hidden_dim
         # The tokens before the patches: 1 with a class token, 0 with pooling="gap".
-        self.num_prefix_tokens = tokens - self.num_patches
-        grid = tuple(size // embedding.patch_size for size in feature_size)
+        self.num_prefix_tokens = config.num_prefix_tokens
         if any(size % cells for size, cells in zip(image_size, grid)):
             raise ValueError(
                 f"`encoder`'s {grid[0]}x{grid[1]} patch grid must tile its "
@@ -346,7 +345,7 @@ class _Geometry:
                 f"whole pixels. Received: encoder.input_shape={encoder.input_shape}"
             )
         self.image_patch_size = tuple(size // cells for size, cells in zip(image_size, grid))
-        channels = encoder.input.shape[-1]
+        channels = config.num_channels
         if target != "pixels" and channels != 3:
             raise ValueError(
                 f"target={target!r} predicts RGB colours, so `encoder` must take 3 channels; "

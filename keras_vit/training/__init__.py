@@ -1,11 +1,11 @@
 """The paper's training recipes, mixed precision, distribution and callbacks for `model.fit`,
 and Keras-native quantization and LoRA."""
 
+from keras_vit.quantization import QUANTIZATION_MODES, quantize, quantized_layers
 from keras_vit.training.callbacks import EpochCheckpoint, save_atomically
 from keras_vit.training.distribution import distribute, layout_map
 from keras_vit.training.lora import LORA_TARGETS, LoRASummary, enable_lora, merge_lora
 from keras_vit.training.precision import set_mixed_precision
-from keras_vit.training.quantization import QUANTIZATION_MODES, quantize, quantized_layers
 from keras_vit.training.recipes import (
     FINETUNE,
     PRETRAIN,

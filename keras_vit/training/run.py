@@ -19,7 +19,7 @@ import keras
 
 from keras_vit.data.load import load_source
 from keras_vit.data.pipeline import Augmentation, eval_pipeline, train_pipeline
-from keras_vit.inspect.geometry import token_grid
+from keras_vit.models.legacy import config_of
 from keras_vit.training.callbacks import EpochCheckpoint, ProgressFile, save_atomically
 from keras_vit.training.lora import DEFAULT_TARGETS, LoRASummary, RestartLoRA, check_lora_arguments, enable_lora
 from keras_vit.training.precision import set_mixed_precision
@@ -137,7 +137,7 @@ def train(config):
     source = load_source(config.data, data_dir=config.data_dir, image_size=config.image_size or 32, seed=config.seed)
     model = build_model_for(config, source.num_classes)
     lora = _enable_lora(config, model)
-    image_size = token_grid(model).image_size  # a dynamic-size model trains at its built size
+    image_size = config_of(model).image_size  # a dynamic-size model trains at its built size
     train_data, evaluate = run_data(config, source, image_size)
     steps = config.epochs * (source.sizes["train"] // config.batch_size)
     model.compile(

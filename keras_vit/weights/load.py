@@ -115,7 +115,9 @@ def _owner(model, path):
 
 
 def _grid(model):
-    layer = names.find_layer(model, names.POSITION_EMBEDDING)
+    config = getattr(model, "vit_config", None)
+    # A functional model from an older `.keras` file keeps its grid in its position layer.
+    layer = config or names.find_layer(model, names.POSITION_EMBEDDING)
     rows, cols = getattr(layer, "grid_size", ("?", "?"))
     return f"{rows}x{cols}"
 
@@ -226,5 +228,7 @@ def _keras_file_arrays(path):
 
 
 def _num_heads(model):
-    block = names.find_layer(model, names.block(0))
-    return None if block is None else block.num_heads
+    config = getattr(model, "vit_config", None)
+    # A functional model from an older `.keras` file keeps its head count in its blocks.
+    block = config or names.find_layer(model, names.block(0))
+    return getattr(block, "num_heads", None)

@@ -9,7 +9,7 @@ import pytest
 import keras_vit
 from keras_vit import export as kv_export
 from keras_vit.export import FORMATS
-from keras_vit.export.exporter import QUANTIZED_UNSUPPORTED
+from keras_vit.quantization import EXPORT_UNSUPPORTED
 from keras_vit.training import quantize
 from tests.export.conftest import FILE_NAMES
 from tests.export.models import backend
@@ -73,7 +73,7 @@ def test_dynamic_onnx_from_jax_names_the_backends_that_can(tmp_path):
 
 
 def test_quantized_models_a_converter_cannot_take_are_refused_in_our_words(tmp_path):
-    cases = [(format, mode, reason) for (format, name, mode), reason in QUANTIZED_UNSUPPORTED.items() if name == backend()]
+    cases = [(format, mode, reason) for (format, name, mode), reason in EXPORT_UNSUPPORTED.items() if name == backend()]
     assert cases, "every backend has a format that refuses some quantized model"
     for format, mode, reason in cases:
         model = quantize(keras_vit.ViT(image_size=16, patch_size=8, hidden_dim=32, num_layers=1,

@@ -51,7 +51,7 @@ def test_models_without_a_learned_embedding_are_refused():
         with pytest.raises(ValueError, match="no learned position embedding.*'none' or 'relative'.*learned_1d"):
             inspect.position_embedding_similarity(tiny_model(position_embedding=kind))
     mlp = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)], name="mlp")
-    with pytest.raises(ValueError, match="no layer named 'pos_embedding'.*model.name='mlp'"):
+    with pytest.raises(ValueError, match="must be built by keras_vit.*model.name='mlp'"):
         inspect.position_embedding_similarity(mlp)
     with pytest.raises(ValueError, match=r"\(12, dim\).*embedding.shape=\(11, 8\)"):
         inspect.cosine_similarity_grid(np.ones((11, 8)), (3, 4))

@@ -30,7 +30,7 @@ def test_every_block_and_its_attention_in_one_pass():
 
 def test_a_model_without_blocks_is_rejected():
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)], name="mlp")
-    with pytest.raises(ValueError, match="no layer named 'encoderblock_0'.*model.name='mlp'"):
+    with pytest.raises(ValueError, match="must be built by keras_vit.*model.name='mlp'"):
         intermediates(model)
 
 

@@ -1,0 +1,117 @@
+"""`VisionTransformer`: the functional model every builder returns, holding its `ViTConfig`."""
+
+import keras
+
+from keras_vit.models.config import ViTConfig
+
+
+@keras.saving.register_keras_serializable(package="keras_vit")
+class VisionTransformer(keras.Model):
+    """A functional `keras.Model` that keeps the `ViTConfig` it was built from.
+
+    Every keras_vit builder (`keras_vit.ViT`, `keras_vit.ViTHybrid`, the named
+    variants, `keras_vit.from_checkpoint`) returns one, as keras-hub's
+    `Backbone` keeps its arguments: what the rest of keras_vit needs to know
+    about the model (its patch grid, the pixels per token, the prefix tokens,
+    the kind and placement of its position embeddings, whether it takes any
+    input size, its stem, pooling and head) is read from `vit_config` instead
+    of being worked out again from its layers. The config is saved in and
+    restored from `.keras` files (`safe_mode=True` works) on every backend.
+
+    The graph is an ordinary functional one: layers keep their stable names
+    (`model.get_layer("encoder_norm")`), and `keras.Model(model.input, ...)`
+    builds views of it as for any functional model.
+
+    Args:
+        inputs: the model's input tensor, a `keras.Input`.
+        outputs: its output tensor.
+        name: str or None. The model's name.
+        vit_config: `keras_vit.models.ViTConfig`, or its `get_config()` dict.
+            The architecture the graph was built from.
+        **kwargs: other `keras.Model` arguments (`trainable`).
+
+    Example:
+
+    >>> model = keras_vit.ViT(image_size=32, patch_size=8, hidden_dim=16, num_layers=1,
+    ...                       num_heads=2, mlp_dim=32, num_classes=3)
+    >>> type(model).__name__, model.grid_size, model.num_prefix_tokens
+    ('VisionTransformer', (4, 4), 1)
+    >>> model.vit_config.hidden_dim
+    16
+    """
+
+    def __init__(self, inputs, outputs, name=None, **kwargs):
+        # A functional-like signature keeps Keras' own graph serialization; the
+        # config travels as a keyword that `get_config` adds.
+        vit_config = kwargs.pop("vit_config", None)
+        if isinstance(vit_config, dict):
+            vit_config = ViTConfig.from_config(vit_config)
+        if not isinstance(vit_config, ViTConfig):
+            raise TypeError(
+                "`vit_config` must be the keras_vit.models.ViTConfig the graph was built from. "
+                f"Received: vit_config={vit_config!r}"
+            )
+        super().__init__(inputs, outputs, name=name, **kwargs)
+        self._vit_config = vit_config
+
+    @property
+    def vit_config(self):
+        """The `ViTConfig` this model was built from."""
+        return self._vit_config
+
+    @property
+    def image_size(self):
+        """The `(height, width)` the model was built for (its position tables' grid
+        times `patch_stride`); a dynamic-size model takes other sizes too."""
+        return self._vit_config.image_size
+
+    @property
+    def grid_size(self):
+        """The `(rows, cols)` of the patch grid at `image_size`."""
+        return self._vit_config.grid_size
+
+    @property
+    def patch_stride(self):
+        """Input pixels per patch token along each axis (the patch size, times the
+        ResNet stem's stride in a hybrid)."""
+        return self._vit_config.patch_stride
+
+    @property
+    def num_prefix_tokens(self):
+        """Tokens before the patches: 1 with a class token, 0 with `pooling="gap"`."""
+        return self._vit_config.num_prefix_tokens
+
+    @property
+    def position_embedding(self):
+        """The kind of position embedding (`keras_vit.layers.POSITION_EMBEDDING_KINDS`)."""
+        return self._vit_config.position_embedding
+
+    @property
+    def position_embedding_placement(self):
+        """Where learned position embeddings are added (`"stem"`, `"every_layer"`, ...)."""
+        return self._vit_config.position_embedding_placement
+
+    @property
+    def dynamic_image_size(self):
+        """Whether the model takes any height and width `patch_stride` divides."""
+        return self._vit_config.dynamic_image_size
+
+    @property
+    def is_hybrid(self):
+        """Whether the patches are cut from a ResNet stem's feature map."""
+        return self._vit_config.resnet_layers is not None
+
+    @property
+    def pooling(self):
+        """`"token"` (the class token) or `"gap"` (the mean of the patch tokens)."""
+        return self._vit_config.pooling
+
+    @property
+    def include_top(self):
+        """Whether the model ends in the classification head."""
+        return self._vit_config.include_top
+
+    def get_config(self):
+        config = super().get_config()
+        config["vit_config"] = self._vit_config.get_config()
+        return config
