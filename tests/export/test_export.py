@@ -1,5 +1,6 @@
 """Export to every format this backend can write, reloaded with the format's own runtime."""
 
+import collections
 import os
 import pathlib
 import shutil
@@ -71,14 +72,28 @@ def test_float32_artifact_matches_the_model(name, format, exported):
         np.testing.assert_allclose(outputs, artifact.expected[batch], atol=1e-4, rtol=0)
 
 
-@pytest.mark.parametrize("quantize", ["float16", "dynamic_int8", "int8"])
-def test_quantized_litert_agrees_within_its_stated_tolerance(quantize, tmp_path):
+def _litert_elements_by_dtype(path):
+    """How many values the .tflite file's tensors hold, by dtype name."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    counts = collections.Counter()
+    for tensor in Interpreter(model_path=path).get_tensor_details():
+        counts[np.dtype(tensor["dtype"]).name] += int(np.prod(tensor["shape"]))
+    return counts
+
+
+@pytest.mark.parametrize("quantize, stored_as", [("float16", "float16"), ("dynamic_int8", "int8"), ("int8", "int8")])
+def test_quantized_litert_agrees_within_its_stated_tolerance(quantize, stored_as, tmp_path, exported):
     _supported("litert")
     model = MODELS["vit"]()
     path = str(tmp_path / f"{quantize}.tflite")
     calibration = pixels(model, 16, seed=3)
     report = kv_export.export_model(model, path, "tflite", quantize=quantize, representative_data=calibration)
     assert report.parity.passed and report.quantize == quantize
+    # The file holds the weights quantized: most of the model's values in the narrow type
+    # (biases and norms stay float32 with dynamic_int8), and it is smaller than the float32 file.
+    assert _litert_elements_by_dtype(path)[stored_as] >= 0.9 * model.count_params()
+    assert report.size_bytes == os.path.getsize(path) < 0.7 * exported("vit", "litert").report.size_bytes
     images = pixels(model, 16)
     outputs, expected = _run_litert(path, images), reference(model, images)
     tolerance = TOLERANCES[quantize]
