@@ -141,13 +141,22 @@ def eval_pipeline(dataset, num_classes, image_size, batch_size, crop_fraction=0.
     return data.map(_one_hot(num_classes)).prefetch(tf.data.AUTOTUNE)
 
 
-def _check_batch(batch_size, size):
-    batch_size = check_positive_int("batch_size", batch_size)
-    if size is not None and batch_size > size:
-        raise ValueError(
+class BatchSizeError(ValueError):
+    """A batch larger than the training split: `size` examples, `batch_size` asked for."""
+
+    def __init__(self, batch_size, size):
+        super().__init__(
             f"`batch_size` must not exceed the {size} training examples (the last, "
             f"partial batch is dropped, so no batch would be left). Received: batch_size={batch_size}"
         )
+        self.batch_size = batch_size
+        self.size = size
+
+
+def _check_batch(batch_size, size):
+    batch_size = check_positive_int("batch_size", batch_size)
+    if size is not None and batch_size > size:
+        raise BatchSizeError(batch_size, size)
     return batch_size
 
 

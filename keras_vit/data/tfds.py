@@ -1,15 +1,23 @@
 """tensorflow-datasets as a source: any catalogue name, e.g. "oxford_iiit_pet", "cifar10"."""
 
+import os
+import socket
+import urllib.parse
+
 from keras_vit.data.source import Source
 
 CATALOG = "https://www.tensorflow.org/datasets/catalog/overview"
+# Seconds to wait for a data set's download server before saying it cannot be reached.
+CONNECT_TIMEOUT = 5
 
 
 def from_tfds(name, data_dir=None, seed=0):
     """A `Source` from a tensorflow-datasets data set with image and label features.
 
     The data set is downloaded and prepared into `data_dir` on first use (this
-    needs the network; a prepared copy in `data_dir` needs none). Splits are
+    needs the network; a prepared copy in `data_dir` needs none). When it is
+    not prepared and its download server cannot be reached, this fails at once
+    (tensorflow-datasets itself would retry for minutes). Splits are
     taken by name; a data set without a "validation" split gives the last 10%
     of "train" to it, and one without "test" uses its validation split.
 
@@ -33,6 +41,8 @@ def from_tfds(name, data_dir=None, seed=0):
             f"Received: source='tfds:{name}'"
         ) from None
     label_key = _supervised_label_key(builder.info, name)
+    if not builder.is_prepared():
+        _check_reachable(builder, name, data_dir)
     builder.download_and_prepare()
     splits = _split_names(builder.info.splits)
     read_config = tfds.ReadConfig(shuffle_seed=seed)
@@ -50,6 +60,26 @@ def from_tfds(name, data_dir=None, seed=0):
     splits_out = {split: data.map(rgb) for split, data in zip(splits, datasets)}
     sizes = {split: info.splits[spec].num_examples for split, spec in splits.items()}
     return Source(splits_out, sizes, label.num_classes, tuple(label.names), f"tfds:{name}")
+
+
+def _check_reachable(builder, name, data_dir):
+    """Raises a `ValueError` naming the data set and its folder if the server
+    of its first download cannot be reached."""
+    urls = sorted(builder.url_infos or ())
+    if not urls:
+        return  # Data sets without recorded downloads (manual ones) explain themselves.
+    url = urllib.parse.urlsplit(urls[0])
+    try:
+        port = url.port or (80 if url.scheme == "http" else 443)
+        socket.create_connection((url.hostname, port), timeout=CONNECT_TIMEOUT).close()
+    except OSError as error:
+        folder = data_dir or os.environ.get("TFDS_DATA_DIR") or "~/tensorflow_datasets"
+        raise ValueError(
+            f"tensorflow-datasets {name!r} is not in {folder} (data_dir, --data-dir) and cannot be "
+            f"downloaded: {url.hostname} is unreachable ({error}). Prepare it on a machine with network "
+            f"access (tfds.builder({name!r}).download_and_prepare()) and copy its folder into {folder}, "
+            "or pass the data directory that holds it."
+        ) from None
 
 
 def _supervised_label_key(info, name):

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 SITE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "site")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def script():
@@ -17,18 +18,24 @@ def script():
     return path
 
 
-def keras_vit(*args, hide=(), modules_file=None, env=None, cwd=None, timeout=600):
+def keras_vit(*args, hide=(), modules_file=None, imports=(), env=None, cwd=None, timeout=600):
     """Runs `keras-vit ARGS` and returns the finished process, its output as text.
 
     Args:
         *args: str. The command line after `keras-vit`.
         hide: tuple of str. Modules the process sees as not installed.
         modules_file: path or None. Where the process lists the modules it imported.
+        imports: tuple of str. Modules of the tests to import first (the repository is on the path).
         env: dict or None. Variables to set (None values unset them) over this process' own.
         cwd: path or None. The working directory.
         timeout: seconds.
     """
-    environment = dict(os.environ, PYTHONPATH=SITE, KERAS_VIT_TEST_HIDE=",".join(hide))
+    environment = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join((SITE, ROOT)),
+        KERAS_VIT_TEST_HIDE=",".join(hide),
+        KERAS_VIT_TEST_IMPORT=",".join(imports),
+    )
     environment.pop("KERAS_VIT_LAZY_IMPORT", None)
     if modules_file is not None:
         environment["KERAS_VIT_TEST_MODULES"] = str(modules_file)

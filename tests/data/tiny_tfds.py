@@ -34,3 +34,13 @@ class TinyShapes(tfds.core.GeneratorBasedBuilder):
             image = rng.integers(0, 60, size=(20, 24, 3), dtype=np.uint8)
             image[5:15, 6:18, label] = 255
             yield index, {"image": image, "label": label}
+
+
+class UnreachableShapes(TinyShapes):
+    """TinyShapes to be downloaded from a server no name resolves to (.invalid is reserved)."""
+
+    url_infos = {"https://keras-vit-test.invalid/shapes.tar.gz": None}
+
+    def _split_generators(self, dl_manager):
+        dl_manager.download(next(iter(self.url_infos)))
+        return super()._split_generators(dl_manager)
