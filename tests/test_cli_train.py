@@ -54,7 +54,8 @@ def test_train_refuses_to_overwrite_a_finished_run(tmp_path, capsys):
     "flags, message",
     [
         (["--data", "tfds:no_such_set"], "Unknown tensorflow-datasets name 'no_such_set'"),
-        (["--batch-size", "5000"], "`batch_size` must not exceed the 1258 training examples"),
+        (["--batch-size", "5000"], "--batch-size 5000 is more than the 1258 training examples of digits (the last, "
+                                   "partial batch is dropped): pass --batch-size 1024 or less."),
         (["--data", "no/such/folder"], "an existing image folder. Received: source='no/such/folder'"),
         (["--model", "S/16"], "--mlp-dim apply to --model ViT only"),
     ],

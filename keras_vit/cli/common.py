@@ -1,8 +1,14 @@
 """Flags shared by `keras-vit train` and `keras-vit demo`, and the run summary."""
 
+import dataclasses
+import sys
+
 from keras_vit.cli.choices import DECAYS, LORA_DEFAULT_TARGETS, LORA_TARGETS, PRECISIONS, RECIPES
 from keras_vit.cli.model_source import add_image_size_argument, image_size
 from keras_vit.variants import SIZE_FIELDS
+
+DEFAULT_BATCH_SIZE = 64
+SHOWN_CLASSES = 10
 
 
 def add_training_flags(parser, defaults=None):
@@ -21,7 +27,8 @@ def add_training_flags(parser, defaults=None):
     group.add_argument("--stochastic-depth", type=float, default=0.0)
     group = parser.add_argument_group("optimisation")
     group.add_argument("--epochs", type=int, default=10)
-    group.add_argument("--batch-size", type=int, default=64)
+    group.add_argument("--batch-size", type=int,
+                       help=f"default {DEFAULT_BATCH_SIZE}, or the largest power of two the training split fills")
     group.add_argument("--recipe", choices=RECIPES, default="finetune",
                        help="finetune: SGD 0.9, cosine, clip 1 (paper 4.1); pretrain: AdamW, wd 0.1, linear (B.1); "
                             "masked_patch: Adam, cosine (B.1.2)")
@@ -74,16 +81,48 @@ def config_from_flags(args, **fixed):
         raise ValueError(f"--{', --'.join(sizes).replace('_', '-')} apply to --model ViT only.")
     values = dict(
         model=args.model, out=args.out, data=args.data, data_dir=args.data_dir, weights=args.weights,
-        image_size=image_size(args.image_size), model_kwargs=sizes, epochs=args.epochs, batch_size=args.batch_size,
+        image_size=image_size(args.image_size), model_kwargs=sizes, epochs=args.epochs,
+        batch_size=args.batch_size or DEFAULT_BATCH_SIZE,
         recipe=args.recipe, learning_rate=args.learning_rate, weight_decay=args.weight_decay,
         warmup_steps=args.warmup_steps, decay=args.decay, label_smoothing=args.label_smoothing,
         dropout_rate=args.dropout, stochastic_depth_rate=args.stochastic_depth, augmentation=augmentation,
         crop_fraction=args.crop_fraction, precision=args.precision, seed=args.seed,
-        overwrite=args.overwrite, verbose=0 if args.quiet else "auto",
+        overwrite=args.overwrite, verbose=_verbosity(args.quiet),
     )
     values.update(_lora_values(args))
     values.update(fixed)
     return TrainConfig(**values)
+
+
+def _verbosity(quiet):
+    # Keras' progress bar redraws itself with colour codes; into a file or a
+    # pipe, one plain line per epoch reads better.
+    if quiet:
+        return 0
+    return 1 if sys.stdout.isatty() else 2
+
+
+def run_fitting_batch(run, config, args, command):
+    """`run(config)`; when the training split is smaller than the default
+    batch, runs again with one that fits and says so. A batch given with
+    --batch-size is not changed: the error names the flag."""
+    from keras_vit.data.pipeline import BatchSizeError
+
+    try:
+        return run(config)
+    except BatchSizeError as error:
+        fits = 2 ** max(error.size.bit_length() - 1, 0)
+        if args.batch_size is not None:
+            raise ValueError(
+                f"--batch-size {error.batch_size} is more than the {error.size} training examples of "
+                f"{config.data} (the last, partial batch is dropped): pass --batch-size {fits} or less."
+            ) from None
+        print(
+            f"keras-vit {command}: {config.data} has {error.size} training examples, fewer than the "
+            f"default batch of {config.batch_size}: training with batch {fits} (set it with --batch-size)",
+            flush=True,
+        )
+        return run(dataclasses.replace(config, batch_size=fits))
 
 
 def _lora_values(args):
@@ -113,10 +152,17 @@ def announce(command, config):
 
 
 def report(result):
-    """Prints a finished run's summary."""
+    """Prints a finished run's summary, and its class names in the order of the model's outputs."""
+    from keras_vit.cli.class_names import run_class_names
+
     epochs = len(next(iter(result.history.values()), []))
     print(
         f"test accuracy {result.test_accuracy:.4f}, test loss {result.test_loss:.4f} "
         f"after {epochs + result.resumed_from_epoch} epochs; model saved to {result.model_path}"
     )
+    names = run_class_names(result.model_path, result.model.output_shape[-1])
+    if names:
+        shown = ", ".join(f"{index} {name}" for index, name in enumerate(names[:SHOWN_CLASSES]))
+        more = f", ... ({len(names)} in all)" if len(names) > SHOWN_CLASSES else ""
+        print(f"classes, in the order of the model's outputs: {shown}{more}")
 

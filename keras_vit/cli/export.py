@@ -4,7 +4,9 @@ import os
 import sys
 
 from keras_vit.cli.choices import EXPORT_FORMATS, EXPORT_QUANTIZATIONS
+from keras_vit.cli.class_names import imagenet_class_names, run_class_names
 from keras_vit.cli.model_source import add_model_arguments, keras_model
+from keras_vit.cli.quiet import framework_output_held
 
 SUFFIXES = {"tf_saved_model": "_saved_model", "litert": ".tflite", "onnx": ".onnx"}
 
@@ -28,6 +30,7 @@ def add_arguments(parser):
 def run(args):
     from keras_vit.cli.images import read_images
     from keras_vit.export import ALIASES, export_model
+    from keras_vit.export.labels import class_names_path
     from keras_vit.inspect.geometry import token_grid
 
     name = ALIASES.get(args.format, args.format)
@@ -39,16 +42,25 @@ def run(args):
     calibration = None
     if args.calibration_images:
         _, calibration = read_images(args.calibration_images, token_grid(model).image_size)
-    report = export_model(
-        model,
-        output,
-        name,
-        quantize=args.quantize,
-        verify=not args.no_verify,
-        overwrite=args.overwrite,
-        representative_data=calibration,
-    )
+    names = run_class_names(args.model, model.output_shape[-1]) or imagenet_class_names(model.output_shape[-1])
+    with framework_output_held():
+        report = export_model(
+            model,
+            output,
+            name,
+            quantize=args.quantize,
+            verify=not args.no_verify,
+            overwrite=args.overwrite,
+            representative_data=calibration,
+            class_names=names,
+        )
     print(report)
+    if names is not None:
+        print(f"{len(names)} class names, {_first(names)}, in {class_names_path(report.path)}")
+
+
+def _first(names, count=3):
+    return ", ".join(names[:count]) + (", ..." if len(names) > count else "")
 
 
 def _default_output(model, format, quantize):

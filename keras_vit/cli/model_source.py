@@ -4,7 +4,11 @@
 same way, through `keras_vit.models.build_model`.
 """
 
+import os
 import sys
+
+EXPORTED_SUFFIXES = (".tflite", ".onnx")
+DEFAULT_SIZE = 224  # every builder's default `image_size`
 
 
 def add_model_arguments(parser, positional=False, what="a variant (B/16, R50+B/16), a builder (ViTB16) or a .keras file"):
@@ -35,8 +39,30 @@ def keras_model(args):
     """Builds or loads the model the flags describe."""
     from keras_vit.models.builders import build_model
 
+    _check_keras_model(args.model)
     overrides = {"image_size": image_size(args.image_size), "num_classes": args.num_classes}
     overrides = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        model = build_model(args.model, weights=args.weights, **overrides)
+    except ValueError as error:
+        if "image_size" not in overrides:
+            raise
+        raise ValueError(
+            f"{error} (--image-size). Without --image-size, {args.model} takes {DEFAULT_SIZE}x{DEFAULT_SIZE} "
+            "images, or its --weights' size; image files of any size are resized to it."
+        ) from None
     if args.weights is None and not args.model.endswith(".keras"):
         print(f"note: {args.model} has random weights (no --weights given)", file=sys.stderr)
-    return build_model(args.model, weights=args.weights, **overrides)
+    return model
+
+
+def _check_keras_model(spec):
+    """Refuses a file that is not a Keras model before its name is taken for a variant's."""
+    if spec.endswith(".keras") or not os.path.exists(spec):
+        return
+    exported = spec.endswith(EXPORTED_SUFFIXES) or os.path.isfile(os.path.join(spec, "saved_model.pb"))
+    what = "an exported model (keras-vit predict runs those)" if exported else "not a .keras file"
+    raise ValueError(
+        f"This command needs a Keras model: a .keras file, or a variant name such as B/16 with "
+        f"--weights for a checkpoint. {spec} is {what}."
+    )

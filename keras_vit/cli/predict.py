@@ -5,8 +5,9 @@ import sys
 
 import numpy as np
 
-from keras_vit.classes import FILES
+from keras_vit.cli.class_names import imagenet_class_names, or_numbers, run_class_names
 from keras_vit.cli.model_source import add_model_arguments, image_size, keras_model
+from keras_vit.cli.quiet import framework_output_held
 from keras_vit.utils.validation import check_grid
 
 ARTIFACT_SUFFIXES = (".tflite", ".onnx")
@@ -28,20 +29,22 @@ def run(args):
     if args.top < 1:
         raise ValueError(f"--top must be a positive integer. Received: {args.top}")
     files, pictures = open_images(args.images)
-    model, input_shape = _load(args)
+    model, input_shape, names = _load(args)
     print(f"keras-vit predict: {len(files)} image(s) with {args.model}", file=sys.stderr)
     images = to_batch(pictures, input_shape[:2])
     scores = probabilities(np.asarray(model(images), dtype="float32"))
     if scores.ndim != 2:
         raise ValueError(f"The model returns outputs of shape {scores.shape}, not class scores.")
-    for path, lines in zip(files, _top(scores, args.top, _class_names(args.model, scores.shape[1]))):
+    names = or_numbers(names or imagenet_class_names(scores.shape[1]), scores.shape[1])
+    for path, lines in zip(files, _top(scores, args.top, names)):
         print(path)
         for line in lines:
             print(f"  {line}")
 
 
 def _load(args):
-    """A callable on float32 pixels in [0, 255], and its (height, width, channels)."""
+    """A callable on float32 pixels in [0, 255], its (height, width, channels),
+    and the class names saved with the model (None if there are none)."""
     from keras_vit.export import with_preprocessing
     from keras_vit.inspect.geometry import token_grid
 
@@ -51,14 +54,17 @@ def _load(args):
     if os.path.exists(spec) and not spec.endswith(".keras"):
         return _load_artifact(spec, args)
     model = with_preprocessing(keras_model(args))
+    names = run_class_names(spec, model.output_shape[-1])
     # A dynamic-size model is fed at the size it was built for.
-    return (lambda images: model.predict(images, verbose=0)), (*token_grid(model).image_size, model.input_shape[-1])
+    shape = (*token_grid(model).image_size, model.input_shape[-1])
+    return (lambda images: model.predict(images, verbose=0)), shape, names
 
 
 def _load_artifact(spec, args):
     from keras_vit.export import load
 
-    runner = load(spec)
+    with framework_output_held():
+        runner = load(spec)
     height, width, channels = runner.input_shape
     open_size = height is None or width is None
     if args.weights or args.num_classes or (args.image_size and not open_size):
@@ -73,7 +79,28 @@ def _load_artifact(spec, args):
                 "N or HEIGHT WIDTH to resize them to."
             )
         height, width = check_grid("image_size", image_size(args.image_size))
-    return runner, (height, width, channels)
+    return _quietly(runner, spec, open_size), (height, width, channels), runner.class_names
+
+
+def _quietly(runner, spec, open_size):
+    """`runner` with the runtime's log lines held back, and its errors on an
+    open-size file's images explained."""
+
+    def run(images):
+        try:
+            with framework_output_held():
+                return runner(images)
+        except Exception as error:
+            if not open_size or isinstance(error, ValueError):
+                raise
+            first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            raise ValueError(
+                f"{spec} failed on images of {images.shape[1]}x{images.shape[2]} ({type(error).__name__}: "
+                f"{first}). A file exported with open height and width takes the sizes the patch stride "
+                "of its model divides (multiples of 16 for a /16 model): pass such an --image-size."
+            ) from None
+
+    return run
 
 
 def probabilities(scores):
@@ -82,24 +109,6 @@ def probabilities(scores):
         shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
         return shifted / shifted.sum(axis=1, keepdims=True)
     return scores
-
-
-def _class_names(model, num_classes):
-    """Names for a head: `classes.txt` beside the model file if it has one line
-    per class, ImageNet's for 1000 or 21843 classes, else the indices."""
-    from keras_vit.training.run import CLASS_NAMES_FILE
-
-    path = os.path.join(os.path.dirname(os.path.abspath(model)), CLASS_NAMES_FILE)
-    if os.path.isfile(path):
-        with open(path, encoding="utf-8") as file:
-            names = file.read().splitlines()
-        if len(names) == num_classes:
-            return names
-    if num_classes in FILES:
-        from keras_vit.classes import imagenet_classes
-
-        return [f"{name} ({synset})" for synset, name in imagenet_classes(num_classes)]
-    return [f"class {index}" for index in range(num_classes)]
 
 
 def _top(scores, top, names):

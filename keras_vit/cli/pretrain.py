@@ -1,7 +1,7 @@
 """`keras-vit pretrain`: self-supervised pre-training by masked patch prediction (paper Appendix B.1.2)."""
 
 from keras_vit.cli.choices import PRETRAIN_TARGETS
-from keras_vit.cli.common import add_training_flags, config_from_flags
+from keras_vit.cli.common import add_training_flags, config_from_flags, run_fitting_batch
 
 HELP = "pre-train a ViT without labels: masked patch prediction (paper B.1.2)"
 DESCRIPTION = (
@@ -43,7 +43,9 @@ def run(args):
         f"seed {config.seed}, {keras.backend.backend()} backend, into {config.out}/",
         flush=True,
     )
-    result = pretrain(config, target=args.target, mask_rate=args.mask_rate)
+    result = run_fitting_batch(
+        lambda fitted: pretrain(fitted, target=args.target, mask_rate=args.mask_rate), config, args, "pretrain"
+    )
     metrics = ", ".join(f"test {name} {value:.4f}" for name, value in result.test_metrics.items())
     epochs = len(next(iter(result.history.values()), [])) + result.resumed_from_epoch
     print(f"{metrics} after {epochs} epochs; encoder saved to {result.encoder_path}")

@@ -3,6 +3,8 @@
 import contextlib
 import importlib.util
 import os
+import sys
+import tempfile
 import warnings
 
 # The commands whose input pipelines run in tf.data on every backend, and those that load no Keras.
@@ -24,18 +26,32 @@ def quiet_start(command):
     on_tensorflow = os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow"
     needs_tensorflow = command in USES_TENSORFLOW or (on_tensorflow and command not in WITHOUT_KERAS)
     if needs_tensorflow and importlib.util.find_spec("tensorflow") is not None:
-        with _stderr_aside():
+        with framework_output_held():
             import tensorflow  # noqa: F401
 
 
 @contextlib.contextmanager
-def _stderr_aside():
-    """Sends file descriptor 2 (where C++ code writes) to /dev/null for a while."""
+def framework_output_held():
+    """Holds back what is written to stderr while a framework works, unless it fails.
+
+    Converters and runtimes (TensorFlow, LiteRT, torch.onnx) log from C++ and
+    from Python to file descriptor 2 whatever their settings say. For the
+    duration of the block it points to a temporary file, which is discarded
+    if the block succeeds and shown if it raises, so a failure keeps its
+    explanation.
+    """
+    sys.stderr.flush()
     saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
+    failed = True
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
             yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+            failed = False
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            if failed:
+                held.seek(0)
+                sys.stderr.write(held.read().decode(errors="replace"))

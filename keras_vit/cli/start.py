@@ -1,5 +1,8 @@
 """What a command does before its own work, and how it reports a module that is not installed."""
 
+import logging
+import sys
+
 from keras_vit.cli.backend import check_backend
 from keras_vit.cli.quiet import WITHOUT_KERAS, quiet_start
 from keras_vit.utils.install import extra_for, install_hint
@@ -14,9 +17,23 @@ def prepare(command):
         return
     check_backend(command)
     quiet_start(command)
+    _show_notes()
     from keras_vit import serialization
 
     serialization.register()
+
+
+def _show_notes():
+    """Prints keras_vit's notes (a new head, a resampled position table), which
+    it logs at INFO: below Python's default threshold, so unseen otherwise."""
+    logger = logging.getLogger("keras_vit")
+    if any(getattr(handler, "keras_vit_notes", False) for handler in logger.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("note: %(message)s"))
+    handler.keras_vit_notes = True
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 def missing_module(error):

@@ -1,6 +1,13 @@
 """`keras-vit train`: train or fine-tune any model on any data source."""
 
-from keras_vit.cli.common import add_lora_flags, add_training_flags, announce, config_from_flags, report
+from keras_vit.cli.common import (
+    add_lora_flags,
+    add_training_flags,
+    announce,
+    config_from_flags,
+    report,
+    run_fitting_batch,
+)
 
 
 HELP = "train or fine-tune a model with model.fit"
@@ -23,4 +30,4 @@ def run(args):
 
     config = config_from_flags(args)
     announce("train", config)
-    report(train(config))
+    report(run_fitting_batch(train, config, args, "train"))

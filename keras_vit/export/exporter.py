@@ -8,7 +8,7 @@ import uuid
 import keras
 import numpy as np
 
-from keras_vit.export import litert, onnx, saved_model
+from keras_vit.export import labels, litert, onnx, saved_model
 from keras_vit.export.parity import sample_images
 from keras_vit.export.parity import verify as verify_artifact
 from keras_vit.inspect.geometry import token_grid
@@ -72,6 +72,7 @@ def export_model(
     overwrite=False,
     representative_data=None,
     image_size=None,
+    class_names=None,
 ):
     """Exports `model` to `path` and checks the artifact against the model.
 
@@ -106,6 +107,10 @@ def export_model(
         image_size: pair of ints or None. The fixed `(height, width)` of a
             LiteRT file exported from a dynamic-size model; None takes the
             size the model was built for. Only for that case. Defaults to None.
+        class_names: sequence of str or None. The name of each output, in
+            order, kept with the artifact (see `keras_vit.export.labels`) for
+            `load` and `keras-vit predict`. None keeps none, and removes names
+            an earlier export left at `path`. Defaults to None.
 
     Returns:
         An `ExportReport`.
@@ -119,6 +124,7 @@ def export_model(
         ParityError: when the artifact does not match the model.
     """
     format, quantize = _check_request(format, quantize)
+    class_names = labels.check_class_names(class_names, model)
     check_exportable(model, format)
     module = FORMATS[format]
     path = os.path.abspath(os.fspath(path))
@@ -141,6 +147,7 @@ def export_model(
         _replace(staged, path, aside=os.path.join(staging, "replaced"))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    labels.write_class_names(path, class_names)
     return ExportReport(path, format, quantize, keras.backend.backend(), size, parity)
 
 
@@ -153,15 +160,18 @@ def load(path):
     Returns:
         A callable taking float32 images `(batch, height, width, channels)`
         in `[0, 255]` and returning the model's outputs as a NumPy array; its
-        `input_shape` is `(height, width, channels)` and `input_dtypes` the
-        dtypes it accepts.
+        `input_shape` is `(height, width, channels)`, `input_dtypes` the
+        dtypes it accepts and `class_names` the names exported with it (None
+        if there are none).
     """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise ValueError(f"No such file or directory: {path}")
     for module in FORMATS.values():
         if module.is_artifact(path):
-            return module.Runner(path)
+            runner = module.Runner(path)
+            runner.class_names = labels.read_class_names(path)
+            return runner
     raise ValueError(
         f"{path} is not an exported model: expected a SavedModel directory "
         "(with saved_model.pb), a .tflite file or an .onnx file."

@@ -49,5 +49,5 @@ def read_checkpoint(path, num_heads=None):
         )
     raise ValueError(
         f"Unknown checkpoint format for {path}: expected .npz (original), .safetensors, "
-        ".pth or .bin (timm or HF), or a HF model folder."
+        ".pth or .bin (timm or HF), a HF model folder, or a keras_vit .weights.h5 or .keras file."
     )

@@ -46,7 +46,7 @@ def fetch(entry, cache_dir=None):
         raise OSError(
             f"Could not download {entry.url} ({type(error).__name__}: {error}). Without "
             f"network access, fetch that file on another machine and pass its path, e.g. "
-            f"weights='/path/to/{entry.filename}'."
+            f"weights='/path/to/{entry.filename}' (keras-vit: --weights /path/to/{entry.filename})."
         ) from None
 
 

@@ -146,7 +146,7 @@ def get(variant, name):
         raise ValueError(
             f"No weights named {name!r} for {variants.title(variant)}. Available: "
             f"{', '.join(available) if available else 'none'}; or pass the path of a "
-            "checkpoint file (.npz, .safetensors, .pth, a HF folder, .weights.h5)."
+            "checkpoint file (.npz, .safetensors, .pth or .bin, a HF folder, .weights.h5 or .keras)."
         )
     return REGISTRY[(variant, name)]
 
