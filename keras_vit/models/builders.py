@@ -11,7 +11,7 @@ import keras
 
 from keras_vit import variants
 from keras_vit.models.hybrid import ViTHybrid
-from keras_vit.models.pretrained import IMPLIED_BY_CHECKPOINTS, resolve_weights
+from keras_vit.models.pretrained import IMPLIED_BY_CHECKPOINTS
 from keras_vit.models.vit import ViT
 from keras_vit.weights import registry
 from keras_vit.weights.checkpoint import read_checkpoint
@@ -183,10 +183,7 @@ def from_checkpoint(path, resample_method="zoom", **overrides):
     """
     checkpoint = read_checkpoint(path, num_heads=overrides.get("num_heads"))
     architecture = checkpoint.architecture
-    size = {field: architecture[field] for field in variants.size_fields(architecture.get("resnet_layers"))}
-    _, implied = resolve_weights(size, checkpoint, overrides)
+    # What the file fixes; what it implies (resolution, classes, ...) the builder resolves.
     fixed = {key: value for key, value in architecture.items() if key not in IMPLIED_BY_CHECKPOINTS}
     builder = ViT if architecture.get("resnet_layers") is None else ViTHybrid
-    model = builder(**{**fixed, **implied, **overrides}, resample_method=resample_method)
-    load_weights(model, checkpoint, resample_method=resample_method)
-    return model
+    return builder(**{**fixed, **overrides}, weights=checkpoint, resample_method=resample_method)

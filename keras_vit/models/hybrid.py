@@ -3,19 +3,21 @@
 import dataclasses
 
 from keras_vit.models.config import ViTConfig
-from keras_vit.models.pretrained import takes_weights
+from keras_vit.models.pretrained import config_for
 from keras_vit.models.vit import build_vit
 
-# Builder keyword arguments that pass straight into the config.
-_CONFIG_FIELDS = frozenset(field.name for field in dataclasses.fields(ViTConfig))
+# The arguments ViTHybrid takes by name; every other config field comes as **kwargs.
+_NAMED = frozenset(
+    ("resnet_layers", "resnet_width", "patch_size", "image_size", "hidden_dim", "num_layers", "num_heads", "mlp_dim")
+)
+KWARGS = frozenset(field.name for field in dataclasses.fields(ViTConfig)) - _NAMED
 
 
-@takes_weights
 def ViTHybrid(
     resnet_layers,
     resnet_width=1,
     patch_size=1,
-    image_size=224,
+    image_size=None,
     hidden_dim=768,
     num_layers=12,
     num_heads=12,
@@ -46,8 +48,9 @@ def ViTHybrid(
             and outputs 4 times that. Defaults to 1.
         patch_size: int. Side of the patches cut from the feature map.
             Defaults to 1.
-        image_size: int or pair of ints. Input `(height, width)`; the stem's
-            feature map must be divisible by `patch_size`. Defaults to 224.
+        image_size: int, pair of ints or None. Input `(height, width)`; the
+            stem's feature map must be divisible by `patch_size`. None takes
+            the weights' resolution, or 224 without weights. Defaults to None.
         hidden_dim: int. Token width `D`. Defaults to 768.
         num_layers: int. Number of Transformer blocks. Defaults to 12.
         num_heads: int. Attention heads; must divide `hidden_dim`. Defaults to 12.
@@ -58,13 +61,10 @@ def ViTHybrid(
             `image_size`; a head for another `num_classes` starts from zero.
             Defaults to None.
         name: str or None. Model name. Defaults to `"vit_hybrid"`.
-        **kwargs: Any other keyword argument of `keras_vit.ViT`:
-            `include_top`, `num_classes`, `pooling`, `representation_size`,
-            `classifier_activation`, `include_preprocessing`, `dropout_rate`,
-            `attention_dropout_rate`, `approximate_gelu`, `layer_norm_epsilon`,
-            `position_embedding`, `num_channels`, `dynamic_image_size` (any
-            size divisible by the stem's stride times `patch_size`),
-            `resample_method`.
+        **kwargs: Any other keyword argument of `keras_vit.ViT`, with the
+            same meaning and default: {kwargs}. With
+            `dynamic_image_size=True` the model takes any size divisible by
+            the stem's stride times `patch_size`.
 
     Returns:
         A `keras_vit.models.VisionTransformer` (a functional `keras.Model`
@@ -82,7 +82,7 @@ def ViTHybrid(
     >>> keras.ops.shape(model(keras.ops.zeros((1, 32, 32, 3))))
     (1, 10)
     """
-    unknown = sorted(set(kwargs) - _CONFIG_FIELDS)
+    unknown = sorted(set(kwargs) - KWARGS)
     if unknown:
         raise TypeError(
             f"ViTHybrid got unexpected keyword arguments {', '.join(unknown)}; it takes "
@@ -93,7 +93,7 @@ def ViTHybrid(
             "`resnet_layers` must be a tuple of positive ints such as (3, 4, 9) for a "
             "hybrid; keras_vit.ViT builds the plain ViT. Received: resnet_layers=None"
         )
-    config = ViTConfig(
+    arguments = dict(
         resnet_layers=resnet_layers,
         resnet_width=resnet_width,
         patch_size=patch_size,
@@ -102,6 +102,12 @@ def ViTHybrid(
         num_layers=num_layers,
         num_heads=num_heads,
         mlp_dim=mlp_dim,
-        **kwargs,
     )
-    return build_vit(config, weights=weights, name=name or "vit_hybrid")
+    config, source = config_for(weights, {**arguments, **kwargs})
+    return build_vit(config, weights=source, name=name or "vit_hybrid")
+
+
+# Every field the generic builders share, named once in the docstring.
+ViTHybrid.__doc__ = ViTHybrid.__doc__.format(
+    kwargs=", ".join(f"`{field}`" for field in sorted(KWARGS))
+)

@@ -6,54 +6,50 @@ source to load, and the arguments the caller left out (resolution, classes,
 pre-logits, and a checkpoint's GELU and LayerNorm epsilon) follow the weights.
 """
 
-import functools
-import inspect
 import os
 
 from keras_vit import variants
+from keras_vit.models.config import ViTConfig
 from keras_vit.weights import registry
 from keras_vit.weights.architecture import Checkpoint, stem_mismatch
 from keras_vit.weights.checkpoint import CHECKPOINT_SUFFIXES, KERAS_SUFFIXES, read_checkpoint
 
+# Builder arguments that follow the weights when the caller leaves them at None,
+# and their values without weights.
+FOLLOW_WEIGHTS = {
+    "image_size": 224,
+    "num_classes": 1000,
+    "representation_size": None,
+    "approximate_gelu": True,
+    "layer_norm_epsilon": 1e-6,
+}
 # What a checkpoint file's arrays or a registry entry say about the model.
-IMPLIED_BY_CHECKPOINTS = ("image_size", "num_classes", "representation_size", "approximate_gelu", "layer_norm_epsilon")
+IMPLIED_BY_CHECKPOINTS = tuple(FOLLOW_WEIGHTS)
 IMPLIED_BY_REGISTRY = ("image_size", "num_classes", "representation_size")
 
 
-def takes_weights(builder):
-    """Lets `builder`'s `weights=` set the arguments its caller did not pass.
+def config_for(weights, arguments):
+    """Resolves a builder's `weights=` once: the `ViTConfig` to build and the source to load.
 
-    `builder` is `keras_vit.ViT` or `keras_vit.ViTHybrid`: it gets the
-    resolved source (see `resolve_weights`) as `weights` and, for every
-    argument the caller left out, the value the weights imply.
+    Args:
+        weights: what the builder's `weights=` got (see `resolve_weights`), or None.
+        arguments: dict. Every `ViTConfig` field the builder received; those of
+            `FOLLOW_WEIGHTS` at None follow the weights, or take their value
+            in `FOLLOW_WEIGHTS` without weights.
+
+    Returns:
+        `(config, source)`: the validated `ViTConfig`, and the source for
+        `keras_vit.weights.load_weights` (None without weights).
     """
-    signature = inspect.signature(builder)
-
-    @functools.wraps(builder)
-    def build(*args, **kwargs):
-        passed = _passed(signature, args, kwargs)
-        weights = passed.pop("weights", None)
-        if weights is None:
-            return builder(**passed)
-        full = signature.bind(*args, **kwargs)
-        full.apply_defaults()
-        arguments = {**full.arguments, **passed}
-        size = {field: arguments[field] for field in variants.size_fields(arguments.get("resnet_layers"))}
+    given = {key: value for key, value in arguments.items() if key not in FOLLOW_WEIGHTS or value is not None}
+    source, implied = None, {}
+    if weights is not None:
+        size = {field: given[field] for field in variants.size_fields(given.get("resnet_layers"))}
         if size.get("resnet_layers") is not None:
             size["resnet_layers"] = tuple(size["resnet_layers"])
-        source, implied = resolve_weights(size, weights, passed)
-        return builder(**{**implied, **passed}, weights=source)
-
-    return build
-
-
-def _passed(signature, args, kwargs):
-    """The arguments the caller gave, by name, with `**kwargs` spread out."""
-    passed = dict(signature.bind(*args, **kwargs).arguments)
-    for name, parameter in signature.parameters.items():
-        if parameter.kind is inspect.Parameter.VAR_KEYWORD and name in passed:
-            passed.update(passed.pop(name))
-    return passed
+        source, implied = resolve_weights(size, weights, given)
+    defaults = {key: value for key, value in FOLLOW_WEIGHTS.items() if key not in given}
+    return ViTConfig(**{**defaults, **implied, **given}), source
 
 
 def resolve_weights(size, weights, passed):
@@ -80,8 +76,10 @@ def resolve_weights(size, weights, passed):
         implied = {key: source.architecture[key] for key in IMPLIED_BY_CHECKPOINTS if key in source.architecture}
     else:
         implied = {}
-    if passed.get("include_top") is False:
-        # A model without a head keeps the checkpoint's pre-logits only if asked to.
+    headless_file = isinstance(source, Checkpoint) and source.architecture.get("include_top") is False
+    if passed.get("include_top") is False and not headless_file:
+        # A model without a head keeps the checkpoint's pre-logits only if asked to;
+        # a file without a head (a HF ViTModel) ends in them, so they follow it.
         implied.pop("representation_size", None)
     return source, {key: value for key, value in implied.items() if key not in passed}
 

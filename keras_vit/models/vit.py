@@ -10,16 +10,14 @@ from keras_vit.layers.pooling import SequencePooling
 from keras_vit.layers.position_embedding import POSITION_EMBEDDINGS, NoPositionEmbedding
 from keras_vit.layers.resnet import resnet_stem
 from keras_vit.layers.transformer_block import TransformerBlock
-from keras_vit.models.config import ViTConfig
-from keras_vit.models.pretrained import takes_weights
+from keras_vit.models.pretrained import config_for
 from keras_vit.models.vision_transformer import VisionTransformer
 from keras_vit.preprocessing import rescaling_layer
 from keras_vit.weights.load import load_weights
 
 
-@takes_weights
 def ViT(
-    image_size=224,
+    image_size=None,
     patch_size=16,
     hidden_dim=768,
     num_layers=12,
@@ -28,7 +26,7 @@ def ViT(
     *,
     weights=None,
     include_top=True,
-    num_classes=1000,
+    num_classes=None,
     pooling="token",
     representation_size=None,
     classifier_activation=None,
@@ -36,8 +34,8 @@ def ViT(
     dropout_rate=0.0,
     attention_dropout_rate=0.0,
     stochastic_depth_rate=0.0,
-    approximate_gelu=True,
-    layer_norm_epsilon=1e-6,
+    approximate_gelu=None,
+    layer_norm_epsilon=None,
     position_embedding="learned_1d",
     position_embedding_placement="stem",
     num_channels=3,
@@ -60,8 +58,9 @@ def ViT(
     model with all of them and every block's attention weights.
 
     Args:
-        image_size: int or pair of ints. Input `(height, width)`, each
-            divisible by `patch_size`. Defaults to 224.
+        image_size: int, pair of ints or None. Input `(height, width)`, each
+            divisible by `patch_size`. None takes the weights' resolution, or
+            224 without weights. Defaults to None.
         patch_size: int. Side of the square patches. Defaults to 16.
         hidden_dim: int. Token width `D`. Defaults to 768.
         num_layers: int. Number of Transformer blocks. Defaults to 12.
@@ -71,19 +70,22 @@ def ViT(
             for this size (see `keras_vit.weights.names()`), or the path of a
             checkpoint: an original `.npz`, a timm `.safetensors`/`.pth`/`.bin`,
             a HF model folder, or a keras_vit `.weights.h5`/`.keras` file.
-            Arguments the caller leaves out follow the weights: their
-            resolution, classes and pre-logits width, and for checkpoint files
-            their GELU and LayerNorm epsilon. Arguments given win: the position
+            Arguments left at None follow the weights: their resolution,
+            classes and pre-logits width, and for checkpoint files their GELU
+            and LayerNorm epsilon. Arguments given win: the position
             embeddings are resampled to `image_size`, a head for another
             `num_classes` starts from zero. Defaults to None.
         include_top: bool. Whether to end in the classification head; if False
             the model returns the pooled representation. Defaults to True.
-        num_classes: int. Number of classes of the head. Defaults to 1000.
+        num_classes: int or None. Number of classes of the head. None takes
+            the weights' head, or 1000 without weights. Defaults to None.
         pooling: str. `"token"` takes the class token's final state; `"gap"`
             builds no class token and averages the patch tokens.
             Defaults to `"token"`.
         representation_size: int or None. Width of a `Dense + tanh` pre-logits
-            layer before the head; None for none. Defaults to None.
+            layer before the head. None takes the weights' pre-logits layer if
+            they have one (and `include_top` is True), else builds none.
+            Defaults to None.
         classifier_activation: str or None. Activation of the head's output,
             e.g. `"softmax"`; None returns logits. Defaults to None.
         include_preprocessing: bool. If True the model takes RGB pixels in
@@ -96,9 +98,12 @@ def ViT(
         stochastic_depth_rate: float. Drop rate of the last block's residual
             branches while training, rising linearly from 0 in the first
             block (`keras_vit.layers.StochasticDepth`). Defaults to 0.
-        approximate_gelu: bool. The tanh approximation of GELU, as the original
-            implementation computes it. Defaults to True.
-        layer_norm_epsilon: float. Epsilon of every LayerNorm. Defaults to 1e-6.
+        approximate_gelu: bool or None. The tanh approximation of GELU, as the
+            original implementation computes it. None follows a checkpoint
+            file (exact GELU for timm and HF files), else True. Defaults to None.
+        layer_norm_epsilon: float or None. Epsilon of every LayerNorm. None
+            follows a checkpoint file (HF's `layer_norm_eps`), else 1e-6.
+            Defaults to None.
         position_embedding: str. The kind of position information (paper
             Appendix D.4): `"learned_1d"` (the paper's choice, one learned
             embedding per token), `"learned_2d"` (learned row and column
@@ -144,38 +149,41 @@ def ViT(
     >>> keras.ops.shape(model(keras.ops.zeros((1, 48, 24, 3))))
     (1, 10)
     """
-    config = ViTConfig(
-        image_size=image_size,
-        patch_size=patch_size,
-        hidden_dim=hidden_dim,
-        num_layers=num_layers,
-        num_heads=num_heads,
-        mlp_dim=mlp_dim,
-        num_channels=num_channels,
-        include_top=include_top,
-        num_classes=num_classes,
-        pooling=pooling,
-        representation_size=representation_size,
-        classifier_activation=classifier_activation,
-        include_preprocessing=include_preprocessing,
-        dropout_rate=dropout_rate,
-        attention_dropout_rate=attention_dropout_rate,
-        stochastic_depth_rate=stochastic_depth_rate,
-        approximate_gelu=approximate_gelu,
-        layer_norm_epsilon=layer_norm_epsilon,
-        position_embedding=position_embedding,
-        position_embedding_placement=position_embedding_placement,
-        dynamic_image_size=dynamic_image_size,
-        resample_method=resample_method,
+    config, source = config_for(
+        weights,
+        dict(
+            image_size=image_size,
+            patch_size=patch_size,
+            hidden_dim=hidden_dim,
+            num_layers=num_layers,
+            num_heads=num_heads,
+            mlp_dim=mlp_dim,
+            num_channels=num_channels,
+            include_top=include_top,
+            num_classes=num_classes,
+            pooling=pooling,
+            representation_size=representation_size,
+            classifier_activation=classifier_activation,
+            include_preprocessing=include_preprocessing,
+            dropout_rate=dropout_rate,
+            attention_dropout_rate=attention_dropout_rate,
+            stochastic_depth_rate=stochastic_depth_rate,
+            approximate_gelu=approximate_gelu,
+            layer_norm_epsilon=layer_norm_epsilon,
+            position_embedding=position_embedding,
+            position_embedding_placement=position_embedding_placement,
+            dynamic_image_size=dynamic_image_size,
+            resample_method=resample_method,
+        ),
     )
-    return build_vit(config, weights=weights, name=name or "vit")
+    return build_vit(config, weights=source, name=name or "vit")
 
 
 def build_vit(config, weights=None, name="vit"):
     """Builds the functional model that `config` describes and loads `weights`.
 
-    `weights` is what `keras_vit.models.pretrained.resolve_weights` returns: None,
-    a registry entry, a read checkpoint or a keras_vit weights file.
+    `weights` is the source `keras_vit.models.pretrained.config_for` returns:
+    None, a registry entry, a read checkpoint or a keras_vit weights file.
     """
     size = (None, None) if config.dynamic_image_size else config.image_size
     images = keras.Input((*size, config.num_channels), name="images")
