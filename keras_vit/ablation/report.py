@@ -4,6 +4,7 @@ import csv
 import dataclasses
 import math
 
+from keras_vit.layers.position_embedding import LEARNED_KINDS
 from keras_vit.utils.plotting import new_figure, save_figure
 
 # The paper's Table 8 (Appendix D.4): ViT-B/16 on ImageNet, 5-shot linear accuracy.
@@ -51,7 +52,7 @@ def position_table(rows, values=None):
     for kind, label in ROWS:
         line = [label]
         for placement, _ in COLUMNS:
-            if kind in ("none", "relative") and placement != "stem":
+            if kind not in LEARNED_KINDS and placement != "stem":
                 line.append(NOT_APPLICABLE)
             elif (kind, placement) in values:
                 line.append(f"{values[kind, placement]:.4f}")

@@ -12,6 +12,7 @@ import numpy as np
 
 from keras_vit.inspect import geometry
 from keras_vit.layers import names
+from keras_vit.layers.position_embedding import LEARNED_KINDS
 from keras_vit.models.legacy import config_of
 from keras_vit.utils.validation import check_non_negative_int
 
@@ -52,7 +53,7 @@ def _position_table(model, block):
     """The learned table added where the model's config places it: after the stem,
     before every block (one shared), or before block `block`; None for none."""
     config = config_of(model)
-    if config.position_embedding not in ("learned_1d", "learned_2d"):
+    if config.position_embedding not in LEARNED_KINDS:
         return None
     name = {
         "stem": names.POSITION_EMBEDDING,

@@ -6,6 +6,7 @@ from keras_vit.layers.grid import GridLayer, ImageSizeCheck
 from keras_vit.layers.patch_embedding import PatchEmbedding
 from keras_vit.layers.pooling import POOLINGS, SequencePooling
 from keras_vit.layers.position_embedding import (
+    LEARNED_KINDS,
     POSITION_EMBEDDING_KINDS,
     POSITION_EMBEDDING_PLACEMENTS,
     POSITION_EMBEDDINGS,
@@ -36,6 +37,7 @@ __all__ = [
     "NoPositionEmbedding",
     "PatchEmbedding",
     "POOLINGS",
+    "LEARNED_KINDS",
     "POSITION_EMBEDDINGS",
     "POSITION_EMBEDDING_KINDS",
     "POSITION_EMBEDDING_PLACEMENTS",

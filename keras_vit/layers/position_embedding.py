@@ -245,16 +245,17 @@ class NoPositionEmbedding(_PositionLayer):
         return tokens
 
 
-# The kinds of position embedding added to the token sequence, by name. The
-# paper's fourth kind, "relative", is computed inside attention.
+# Every kind a builder takes (`position_embedding=`), and the layer it puts on the
+# token sequence. "relative" adds nothing there: it is computed inside attention.
 POSITION_EMBEDDINGS = {
+    "none": NoPositionEmbedding,
     "learned_1d": AddPositionEmbedding,
     "learned_2d": AddPositionEmbedding2D,
-    "none": NoPositionEmbedding,
+    "relative": NoPositionEmbedding,
 }
-
-# Every kind a builder takes (`position_embedding=`), and where the added kinds go
-# (`position_embedding_placement=`): once after the stem, a separate embedding
-# before every block, or one embedding shared by every block.
-POSITION_EMBEDDING_KINDS = ("none", "learned_1d", "learned_2d", "relative")
+POSITION_EMBEDDING_KINDS = tuple(POSITION_EMBEDDINGS)
+# The kinds that add a learned table to the tokens, and where that table goes
+# (`position_embedding_placement=`): once after the stem, a separate table
+# before every block, or one table shared by every block. The others take "stem".
+LEARNED_KINDS = ("learned_1d", "learned_2d")
 POSITION_EMBEDDING_PLACEMENTS = ("stem", "every_layer", "every_layer_shared")

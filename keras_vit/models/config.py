@@ -7,7 +7,11 @@ import numbers
 import keras
 
 from keras_vit.layers.pooling import POOLINGS
-from keras_vit.layers.position_embedding import POSITION_EMBEDDING_KINDS, POSITION_EMBEDDING_PLACEMENTS
+from keras_vit.layers.position_embedding import (
+    LEARNED_KINDS,
+    POSITION_EMBEDDING_KINDS,
+    POSITION_EMBEDDING_PLACEMENTS,
+)
 from keras_vit.utils.resample import METHODS
 from keras_vit.utils.validation import (
     check_bool,
@@ -79,7 +83,7 @@ class ViTConfig:
         kind, placement = self.position_embedding, self.position_embedding_placement
         check_choice("position_embedding", kind, POSITION_EMBEDDING_KINDS)
         check_choice("position_embedding_placement", placement, POSITION_EMBEDDING_PLACEMENTS)
-        if kind in ("none", "relative") and placement != "stem":
+        if kind not in LEARNED_KINDS and placement != "stem":
             raise ValueError(
                 f"`position_embedding_placement` applies to the learned 1D and 2D "
                 f"embeddings only: position_embedding={kind!r} adds nothing to the tokens "

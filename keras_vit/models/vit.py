@@ -7,7 +7,7 @@ from keras_vit.layers.class_token import ClassToken
 from keras_vit.layers.grid import ImageSizeCheck
 from keras_vit.layers.patch_embedding import PatchEmbedding
 from keras_vit.layers.pooling import SequencePooling
-from keras_vit.layers.position_embedding import POSITION_EMBEDDINGS, NoPositionEmbedding
+from keras_vit.layers.position_embedding import POSITION_EMBEDDINGS
 from keras_vit.layers.resnet import resnet_stem
 from keras_vit.layers.transformer_block import TransformerBlock
 from keras_vit.models.pretrained import config_for
@@ -243,7 +243,7 @@ def encode(tokens, config, images):
 
 def _position_embedding(config, name, added=True):
     kind = config.position_embedding if added else "none"
-    layer = POSITION_EMBEDDINGS.get(kind, NoPositionEmbedding)  # "relative" is in attention
+    layer = POSITION_EMBEDDINGS[kind]
     return layer(
         config.grid_size,
         config.num_prefix_tokens,
