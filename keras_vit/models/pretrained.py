@@ -11,8 +11,9 @@ import os
 from keras_vit import variants
 from keras_vit.models.config import ViTConfig
 from keras_vit.weights import registry
-from keras_vit.weights.architecture import Checkpoint, stem_mismatch
-from keras_vit.weights.checkpoint import CHECKPOINT_SUFFIXES, KERAS_SUFFIXES, read_checkpoint
+from keras_vit.weights.architecture import stem_mismatch
+from keras_vit.weights.checkpoint import Checkpoint
+from keras_vit.weights.reader import CHECKPOINT_SUFFIXES, KERAS_SUFFIXES, read_checkpoint
 
 # Builder arguments that follow the weights when the caller leaves them at None,
 # and their values without weights.

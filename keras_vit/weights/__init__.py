@@ -10,9 +10,9 @@ use, so the registry is readable without Keras.
 from keras_vit.utils.lazy import lazy_attributes
 
 _ATTRIBUTES = {
-    "Checkpoint": "keras_vit.weights.architecture",
+    "Checkpoint": "keras_vit.weights.checkpoint",
     "infer_architecture": "keras_vit.weights.architecture",
-    "read_checkpoint": "keras_vit.weights.checkpoint",
+    "read_checkpoint": "keras_vit.weights.reader",
     "LoadReport": "keras_vit.weights.load",
     "assign_weights": "keras_vit.weights.load",
     "load_weights": "keras_vit.weights.load",

@@ -1,28 +1,8 @@
-"""A checkpoint's arrays under keras weight paths, and the architecture their shapes imply."""
+"""The architecture a checkpoint's arrays imply: sizes from shapes, heads, and the ResNet stem."""
 
-import dataclasses
 import math
 
 from keras_vit import variants
-
-
-@dataclasses.dataclass(frozen=True)
-class Checkpoint:
-    """A checkpoint's arrays under keras weight paths, and what they imply.
-
-    Attributes:
-        arrays: dict. Keras weight path to float32 array.
-        architecture: dict. Builder keyword arguments inferred from the file.
-        path: str. Where it was read from.
-        format: str. `"flax_npz"`, `"timm"` or `"hf"`.
-        unused: tuple. Keys of the file that map to no weight.
-    """
-
-    arrays: dict
-    architecture: dict
-    path: str
-    format: str
-    unused: tuple = ()
 
 
 def stem_depths(paths):

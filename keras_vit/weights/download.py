@@ -5,7 +5,7 @@ import os
 import keras
 import numpy as np
 
-from keras_vit.weights.checkpoint import read_checkpoint
+from keras_vit.weights.reader import read_checkpoint
 
 CACHE_SUBDIR = "keras_vit"
 _CONVERTED_SUFFIX = ".converted.npz"

@@ -8,7 +8,7 @@ from PIL import Image
 import keras_vit
 from keras_vit.cli import main
 from keras_vit.weights import download, registry
-from keras_vit.weights.checkpoint import read_checkpoint
+from keras_vit.weights.reader import read_checkpoint
 from tests.cli.console import keras_vit as run_script
 
 

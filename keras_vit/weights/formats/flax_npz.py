@@ -15,7 +15,8 @@ import zipfile
 
 import numpy as np
 
-from keras_vit.weights.architecture import Checkpoint, infer_architecture
+from keras_vit.weights.architecture import infer_architecture
+from keras_vit.weights.checkpoint import Checkpoint
 
 PREFIXES = ("opt/target/", "params/")
 BIG_VISION_NAMES = {

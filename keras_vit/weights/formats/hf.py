@@ -9,7 +9,8 @@ import json
 import os
 import re
 
-from keras_vit.weights.architecture import Checkpoint, heads_for, infer_architecture
+from keras_vit.weights.architecture import heads_for, infer_architecture
+from keras_vit.weights.checkpoint import Checkpoint
 from keras_vit.weights.formats.state_dict import read_state_dict
 from keras_vit.weights.formats.unused import check_unused
 

@@ -12,7 +12,8 @@ import re
 import numpy as np
 
 from keras_vit import variants
-from keras_vit.weights.architecture import Checkpoint, heads_for, infer_architecture
+from keras_vit.weights.architecture import heads_for, infer_architecture
+from keras_vit.weights.checkpoint import Checkpoint
 from keras_vit.weights.formats.unused import check_unused
 
 _BLOCK = re.compile(r"^blocks\.(\d+)\.(.+)$")

@@ -1,0 +1,53 @@
+"""`read_checkpoint`: picks the reader for a checkpoint file's format.
+
+Each format's module (`formats/flax_npz.py`, `formats/timm.py`, `formats/hf.py`)
+has one reader that returns the whole `Checkpoint`: the arrays under keras
+weight paths, the architecture they imply and the keys it did not use.
+"""
+
+import os
+
+from keras_vit.weights.formats import flax_npz, hf, timm
+from keras_vit.weights.formats.state_dict import SUFFIXES as STATE_DICT_SUFFIXES
+from keras_vit.weights.formats.state_dict import read_state_dict
+
+CHECKPOINT_SUFFIXES = (".npz", *STATE_DICT_SUFFIXES)
+# keras_vit's own files, which Keras reads and which need no conversion.
+KERAS_SUFFIXES = (".weights.h5", ".keras")
+
+
+def read_checkpoint(path, num_heads=None):
+    """Reads an original `.npz`, a timm state dict or a HF folder or file.
+
+    Args:
+        path: str. A `.npz`, `.safetensors`, `.pth`/`.bin` file, or a HF folder
+            holding `config.json` and `model.safetensors`.
+        num_heads: int or None. Attention heads, for formats whose fused or
+            flattened kernels do not show them (timm, HF without config). None
+            reads them from the file's config or the variant table, and
+            refuses a file of another size. Defaults to None.
+
+    Returns:
+        A `keras_vit.weights.Checkpoint`.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"No checkpoint at {path}.")
+    if os.path.isdir(path):
+        return hf.read_folder(path, num_heads)
+    if path.endswith(".npz"):
+        return flax_npz.read(path)
+    if path.endswith(STATE_DICT_SUFFIXES):
+        state = read_state_dict(path)
+        if timm.is_timm(state):
+            return timm.read(state, path, num_heads)
+        if hf.is_hf(state):
+            return hf.read(state, path, num_heads)
+        raise ValueError(
+            f"{path} holds no ViT weights that keras_vit knows: expected timm's "
+            "'patch_embed.proj.weight' or HF's 'embeddings.patch_embeddings.projection.weight'."
+        )
+    raise ValueError(
+        f"Unknown checkpoint format for {path}: expected .npz (original), .safetensors, "
+        ".pth or .bin (timm or HF), a HF model folder, or a keras_vit .weights.h5 or .keras file."
+    )
