@@ -48,9 +48,9 @@ def run(args):
 def _plot_positions(inspect, model, images, folder):
     """Writes the position figure: the embedding similarity, or for relative
     attention its bias by offset. Returns its path; None if the model has neither."""
-    from keras_vit.layers import names
+    from keras_vit.models import config_of
 
-    if names.blocks(model)[0].attn.relative_position_tokens is not None:
+    if config_of(model).position_embedding == "relative":
         path = os.path.join(folder, "relative_position_bias.png")
         inspect.plot_relative_position_bias(*inspect.relative_position_bias(model, images), path=path)
         return path

@@ -102,14 +102,13 @@ def relative_position_bias(model, images, block=0):
         raise ValueError(
             f"`block` must be an int in [0, {len(blocks) - 1}]. Received: block={block!r}"
         )
-    layer = blocks[block]
-    attention = layer.attn
-    tokens = attention.relative_position_tokens
-    if tokens is None:
+    if config_of(model).position_embedding != "relative":
         raise ValueError(
             "`model` has no relative position embeddings: build it with "
             f"position_embedding='relative'. Received: model.name={model.name!r}"
         )
+    layer = blocks[block]
+    attention = layer.attn
     inputs = keras.Model(model.input, layer.input).predict(images, verbose=0)
     tokens = inputs.shape[1]  # the built length, or the images' on a dynamic-size model
     logits = attention.relative_logits(attention.query(layer.norm1(inputs)))

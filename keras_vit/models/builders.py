@@ -11,7 +11,9 @@ import keras
 
 from keras_vit import variants
 from keras_vit.models.hybrid import ViTHybrid
+from keras_vit.models.legacy import config_of
 from keras_vit.models.pretrained import IMPLIED_BY_CHECKPOINTS
+from keras_vit.models.vision_transformer import VisionTransformer
 from keras_vit.models.vit import ViT
 from keras_vit.weights import registry
 from keras_vit.weights.reader import read_checkpoint
@@ -148,6 +150,9 @@ def _load_model_file(path, weights, kwargs):
     if not os.path.isfile(path):
         raise ValueError(f"Model file {path!r} does not exist.")
     model = keras.saving.load_model(path)
+    if not isinstance(model, VisionTransformer):
+        # Written before models kept their config: the same layers, with the config read off them.
+        model = VisionTransformer(model.input, model.output, name=model.name, vit_config=config_of(model))
     if weights is not None:
         load_weights(model, weights)
     return model

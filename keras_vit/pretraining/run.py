@@ -18,6 +18,7 @@ import dataclasses
 import keras
 
 from keras_vit.data.load import load_source
+from keras_vit.models.legacy import config_of
 from keras_vit.pretraining.masked_patch import MaskedPatchPrediction, check_rates
 from keras_vit.pretraining.targets import TARGETS
 from keras_vit.training.callbacks import ProgressFile, save_atomically
@@ -81,7 +82,7 @@ def pretrain(config, target="mean_color", mask_rate=0.5):
     source = load_source(config.data, data_dir=config.data_dir, image_size=config.image_size or 32, seed=config.seed)
     encoder = _encoder(config, source.num_classes)
     model = MaskedPatchPrediction(encoder, target=target, mask_rate=mask_rate, seed=config.seed)
-    image_size = encoder.input_shape[1:3]
+    image_size = config_of(encoder).image_size
     train_data, evaluate = run_data(config, source, image_size)
     steps = config.epochs * (source.sizes["train"] // config.batch_size)
     model.compile(optimizer=optimizer_for(config, steps))

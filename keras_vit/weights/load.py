@@ -116,11 +116,15 @@ def _owner(model, path):
 
 
 def _grid(model):
-    config = getattr(model, "vit_config", None)
-    # A functional model from an older `.keras` file keeps its grid in its position layer.
-    layer = config or names.find_layer(model, names.POSITION_EMBEDDING)
-    rows, cols = getattr(layer, "grid_size", ("?", "?"))
+    rows, cols = _vit_config(model, "grid_size", ("?", "?"))
     return f"{rows}x{cols}"
+
+
+def _vit_config(model, field, default):
+    """A field of `model.vit_config`: the config of every model a keras_vit builder or
+    `keras_vit.models.build_model` returns (weights do not import models, so a plain
+    functional model loaded otherwise from an old file gets `default`)."""
+    return getattr(getattr(model, "vit_config", None), field, default)
 
 
 def adapt_head(model, arrays):
@@ -229,7 +233,5 @@ def _keras_file_arrays(path):
 
 
 def _num_heads(model):
-    config = getattr(model, "vit_config", None)
-    # A functional model from an older `.keras` file keeps its head count in its blocks.
-    block = config or names.find_layer(model, names.block(0))
-    return getattr(block, "num_heads", None)
+    # None lets the checkpoint's own config or the paper's sizes give the heads.
+    return _vit_config(model, "num_heads", None)

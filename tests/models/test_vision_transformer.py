@@ -114,3 +114,7 @@ def test_keras_files_written_before_models_kept_their_config_load_and_run(name):
     np.testing.assert_allclose(keras.ops.convert_to_numpy(encoded), expected[name], atol=1e-5)
     (tokens,) = feature_maps(model)(expected["images"]).values()
     assert tuple(tokens.shape) == (2, *config.grid_size, config.hidden_dim)
+    # keras_vit's own loader hands out the same layers as a VisionTransformer.
+    wrapped = keras_vit.models.build_model(str(LEGACY / f"{name}.keras"))
+    assert isinstance(wrapped, VisionTransformer) and wrapped.vit_config == config
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(wrapped(expected["images"])), expected[name], atol=1e-5)
