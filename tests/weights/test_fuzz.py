@@ -128,11 +128,6 @@ def test_a_damaged_file_is_a_clean_error_naming_it_or_loads_what_it_holds(tmp_pa
     assert changed <= num_damaged, f"{changed} values differ from the intact file's after {num_damaged} flipped bytes"
 
 
-@pytest.mark.xfail(
-    raises=RuntimeError, strict=True,
-    reason="issue 19: keras_h5.read turns h5py's OSError into a ValueError naming the file, but not the "
-    "RuntimeError h5py's visititems raises on a damaged object header",
-)
 def test_a_weights_h5_with_a_damaged_object_header_is_a_clean_error(tmp_path):
     h5 = _weights_h5(tmp_path)
     rng = np.random.default_rng(zlib.crc32(b"weights_h5-bit_flipped") + 1)  # flips that reach an object header

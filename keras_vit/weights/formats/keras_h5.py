@@ -27,7 +27,7 @@ def read(path, model):
     try:
         with h5py.File(path, "r") as file:
             stored = _datasets(file)
-    except OSError as error:
+    except (OSError, RuntimeError) as error:  # h5py raises RuntimeError on a damaged object header
         raise ValueError(f"{path} is not a readable weights file ({error}).") from None
     missing = sorted(places[key] for key in places.keys() - stored.keys())
     extra = sorted(stored.keys() - places.keys())
