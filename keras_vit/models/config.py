@@ -140,6 +140,12 @@ class ViTConfig:
         return self.patch_size * self.stem_stride
 
     @property
+    def dynamic_patch_stride(self):
+        """`patch_stride` for a model built with `dynamic_image_size=True`, whose
+        grid layers read each call's grid off the images; None for a fixed size."""
+        return self.patch_stride if self.dynamic_image_size else None
+
+    @property
     def stem_width(self):
         """Channels of the ResNet root, `64 * resnet_width` as in the original."""
         return int(64 * self.resnet_width)

@@ -1,16 +1,12 @@
 """The hybrid Vision Transformer: a ResNetV2 (BiT) stem, then the Transformer (paper Section 3.1)."""
 
 import dataclasses
+import inspect
 
 from keras_vit.models.config import ViTConfig
 from keras_vit.models.pretrained import config_for
 from keras_vit.models.vit import build_vit
 
-# The arguments ViTHybrid takes by name; every other config field comes as **kwargs.
-_NAMED = frozenset(
-    ("resnet_layers", "resnet_width", "patch_size", "image_size", "hidden_dim", "num_layers", "num_heads", "mlp_dim")
-)
-KWARGS = frozenset(field.name for field in dataclasses.fields(ViTConfig)) - _NAMED
 
 
 def ViTHybrid(
@@ -107,6 +103,10 @@ def ViTHybrid(
     return build_vit(config, weights=source, name=name or "vit_hybrid")
 
 
+# The config fields ViTHybrid takes as **kwargs: every one it does not name.
+KWARGS = frozenset(field.name for field in dataclasses.fields(ViTConfig)) - set(
+    inspect.signature(ViTHybrid).parameters
+)
 # Every field the generic builders share, named once in the docstring.
 ViTHybrid.__doc__ = ViTHybrid.__doc__.format(
     kwargs=", ".join(f"`{field}`" for field in sorted(KWARGS))

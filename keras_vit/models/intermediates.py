@@ -88,8 +88,7 @@ def feature_maps(model, blocks=1, norm=True, stop_early=True):
     config = config_of(model)
     all_blocks = names.blocks(model)
     chosen = _block_indices(blocks, len(all_blocks))
-    stride = config.patch_stride if config.dynamic_image_size else None
-    to_map = TokenMap(config.grid_size, config.num_prefix_tokens, stride, name="token_map")
+    to_map = TokenMap(config.grid_size, config.num_prefix_tokens, config.dynamic_patch_stride, name="token_map")
     final_norm = model.get_layer(names.ENCODER_NORM)
     last = len(all_blocks) - 1 if not stop_early else max(chosen)
     tokens = all_blocks[0].input

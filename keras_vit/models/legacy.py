@@ -53,7 +53,7 @@ def dynamic_patch_stride(model):
     `dynamic_image_size=True`; None for a fixed-size model or one keras_vit
     did not build (the exporters take any `keras.Model` of images)."""
     config = find_config(model)
-    return config.patch_stride if config is not None and config.dynamic_image_size else None
+    return None if config is None else config.dynamic_patch_stride
 
 
 def _config_from_layers(model, embedding, position):

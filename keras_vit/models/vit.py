@@ -247,7 +247,7 @@ def _position_embedding(config, name, added=True):
     return layer(
         config.grid_size,
         config.num_prefix_tokens,
-        patch_stride=config.patch_stride if config.dynamic_image_size else None,
+        patch_stride=config.dynamic_patch_stride,
         resample_method=config.resample_method,
         name=name,
     )

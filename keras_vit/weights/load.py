@@ -12,9 +12,9 @@ from keras_vit.layers import names
 from keras_vit.weights import registry
 from keras_vit.weights.architecture import stem_depths, stem_mismatch
 from keras_vit.weights.checkpoint import Checkpoint
-from keras_vit.weights.reader import read_checkpoint
 from keras_vit.weights.download import converted_arrays
 from keras_vit.weights.formats import keras_h5
+from keras_vit.weights.reader import read_checkpoint
 
 logger = logging.getLogger("keras_vit")
 
