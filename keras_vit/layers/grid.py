@@ -10,20 +10,21 @@ from keras_vit.utils.validation import check_grid, check_non_negative_int, check
 class GridLayer(keras.layers.Layer):
     """Base of the layers that lay tokens out on the patch grid.
 
-    A static layer holds one grid, `grid_size`. With `patch_stride` set the
-    layer serves a model built with `dynamic_image_size=True`: it is called
-    as `layer(tokens, images)`, with the model's input images, and its grid
-    at that call is `(height / patch_stride, width / patch_stride)`;
-    `grid_size` is then the grid its weights were built (or loaded) for.
+    Called as `layer(tokens)`, the layer holds one grid, `grid_size`. In a
+    model built with `dynamic_image_size=True` it is called as
+    `layer(tokens, grid)`, where `grid` is the patch embedding's output kept
+    on its grid, `(batch, rows, cols, hidden_dim)`: the grid of that call is
+    `grid`'s `(rows, cols)`, and `grid_size` is the grid the layer's weights
+    were built (or loaded) for.
 
     Args:
         grid_size: int or pair of ints. The `(rows, cols)` of the patch grid.
         num_prefix_tokens: int. Tokens before the patches (1 with a class token,
             0 without). Defaults to 1.
-        patch_stride: int or None. Pixels of the input image per patch token
-            along each axis (the patch size, times the ResNet stem's stride
-            in a hybrid), for a layer whose grid is read from the images at
-            every call; None for a fixed grid. Defaults to None.
+        patch_stride: int or None. Only in `.keras` files written before the
+            grid was read off the patch embedding: there `grid` is the model's
+            input images, and the grid is their size over `patch_stride`.
+            Defaults to None.
         **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
     """
 
@@ -40,31 +41,30 @@ class GridLayer(keras.layers.Layer):
         """Tokens at the built grid: prefix tokens and patches."""
         return self.num_prefix_tokens + self.grid_size[0] * self.grid_size[1]
 
-    def call_grid(self, tokens, images=None):
-        """The `(rows, cols)` of this call: `grid_size`, or read off `images`
-        for a dynamic layer (ints, or scalar tensors where the graph leaves
-        the size open). Checks what can be checked before running."""
-        if self.patch_stride is None:
+    def call_grid(self, tokens, grid=None):
+        """The `(rows, cols)` of this call: `grid_size`, or `grid`'s (ints, or
+        scalar tensors where the graph leaves the size open). Checks what can be
+        checked before running."""
+        if grid is None:
+            if self.patch_stride is not None:
+                raise ValueError(
+                    f"{type(self).__name__} {self.name!r} reads its grid off the images "
+                    f"(patch_stride={self.patch_stride}): call it as layer(tokens, images)."
+                )
             self._check_tokens(tokens.shape, self.grid_size)
             return self.grid_size
-        if images is None:
-            raise ValueError(
-                f"{type(self).__name__} {self.name!r} reads its grid off the images "
-                f"(patch_stride={self.patch_stride}): call it as layer(tokens, images)."
-            )
-        height, width = ops.shape(images)[1:3]
-        received = f"Received: images.shape={tuple(images.shape)}"
-        grid = tuple(
-            divide_size(axis, size, self.patch_stride, received)
-            for axis, size in (("height", height), ("width", width))
-        )
-        if all(isinstance(size, int) for size in grid):
-            self._check_tokens(tokens.shape, grid)
-        return grid
+        rows, cols = ops.shape(grid)[1:3]
+        if self.patch_stride is not None:  # a file written before: `grid` is the images
+            received = f"Received: images.shape={tuple(grid.shape)}"
+            rows, cols = (divide_size(axis, size, self.patch_stride, received)
+                          for axis, size in (("height", rows), ("width", cols)))
+        if isinstance(rows, int) and isinstance(cols, int):
+            self._check_tokens(tokens.shape, (rows, cols))
+        return rows, cols
 
-    def check_input_shape(self, shape):
+    def check_input_shape(self, shape, grid_shape=None):
         """At build: tokens of rank 3, as many as the grid holds if it is fixed."""
-        if self.patch_stride is None:
+        if grid_shape is None and self.patch_stride is None:
             self._check_tokens(shape, self.grid_size)
         elif len(shape) != 3:
             raise ValueError(
@@ -87,11 +87,9 @@ class GridLayer(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            grid_size=list(self.grid_size),
-            num_prefix_tokens=self.num_prefix_tokens,
-            patch_stride=self.patch_stride,
-        )
+        config.update(grid_size=list(self.grid_size), num_prefix_tokens=self.num_prefix_tokens)
+        if self.patch_stride is not None:
+            config.update(patch_stride=self.patch_stride)
         return config
 
 
@@ -113,9 +111,9 @@ def divide_size(axis, size, stride, received):
 class ImageSizeCheck(keras.layers.Layer):
     """Passes images through, refusing a height or width that `patch_stride` does not divide.
 
-    The first layer of a model built with `dynamic_image_size=True`, so that
-    an image of a size the model cannot tile is refused with its size and the
-    divisor before a ResNet stem rounds it into a feature map of another size.
+    The first layer of dynamic-size models in `.keras` files written before the
+    check moved into the patch embedding (and a hybrid's `conv_root`); kept so
+    that those files load. keras_vit's builders no longer use it.
 
     Args:
         patch_stride: int. Pixels per patch token along each axis.

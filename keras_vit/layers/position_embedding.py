@@ -50,20 +50,21 @@ class AddPositionEmbedding(_PositionLayer):
         grid_size: int or pair of ints. The `(rows, cols)` of the patch grid.
         num_prefix_tokens: int. Tokens before the patches (1 with a class token,
             0 without). Defaults to 1.
-        patch_stride: int or None. For a dynamic-size model: the input pixels
-            per patch token, from which each call's grid is read off the
-            images; the embedding is then resampled to that grid inside the
-            graph. None for a fixed grid. Defaults to None.
-        resample_method: str. How a dynamic layer resamples: `"zoom"` (the
-            original's linear zoom) or `"bicubic"`, as at load time.
-            Defaults to `"zoom"`.
+        patch_stride: int or None. Only in `.keras` files written before the
+            grid was read off the patch embedding (see `GridLayer`). Defaults
+            to None.
+        resample_method: str. How the embedding is resampled inside the graph
+            to a `grid` other than `grid_size`: `"zoom"` (the original's
+            linear zoom) or `"bicubic"`, as at load time. Defaults to `"zoom"`.
         **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:
         tokens: Float tensor of shape `(batch, num_prefix_tokens + rows * cols,
             hidden_dim)`.
-        images: The model's input images `(batch, height, width, channels)`,
-            for a layer with `patch_stride` only.
+        grid: Optional. The patch embedding's output on its grid, `(batch,
+            rows, cols, hidden_dim)`, in a model built with
+            `dynamic_image_size=True`: the embedding is resampled to its
+            `(rows, cols)` when they are not `grid_size`.
 
     Input shape:
         `(batch, num_tokens, hidden_dim)`.
@@ -78,16 +79,16 @@ class AddPositionEmbedding(_PositionLayer):
     (4, 7, 8)
     """
 
-    def build(self, input_shape):
-        self.check_input_shape(input_shape)
+    def build(self, tokens_shape, grid_shape=None):
+        self.check_input_shape(tokens_shape, grid_shape)
         self.embedding = self.add_weight(
             name="embedding",
-            shape=(1, self.num_tokens, input_shape[-1]),
+            shape=(1, self.num_tokens, tokens_shape[-1]),
             initializer=keras.initializers.RandomNormal(stddev=0.02),
         )
 
-    def call(self, tokens, images=None):
-        grid = self.call_grid(tokens, images)
+    def call(self, tokens, grid=None):
+        grid = self.call_grid(tokens, grid)
         embedding = self.embedding
         if not same_grid(grid, self.grid_size):
             prefix, patches = embedding[0, : self.num_prefix_tokens], embedding[0, self.num_prefix_tokens :]
@@ -147,16 +148,16 @@ class AddPositionEmbedding2D(_PositionLayer):
     Args:
         grid_size: int or pair of ints. The `(rows, cols)` of the patch grid.
         num_prefix_tokens: int. Tokens before the patches. Defaults to 1.
-        patch_stride: int or None. As for `AddPositionEmbedding`: set, each
-            table is resampled inside the graph to the grid of each call.
-            Defaults to None.
-        resample_method: str. `"zoom"` or `"bicubic"`. Defaults to `"zoom"`.
+        patch_stride: int or None. As for `AddPositionEmbedding`. Defaults to None.
+        resample_method: str. `"zoom"` or `"bicubic"`, for each table resampled
+            inside the graph to a `grid` other than `grid_size`. Defaults to `"zoom"`.
         **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:
         tokens: Float tensor of shape `(batch, num_prefix_tokens + rows * cols,
             hidden_dim)`, with an even `hidden_dim`.
-        images: The model's input images, for a layer with `patch_stride` only.
+        grid: Optional. The patch embedding's output on its grid, as for
+            `AddPositionEmbedding`.
 
     Input shape:
         `(batch, num_tokens, hidden_dim)`.
@@ -173,9 +174,9 @@ class AddPositionEmbedding2D(_PositionLayer):
     ((2, 4), (3, 4))
     """
 
-    def build(self, input_shape):
-        self.check_input_shape(input_shape)
-        hidden_dim = input_shape[-1]
+    def build(self, tokens_shape, grid_shape=None):
+        self.check_input_shape(tokens_shape, grid_shape)
+        hidden_dim = tokens_shape[-1]
         if hidden_dim is None or hidden_dim % 2:
             raise ValueError(
                 "The 2D position embedding splits the token width in a row half and a "
@@ -197,8 +198,8 @@ class AddPositionEmbedding2D(_PositionLayer):
                 initializer=initializer,
             )
 
-    def call(self, tokens, images=None):
-        grid = self.call_grid(tokens, images)
+    def call(self, tokens, grid=None):
+        grid = self.call_grid(tokens, grid)
         return tokens + keras.ops.cast(self._composed(grid), tokens.dtype)[None]
 
     def _composed(self, grid=None):
@@ -240,8 +241,8 @@ class NoPositionEmbedding(_PositionLayer):
     (1, 5, 8)
     """
 
-    def call(self, tokens, images=None):
-        self.call_grid(tokens, images)
+    def call(self, tokens, grid=None):
+        self.call_grid(tokens, grid)
         return tokens
 
 

@@ -11,7 +11,7 @@ import math
 import keras
 from keras import ops
 
-from keras_vit.utils.validation import check_positive_int
+from keras_vit.utils.validation import check_image_size, check_positive_int
 
 GROUPS = 32
 GROUP_NORM_EPSILON = 1e-6
@@ -88,6 +88,11 @@ class StdConv2D(keras.layers.Layer):
         kernel_size: int. Side of the square kernel.
         strides: int. Stride in both directions. Defaults to 1.
         epsilon: float. Added to the standard deviation. Defaults to 1e-5.
+        size_multiple: int or None. Refuse inputs whose height or width this
+            does not divide: the root convolution of a hybrid built with
+            `dynamic_image_size=True` refuses, with the pixels per patch token,
+            an image that SAME padding would round into a feature map the
+            patches do not tile. Defaults to None.
         **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -107,7 +112,7 @@ class StdConv2D(keras.layers.Layer):
     (1, 4, 4, 8)
     """
 
-    def __init__(self, filters, kernel_size, strides=1, epsilon=1e-5, **kwargs):
+    def __init__(self, filters, kernel_size, strides=1, epsilon=1e-5, size_multiple=None, **kwargs):
         super().__init__(**kwargs)
         self.filters = check_positive_int("filters", filters)
         self.kernel_size = check_positive_int("kernel_size", kernel_size)
@@ -115,6 +120,7 @@ class StdConv2D(keras.layers.Layer):
         if not epsilon > 0:
             raise ValueError(f"`epsilon` must be positive. Received: epsilon={epsilon!r}")
         self.epsilon = float(epsilon)
+        self.size_multiple = None if size_multiple is None else check_positive_int("size_multiple", size_multiple)
 
     def build(self, input_shape):
         _check_image_shape("StdConv2D", input_shape)
@@ -133,6 +139,8 @@ class StdConv2D(keras.layers.Layer):
         return centered / (std + self.epsilon)
 
     def call(self, inputs):
+        if self.size_multiple is not None:
+            check_image_size(inputs.shape, self.size_multiple, "patch_size times the ResNet stem's stride")
         kernel = ops.cast(self.standardized_kernel(), self.compute_dtype)
         inputs = _pad_same(inputs, self.kernel_size, self.strides)
         return ops.conv(inputs, kernel, strides=self.strides, padding="valid")
@@ -148,6 +156,8 @@ class StdConv2D(keras.layers.Layer):
             strides=self.strides,
             epsilon=self.epsilon,
         )
+        if self.size_multiple is not None:
+            config.update(size_multiple=self.size_multiple)
         return config
 
 
@@ -334,7 +344,7 @@ class ResNetStage(keras.layers.Layer):
         return config
 
 
-def resnet_stem(images, resnet_layers, width):
+def resnet_stem(images, resnet_layers, width, size_multiple=None):
     """The hybrid's ResNetV2 stem, built into a functional graph.
 
     The root (`conv_root`: StdConv 7x7 stride 2, `gn_root`, ReLU, 3x3 stride-2
@@ -346,12 +356,15 @@ def resnet_stem(images, resnet_layers, width):
         images: symbolic tensor `(batch, height, width, channels)`.
         resnet_layers: tuple of int. Units per stage; `()` keeps the root only.
         width: int. Channels of the root, `64 * width_factor`.
+        size_multiple: int or None. For a dynamic-size hybrid, the pixels per
+            patch token: `conv_root` refuses images it does not divide.
+            Defaults to None.
 
     Returns:
         The feature map: `4 * width * 2**(S - 1)` channels after `S` stages,
         `width` channels for the root alone.
     """
-    features = StdConv2D(width, 7, strides=2, name="conv_root")(images)
+    features = StdConv2D(width, 7, strides=2, size_multiple=size_multiple, name="conv_root")(images)
     features = group_norm("gn_root", None)(features)
     features = keras.layers.ReLU(name="root_relu")(features)
     features = MaxPooling2DSame(3, 2, name="root_pool")(features)

@@ -16,14 +16,16 @@ class TokenMap(GridLayer):
         grid_size: int or pair of ints. The `(rows, cols)` of the patch grid.
         num_prefix_tokens: int. Tokens before the patches (the class token).
             Defaults to 1.
-        patch_stride: int or None. For a dynamic-size model, the input pixels
-            per patch token: the grid is then read off the `images` passed
-            with the tokens at every call. Defaults to None.
+        patch_stride: int or None. Only for a model from a `.keras` file
+            written before the grid was read off the patch embedding: `grid`
+            is then its input images (see `GridLayer`). Defaults to None.
         **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:
         tokens: `(batch, num_prefix_tokens + rows * cols, hidden_dim)`.
-        images: The model's input images, for a layer with `patch_stride` only.
+        grid: Optional. In a model built with `dynamic_image_size=True`, the
+            patch embedding's output on its grid `(batch, rows, cols, ...)`,
+            whose `(rows, cols)` the tokens are laid out on.
 
     Input shape:
         `(batch, num_prefix_tokens + rows * cols, hidden_dim)`.
@@ -38,12 +40,14 @@ class TokenMap(GridLayer):
     [8.0, 9.0]
     """
 
-    def call(self, tokens, images=None):
-        rows, cols = self.call_grid(tokens, images)
+    def call(self, tokens, grid=None):
+        rows, cols = self.call_grid(tokens, grid)
         patches = tokens[:, self.num_prefix_tokens :, :]
         return keras.ops.reshape(patches, (-1, rows, cols, tokens.shape[-1]))
 
-    def compute_output_shape(self, input_shape):
-        if self.patch_stride is not None:
-            return (input_shape[0], None, None, input_shape[-1])
-        return (input_shape[0], *self.grid_size, input_shape[-1])
+    def compute_output_shape(self, tokens_shape, grid_shape=None):
+        if grid_shape is None:
+            return (tokens_shape[0], *self.grid_size, tokens_shape[-1])
+        if self.patch_stride is not None:  # `grid` is the images
+            return (tokens_shape[0], None, None, tokens_shape[-1])
+        return (tokens_shape[0], *grid_shape[1:3], tokens_shape[-1])

@@ -141,8 +141,8 @@ class ViTConfig:
 
     @property
     def dynamic_patch_stride(self):
-        """`patch_stride` for a model built with `dynamic_image_size=True`, whose
-        grid layers read each call's grid off the images; None for a fixed size."""
+        """`patch_stride` for a model built with `dynamic_image_size=True`, which
+        takes any image size it divides; None for a fixed size."""
         return self.patch_stride if self.dynamic_image_size else None
 
     @property

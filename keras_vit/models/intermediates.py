@@ -7,8 +7,7 @@ import keras
 
 from keras_vit.layers import names
 from keras_vit.layers.token_map import TokenMap
-from keras_vit.models.legacy import config_of
-from keras_vit.models.vit import call_on_grid
+from keras_vit.models.legacy import config_of, grid_input
 
 
 def intermediates(model):
@@ -36,11 +35,12 @@ def intermediates(model):
     (2, (1, 2, 5, 5))
     """
     config = config_of(model)
+    grid = grid_input(model)[0]
     blocks = names.blocks(model)
     tokens = blocks[0].input
     outputs = {"blocks": [], "attention": []}
     for index, block in enumerate(blocks):
-        tokens = _block_input(model, config, index, tokens)
+        tokens = _block_input(model, config, index, tokens, grid)
         tokens, weights = _WithAttention(block)(tokens)
         outputs["blocks"].append(tokens)
         outputs["attention"].append(weights)
@@ -88,15 +88,16 @@ def feature_maps(model, blocks=1, norm=True, stop_early=True):
     config = config_of(model)
     all_blocks = names.blocks(model)
     chosen = _block_indices(blocks, len(all_blocks))
-    to_map = TokenMap(config.grid_size, config.num_prefix_tokens, config.dynamic_patch_stride, name="token_map")
+    grid, patch_stride = grid_input(model)
+    to_map = TokenMap(config.grid_size, config.num_prefix_tokens, patch_stride, name="token_map")
     final_norm = model.get_layer(names.ENCODER_NORM)
     last = len(all_blocks) - 1 if not stop_early else max(chosen)
     tokens = all_blocks[0].input
     outputs = {}
     for index in range(last + 1):
-        tokens = all_blocks[index](_block_input(model, config, index, tokens))
+        tokens = all_blocks[index](_block_input(model, config, index, tokens, grid))
         if index in chosen:
-            outputs[index] = call_on_grid(to_map, final_norm(tokens) if norm else tokens, model.input)
+            outputs[index] = to_map(final_norm(tokens) if norm else tokens, grid)
     result = {names.block(index): outputs[index] for index in chosen}
     if not stop_early:
         result["output"] = _head(model, final_norm(tokens))
@@ -123,17 +124,18 @@ def _block_indices(blocks, count):
     return [index % count for index in indices]
 
 
-def _block_input(model, config, index, tokens):
+def _block_input(model, config, index, tokens, grid):
     """Block `index`'s input: `tokens`, plus the position embedding added before it
     when the model places one there (`position_embedding_placement="every_layer"`
-    or `"every_layer_shared"`). For block 0, `tokens` is already that input."""
+    or `"every_layer_shared"`), reading its grid off `grid` (see `grid_input`).
+    For block 0, `tokens` is already that input."""
     name = {
         "every_layer": names.position_embedding(index),
         "every_layer_shared": names.SHARED_POSITION_EMBEDDING,
     }.get(config.position_embedding_placement)
     if index == 0 or name is None:
         return tokens
-    return call_on_grid(model.get_layer(name), tokens, model.input)
+    return model.get_layer(name)(tokens, grid)
 
 
 def _head(model, encoded):

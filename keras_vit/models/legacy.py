@@ -56,6 +56,32 @@ def dynamic_patch_stride(model):
     return None if config is None else config.dynamic_patch_stride
 
 
+def patch_tokens(model):
+    """The tensor of `model`'s graph holding the patch embeddings as a sequence,
+    `(batch, patches, hidden_dim)`: the `patch_tokens` layer's output, or in a
+    `.keras` file written before the patch embedding kept its grid, the patch
+    embedding's own."""
+    layer = names.find_layer(model, names.PATCH_TOKENS)
+    return (layer or model.get_layer(names.PATCH_EMBEDDING)).output
+
+
+def grid_input(model):
+    """`(grid, patch_stride)`: the tensor of `model`'s graph that its position
+    layers read each call's grid off, and the `patch_stride` a new `GridLayer`
+    reading it needs; `(None, None)` for a fixed-size model.
+
+    In a dynamic-size model that is the patch embedding's output on its grid;
+    in a `.keras` file written before, it was the input images (with the
+    pixels per patch token).
+    """
+    config = config_of(model)
+    if not config.dynamic_image_size:
+        return None, None
+    if names.find_layer(model, names.IMAGE_SIZE_CHECK) is not None:
+        return model.input, config.patch_stride
+    return model.get_layer(names.PATCH_EMBEDDING).output, None
+
+
 def _config_from_layers(model, embedding, position):
     blocks = names.blocks(model)
     first = blocks[0]

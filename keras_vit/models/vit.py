@@ -4,7 +4,6 @@ import keras
 
 from keras_vit.layers import names
 from keras_vit.layers.class_token import ClassToken
-from keras_vit.layers.grid import ImageSizeCheck
 from keras_vit.layers.patch_embedding import PatchEmbedding
 from keras_vit.layers.pooling import SequencePooling
 from keras_vit.layers.position_embedding import POSITION_EMBEDDINGS
@@ -188,33 +187,34 @@ def build_vit(config, weights=None, name="vit"):
     size = (None, None) if config.dynamic_image_size else config.image_size
     images = keras.Input((*size, config.num_channels), name="images")
     features = images
-    if config.dynamic_image_size:
-        features = ImageSizeCheck(config.patch_stride, name=names.IMAGE_SIZE_CHECK)(features)
     if config.include_preprocessing:
         features = rescaling_layer()(features)
     if config.resnet_layers is not None:
-        features = resnet_stem(features, config.resnet_layers, config.stem_width)
-    tokens = PatchEmbedding(config.patch_size, config.hidden_dim, name=names.PATCH_EMBEDDING)(features)
-    outputs = head(encode(tokens, config, images), config)
+        features = resnet_stem(
+            features, config.resnet_layers, config.stem_width, size_multiple=config.dynamic_patch_stride
+        )
+    patches = PatchEmbedding(config.patch_size, config.hidden_dim, flatten=False, name=names.PATCH_EMBEDDING)(features)
+    tokens = keras.layers.Reshape((-1, config.hidden_dim), name=names.PATCH_TOKENS)(patches)
+    outputs = head(encode(tokens, config, patches if config.dynamic_image_size else None), config)
     model = VisionTransformer(images, outputs, name=name, vit_config=config)
     if weights is not None:
         load_weights(model, weights, resample_method=config.resample_method)
     return model
 
 
-def encode(tokens, config, images):
+def encode(tokens, config, grid=None):
     """Class token, position embeddings and the Transformer encoder (paper Eq. 1-4).
 
-    `images` is the model's input, from which the position layers of a
-    dynamic-size model read each call's grid.
+    `grid` is the patch embedding's output on its grid in a dynamic-size
+    model, from which the position layers read each call's grid; None in a
+    fixed-size one.
     """
     if config.pooling == "token":
         tokens = ClassToken(name=names.CLASS_TOKEN)(tokens)
     # The layer after the stem always exists and knows the grid; it adds the
     # embedding only when placed there.
     at_stem = config.position_embedding_placement == "stem"
-    stem = _position_embedding(config, names.POSITION_EMBEDDING, added=at_stem)
-    tokens = call_on_grid(stem, tokens, images)
+    tokens = _position_embedding(config, names.POSITION_EMBEDDING, added=at_stem)(tokens, grid)
     tokens = keras.layers.Dropout(config.dropout_rate, name="pos_dropout")(tokens)
     shared = None
     if config.position_embedding_placement == "every_layer_shared":
@@ -222,9 +222,9 @@ def encode(tokens, config, images):
     relative = config.num_tokens if config.position_embedding == "relative" else None
     for index in range(config.num_layers):
         if config.position_embedding_placement == "every_layer":
-            tokens = call_on_grid(_position_embedding(config, names.position_embedding(index)), tokens, images)
+            tokens = _position_embedding(config, names.position_embedding(index))(tokens, grid)
         elif shared is not None:
-            tokens = call_on_grid(shared, tokens, images)
+            tokens = shared(tokens, grid)
         tokens = TransformerBlock(
             config.num_heads,
             config.mlp_dim,
@@ -244,19 +244,7 @@ def encode(tokens, config, images):
 def _position_embedding(config, name, added=True):
     kind = config.position_embedding if added else "none"
     layer = POSITION_EMBEDDINGS[kind]
-    return layer(
-        config.grid_size,
-        config.num_prefix_tokens,
-        patch_stride=config.dynamic_patch_stride,
-        resample_method=config.resample_method,
-        name=name,
-    )
-
-
-def call_on_grid(layer, tokens, images):
-    """Calls a `GridLayer` (a position embedding, a `TokenMap`) on `tokens`,
-    with the model's input `images` when it reads its grid off them."""
-    return layer(tokens) if layer.patch_stride is None else layer(tokens, images)
+    return layer(config.grid_size, config.num_prefix_tokens, resample_method=config.resample_method, name=name)
 
 
 def head(tokens, config):

@@ -7,7 +7,7 @@ import keras
 from keras import ops
 
 from keras_vit.layers import names
-from keras_vit.models.legacy import config_of
+from keras_vit.models.legacy import config_of, patch_tokens
 from keras_vit.preprocessing import OFFSET, SCALE, includes_preprocessing
 from keras_vit.pretraining.targets import (
     NUM_COLORS,
@@ -115,7 +115,7 @@ class MaskedPatchPrediction(keras.Model):
     ):
         check_choice("target", target, TARGETS)
         rates = check_rates(mask_rate, mask_token_rate, random_patch_rate, unchanged_rate)
-        embedding, norm = _encoder_layers(encoder)
+        norm = _encoder_norm(encoder)
         geometry = _Geometry(encoder, target)
         kwargs.setdefault("name", "masked_patch_prediction")
         super().__init__(**kwargs)
@@ -132,8 +132,9 @@ class MaskedPatchPrediction(keras.Model):
         self.counts = _counts(self.num_patches, *rates)
         # Two views of the encoder that share its layers: images to patch
         # embeddings, and patch embeddings to the final LayerNorm's tokens.
-        self.patch_embedder = keras.Model(encoder.input, embedding.output, name="patch_embedder")
-        self.token_encoder = keras.Model(embedding.output, norm.output, name="token_encoder")
+        embeddings = patch_tokens(encoder)
+        self.patch_embedder = keras.Model(encoder.input, embeddings, name="patch_embedder")
+        self.token_encoder = keras.Model(embeddings, norm.output, name="token_encoder")
         self.takes_pixels = includes_preprocessing(encoder)
         self.seed_generator = keras.random.SeedGenerator(seed, name="corruption_seed")
         self.mask_token = self.add_weight(
@@ -306,8 +307,8 @@ def _counts(num_patches, mask_rate, mask_token_rate, random_patch_rate, unchange
     return masked, replaced, corrupted - masked - replaced
 
 
-def _encoder_layers(encoder):
-    """The patch embedding and final LayerNorm of a keras_vit model, or a ValueError."""
+def _encoder_norm(encoder):
+    """The final LayerNorm of a keras_vit model (which has a patch embedding), or a ValueError."""
     expected = (
         "`encoder` must be a keras_vit ViT: a functional keras.Model with layers named "
         f"{names.PATCH_EMBEDDING!r} and {names.ENCODER_NORM!r}, as keras_vit.ViT and "
@@ -319,7 +320,7 @@ def _encoder_layers(encoder):
     missing = [name for name in (names.PATCH_EMBEDDING, names.ENCODER_NORM) if name not in found]
     if missing:
         raise ValueError(f"{expected} Received: encoder={encoder.name!r}, which lacks {', '.join(map(repr, missing))}")
-    return found[names.PATCH_EMBEDDING], found[names.ENCODER_NORM]
+    return found[names.ENCODER_NORM]
 
 
 class _Geometry:

@@ -78,3 +78,16 @@ def check_heads(hidden_dim, num_heads):
             f"gets hidden_dim / num_heads channels. Received: hidden_dim={hidden_dim}"
         )
     return hidden_dim // num_heads
+
+
+def check_image_size(shape, stride, meaning):
+    """Raises a `ValueError` if `stride` does not divide a known height or width of
+    the images of `shape` `(batch, height, width, channels)`; `meaning` says what
+    `stride` is ("patch_size=16"). An unknown size (None, or a symbol in a JAX
+    export) is left to the graph."""
+    for axis, size in (("height", shape[1]), ("width", shape[2])):
+        if _is_int(size) and size % stride:
+            raise ValueError(
+                f"Image {axis} {size} is not divisible by {stride}, the pixels per patch "
+                f"token ({meaning}). Received: images.shape={tuple(shape)}"
+            )

@@ -30,8 +30,21 @@ def test_kernel_has_checkpoint_layout():
 
 
 def test_size_not_divisible_by_patch_is_rejected():
-    with pytest.raises(ValueError, match=r"height must be divisible by patch_size=4.*\(1, 10, 8, 3\)"):
+    with pytest.raises(ValueError, match=r"Image height 10 is not divisible by 4, the pixels per patch token "
+                                         r"\(patch_size=4\). Received: images.shape=\(1, 10, 8, 3\)"):
         PatchEmbedding(4, 8)(np.zeros((1, 10, 8, 3), "float32"))
+
+
+def test_the_unflattened_map_holds_the_same_tokens_on_their_grid():
+    images = np.random.default_rng(0).normal(size=(2, 8, 12, 3)).astype("float32")
+    flat = PatchEmbedding(4, 8, name="a")
+    grid = PatchEmbedding(4, 8, flatten=False, name="b")
+    flat(images), grid(images)
+    grid.set_weights(flat.get_weights())
+    on_grid = keras.ops.convert_to_numpy(grid(images))
+    assert on_grid.shape == (2, 2, 3, 8) and grid.compute_output_shape((None, 8, 12, 3)) == (None, 2, 3, 8)
+    np.testing.assert_array_equal(on_grid.reshape(2, 6, 8), keras.ops.convert_to_numpy(flat(images)))
+    assert PatchEmbedding.from_config(grid.get_config()).flatten is False
 
 
 def test_wrong_channel_count_is_rejected():

@@ -105,32 +105,43 @@ def test_negative_prefix_is_rejected(kind):
 
 
 @pytest.mark.parametrize("method", ["zoom", "bicubic"])
-def test_a_dynamic_layer_resamples_to_the_grid_of_the_images(method):
+def test_a_layer_given_a_grid_resamples_to_it(method):
     from keras_vit.utils.resample import resample_axis_table, resample_position_embedding
 
-    layer = AddPositionEmbedding(grid_size=(2, 3), patch_stride=4, resample_method=method)
-    layer2d = AddPositionEmbedding2D(grid_size=(2, 3), patch_stride=4, resample_method=method)
-    images = np.zeros((1, 20, 8, 3), "float32")  # a 5x2 grid
+    layer = AddPositionEmbedding(grid_size=(2, 3), resample_method=method)
+    layer2d = AddPositionEmbedding2D(grid_size=(2, 3), resample_method=method)
+    grid = np.zeros((1, 5, 2, 8), "float32")  # a patch embedding's output on a 5x2 grid
     tokens = np.zeros((1, 11, 8), "float32")
-    out = keras.ops.convert_to_numpy(layer(tokens, images))
+    out = keras.ops.convert_to_numpy(layer(tokens, grid))
     table = keras.ops.convert_to_numpy(layer.embedding)
     expected = resample_position_embedding(table, (5, 2), source_grid=(2, 3), method=method)
     np.testing.assert_allclose(out, expected, atol=1e-6, rtol=0)
-    out = keras.ops.convert_to_numpy(layer2d(tokens, images))[0, 1:].reshape(5, 2, 8)
+    out = keras.ops.convert_to_numpy(layer2d(tokens, grid))[0, 1:].reshape(5, 2, 8)
     rows = resample_axis_table(keras.ops.convert_to_numpy(layer2d.row_embedding), 5, method)
     columns = resample_axis_table(keras.ops.convert_to_numpy(layer2d.column_embedding), 2, method)
     np.testing.assert_allclose(out[:, 0, :4], rows, atol=1e-6, rtol=0)
     np.testing.assert_allclose(out[0, :, 4:], columns, atol=1e-6, rtol=0)
 
 
-def test_a_dynamic_layer_needs_the_images_and_keeps_its_settings():
-    layer = NoPositionEmbedding(grid_size=2, patch_stride=8, resample_method="bicubic", name="pos")
+def test_a_layer_checks_the_tokens_against_the_grid_it_is_given():
+    layer = NoPositionEmbedding(grid_size=2, resample_method="bicubic", name="pos")
+    with pytest.raises(ValueError, match=r"expects 7 tokens here \(1 prefix \+ 2x3 patches\)"):
+        layer(np.zeros((1, 5, 4), "float32"), np.zeros((1, 2, 3, 4), "float32"))
+    config = layer.get_config()
+    assert "patch_stride" not in config and config["resample_method"] == "bicubic"
+    assert NoPositionEmbedding.from_config(config).get_config() == config
+
+
+def test_a_layer_from_an_older_file_reads_its_grid_off_the_images():
+    """Dynamic-size models saved before the grid came from the patch embedding
+    call their position layers with the input images and a `patch_stride`."""
+    layer = AddPositionEmbedding(grid_size=2, patch_stride=8, name="pos")
     with pytest.raises(ValueError, match=r"reads its grid off the images \(patch_stride=8\): call it as layer\(tokens, images\)"):
         layer(np.zeros((1, 5, 4), "float32"))
-    with pytest.raises(ValueError, match=r"expects 7 tokens here \(1 prefix \+ 2x3 patches\)"):
-        layer(np.zeros((1, 5, 4), "float32"), np.zeros((1, 16, 24, 3), "float32"))
-    config = layer.get_config()
-    assert (config["patch_stride"], config["resample_method"]) == (8, "bicubic")
-    assert NoPositionEmbedding.from_config(config).get_config() == config
+    out = layer(np.zeros((1, 7, 4), "float32"), np.zeros((1, 16, 24, 3), "float32"))
+    assert keras.ops.shape(out) == (1, 7, 4)
+    assert layer.get_config()["patch_stride"] == 8
+    with pytest.raises(ValueError, match=r"Image width 20 is not divisible by 8"):
+        layer(np.zeros((1, 7, 4), "float32"), np.zeros((1, 16, 20, 3), "float32"))
     with pytest.raises(ValueError, match=r"`resample_method` must be one of 'zoom', 'bicubic'"):
         AddPositionEmbedding(grid_size=2, resample_method="area")

@@ -147,12 +147,23 @@ def test_stage_names_its_units_as_the_checkpoints():
     [
         (lambda: StdConv2D(filters=0, kernel_size=3), r"`filters` must be a positive integer. Received: filters=0"),
         (lambda: StdConv2D(4, 3, epsilon=0), r"`epsilon` must be positive. Received: epsilon=0"),
+        (lambda: StdConv2D(4, 3, size_multiple=0), r"`size_multiple` must be a positive integer. Received: size_multiple=0"),
         (lambda: BottleneckUnit(filters=48), r"`filters` must be a multiple of 32, the GroupNorm groups. Received: filters=48"),
         (lambda: ResNetStage(num_units=0, filters=32), r"`num_units` must be a positive integer. Received: num_units=0"),
         (lambda: BottleneckUnit(32).build((None, 8, 32)), r"BottleneckUnit expects inputs of shape \(batch, height"),
     ],
-    ids=["filters", "epsilon", "groups", "units", "rank"],
+    ids=["filters", "epsilon", "size_multiple", "groups", "units", "rank"],
 )
 def test_bad_arguments_are_named(build, message):
     with pytest.raises(ValueError, match=message):
         build()
+
+
+def test_a_root_with_a_size_multiple_refuses_sizes_it_would_round():
+    conv = StdConv2D(4, 7, strides=2, size_multiple=8)
+    assert keras.ops.shape(conv(np.zeros((1, 16, 24, 3), "float32"))) == (1, 8, 12, 4)
+    with pytest.raises(ValueError, match=r"Image width 20 is not divisible by 8, the pixels per patch token "
+                                         r"\(patch_size times the ResNet stem's stride\). Received: images.shape=\(1, 16, 20, 3\)"):
+        conv(np.zeros((1, 16, 20, 3), "float32"))
+    assert StdConv2D.from_config(conv.get_config()).size_multiple == 8
+    assert "size_multiple" not in StdConv2D(4, 3).get_config()  # configs as before for every other conv

@@ -118,3 +118,21 @@ def test_keras_files_written_before_models_kept_their_config_load_and_run(name):
     wrapped = keras_vit.models.build_model(str(LEGACY / f"{name}.keras"))
     assert isinstance(wrapped, VisionTransformer) and wrapped.vit_config == config
     np.testing.assert_allclose(keras.ops.convert_to_numpy(wrapped(expected["images"])), expected[name], atol=1e-5)
+
+
+def test_a_dynamic_file_whose_position_layers_read_the_images_loads_and_runs():
+    """Saved by the JAX backend at 9315000 (`legacy/make_images_grid_file.py`): a
+    `VisionTransformer` whose position layers, one before every block, read each
+    call's grid off the input images rather than off the patch embedding."""
+    stored = np.load(LEGACY / "images_grid_outputs.npz")
+    model = keras.saving.load_model(LEGACY / "images_grid_vit.keras", safe_mode=True)
+    assert isinstance(model, VisionTransformer)
+    assert model.dynamic_image_size and model.position_embedding_placement == "every_layer"
+    for images, outputs in (("images", "outputs"), ("wide", "wide_outputs")):
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(model(stored[images])), stored[outputs], atol=1e-5)
+        encoded = intermediates(model)(stored[images])["output"]
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(encoded), stored[outputs], atol=1e-5)
+    maps = feature_maps(model, blocks=2)(stored["wide"])
+    assert [tuple(m.shape) for m in maps.values()] == [(2, 4, 6, 16)] * 2
+    with pytest.raises(ValueError, match=r"Image width 36 is not divisible by 8"):
+        model(np.zeros((1, 32, 36, 3), "float32"))
