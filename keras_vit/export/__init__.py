@@ -16,6 +16,7 @@ from keras_vit.export.exporter import (
     with_preprocessing,
 )
 from keras_vit.export.parity import (
+    KERAS_QUANTIZED,
     TOLERANCES,
     ParityError,
     ParityReport,
@@ -28,6 +29,7 @@ __all__ = [
     "ALIASES",
     "FORMATS",
     "QUANTIZATIONS",
+    "KERAS_QUANTIZED",
     "TOLERANCES",
     "ExportReport",
     "ParityError",

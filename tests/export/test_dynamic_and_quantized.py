@@ -81,3 +81,31 @@ def test_quantized_models_a_converter_cannot_take_are_refused_in_our_words(tmp_p
         with pytest.raises(ValueError, match=rf"quantized to {mode} \(layer .*\) and {reason}"):
             kv_export.export_model(model, str(tmp_path / FILE_NAMES[format]), format)
     assert not os.listdir(tmp_path)
+
+
+class _Shifted:
+    """A runner that returns the model's outputs moved by `shift` of their scale."""
+
+    input_dtypes = ("float32",)
+
+    def __init__(self, model, shift):
+        self.model, self.shift = model, shift
+
+    def __call__(self, images):
+        outputs = keras.ops.convert_to_numpy(self.model.predict(images, verbose=0))
+        return outputs + self.shift * max(1.0, float(np.abs(outputs).max()))
+
+
+def test_a_model_quantized_in_keras_is_held_to_its_own_tolerance():
+    """Such a model quantizes its activations at every call, so another runtime may
+    round one of them the other way: one int8 step, not float32 round-off."""
+    model = keras_vit.ViT(image_size=16, patch_size=8, hidden_dim=16, num_layers=1, num_heads=2, mlp_dim=32,
+                          num_classes=3)
+    images = kv_export.sample_images((16, 16, 3), num_images=4)
+    with pytest.raises(kv_export.ParityError, match=r"\(float32\) does not match"):
+        kv_export.verify(model, _Shifted(model, 3e-3), images=images)
+    quantized = quantize(model, "int8")
+    report = kv_export.verify(quantized, _Shifted(quantized, 3e-3), images=images)
+    assert report.min_top1 == kv_export.TOLERANCES[kv_export.KERAS_QUANTIZED].top1
+    with pytest.raises(kv_export.ParityError, match=r"\(keras_quantized\) does not match"):
+        kv_export.verify(quantized, _Shifted(quantized, 3e-2), images=images)
