@@ -18,8 +18,8 @@ _BUILDERS = (
     "ViTR50B16", "ViTR50L32", "ViTRTi16", "ViTS16", "ViTS32", "ViTTi16", "from_checkpoint",
 )
 _SUBPACKAGES = (
-    "ablation", "data", "export", "inspect", "layers", "models", "pretraining", "quantization", "training", "utils",
-    "variants", "weights",
+    "ablation", "data", "evaluation", "export", "inspect", "layers", "models", "pretraining", "quantization",
+    "training", "utils", "variants", "weights",
 )
 __getattr__, __dir__ = lazy_attributes(
     __name__,
