@@ -14,7 +14,9 @@ import sys
 
 from keras_vit.cli.start import missing_module, prepare
 
-COMMANDS = ("demo", "train", "pretrain", "ablate", "predict", "export", "inspect", "convert", "weights")
+COMMANDS = (
+    "demo", "train", "pretrain", "ablate", "evaluate", "predict", "export", "inspect", "convert", "weights",
+)
 
 
 def main(argv=None):

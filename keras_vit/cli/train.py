@@ -22,12 +22,18 @@ def add_arguments(train):
     train.add_argument("--out", default="runs/train", help="output directory (checkpoints, logs, model.keras)")
     add_training_flags(train)
     add_lora_flags(train)
+    train.add_argument("--few-shot", type=int, nargs="+", metavar="K",
+                       help="after training, the few-shot linear accuracy of the model's features with K "
+                            "training images per class, 3 seeds, on the test split (as keras-vit evaluate)")
     train.set_defaults(run=run)
 
 
 def run(args):
     from keras_vit.training.run import train
 
-    config = config_from_flags(args)
+    config = config_from_flags(args, few_shot=tuple(args.few_shot or ()))
     announce("train", config)
-    report(run_fitting_batch(train, config, args, "train"))
+    result = run_fitting_batch(train, config, args, "train")
+    report(result)
+    if result.few_shot is not None:
+        print(result.few_shot)

@@ -19,6 +19,7 @@ import keras
 
 from keras_vit.data.load import load_source
 from keras_vit.data.pipeline import Augmentation, eval_pipeline, train_pipeline
+from keras_vit.evaluation import FewShotResult, check_shots, few_shot, split_batches
 from keras_vit.models.legacy import config_of
 from keras_vit.training.callbacks import EpochCheckpoint, ProgressFile, save_atomically
 from keras_vit.training.lora import DEFAULT_TARGETS, LoRASummary, RestartLoRA, check_lora_arguments, enable_lora
@@ -67,6 +68,10 @@ class TrainConfig:
         lora_targets: tuple of str. The block layers LoRA adapts, among
             `keras_vit.training.LORA_TARGETS`.
         lora_alpha: float or None. LoRA's scale numerator; None for the rank.
+        few_shot: tuple of int. After training, the few-shot linear accuracy
+            of the model's features with this many training images per class
+            (`keras_vit.evaluation.few_shot`, 3 seeds, the test split
+            scored); empty for none.
     """
 
     model: str
@@ -95,11 +100,13 @@ class TrainConfig:
     lora_rank: int | None = None
     lora_targets: tuple = DEFAULT_TARGETS
     lora_alpha: float | None = None
+    few_shot: tuple = ()
 
 
 @dataclasses.dataclass
 class TrainResult:
-    """What a run produced: its model, test metrics, history and files."""
+    """What a run produced: its model, test metrics, history and files, and
+    its few-shot accuracies if `TrainConfig.few_shot` asked for them."""
 
     model: object
     test_accuracy: float
@@ -108,6 +115,7 @@ class TrainResult:
     model_path: str
     resumed_from_epoch: int
     lora: LoRASummary | None = None
+    few_shot: FewShotResult | None = None
 
 
 def train(config):
@@ -128,6 +136,8 @@ def train(config):
         raise ValueError(f"`recipe` must be one of {sorted(RECIPES)}. Received: recipe={config.recipe!r}")
     if config.lora_rank is not None:
         check_lora_arguments(config.lora_rank, config.lora_targets, config.lora_alpha, prefix="lora_")
+    if config.few_shot:
+        check_shots(config.few_shot)
     paths = prepare_out(
         config.out, "model.keras", config.overwrite, classes=CLASS_NAMES_FILE,
         checkpoints="checkpoints", tensorboard="tensorboard",
@@ -160,8 +170,21 @@ def train(config):
     save_atomically(model, paths["product"])
     _write_class_names(source.class_names, paths["classes"])
     return TrainResult(
-        model, float(test_accuracy), float(test_loss), history.history, paths["product"], resumed, lora
+        model, float(test_accuracy), float(test_loss), history.history, paths["product"], resumed, lora,
+        _few_shot(config, model, source, paths["product"]) if config.few_shot else None,
     )
+
+
+def _few_shot(config, model, source, saved):
+    """`config.few_shot`'s accuracies of the trained model: the train split is
+    the pool, the test split scored, both cropped as the test accuracy's."""
+    train_data, test_data = (
+        split_batches(source, split, model, config.batch_size, config.crop_fraction) for split in ("train", "test")
+    )
+    try:
+        return few_shot(model, train_data, test_data, shots=config.few_shot)
+    except ValueError as error:
+        raise ValueError(f"{error} (few-shot evaluation; the trained model is saved to {saved})") from None
 
 
 def run_data(config, source, image_size):
