@@ -8,17 +8,15 @@ features and scores it on the test set, for each shot count and seed.
 """
 
 from keras_vit.evaluation.batches import split_batches
-from keras_vit.evaluation.few_shot import DEFAULT_SHOTS, FewShotResult, feature_model, features, few_shot
+from keras_vit.evaluation.frozen_features import DEFAULT_SHOTS, FewShotResult, feature_model, features, few_shot
 from keras_vit.evaluation.linear import BIAS, DEFAULT_L2_REG, few_shot_accuracy, ridge_weights, targets, whiten
-from keras_vit.evaluation.sampling import check_seeds, check_shots, sample_shots
+from keras_vit.evaluation.sampling import sample_shots
 
 __all__ = [
     "BIAS",
     "DEFAULT_L2_REG",
     "DEFAULT_SHOTS",
     "FewShotResult",
-    "check_seeds",
-    "check_shots",
     "feature_model",
     "features",
     "few_shot",

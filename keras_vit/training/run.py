@@ -19,7 +19,8 @@ import keras
 
 from keras_vit.data.load import load_source
 from keras_vit.data.pipeline import Augmentation, eval_pipeline, train_pipeline
-from keras_vit.evaluation import FewShotResult, check_shots, few_shot, split_batches
+from keras_vit.evaluation import FewShotResult, few_shot, split_batches
+from keras_vit.evaluation.sampling import check_shots
 from keras_vit.models.legacy import config_of
 from keras_vit.training.callbacks import EpochCheckpoint, ProgressFile, save_atomically
 from keras_vit.training.lora import DEFAULT_TARGETS, LoRASummary, RestartLoRA, check_lora_arguments, enable_lora
