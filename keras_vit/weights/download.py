@@ -2,12 +2,11 @@
 
 import os
 
-import keras
 import numpy as np
 
+from keras_vit.weights import cache
 from keras_vit.weights.reader import read_checkpoint
 
-CACHE_SUBDIR = "keras_vit"
 _CONVERTED_SUFFIX = ".converted.npz"
 # Raised whenever a converter's output changes, so that older caches are converted again.
 CONVERTER_VERSION = 2
@@ -17,32 +16,26 @@ _STAMP_KEY = "__keras_vit_conversion__"
 def fetch(entry, cache_dir=None):
     """Returns the local path of `entry`'s file, downloading it on first use.
 
-    Goes through `keras.utils.get_file`, so the file lands in the Keras cache
-    (`~/.keras/keras_vit` unless `KERAS_HOME` or `cache_dir` says otherwise) and
-    is checked against its SHA-256 where the registry knows it. A failed or
-    corrupt download leaves no file behind.
+    The file lands in `~/.keras/keras_vit` (or `$KERAS_HOME/keras_vit`, or
+    `cache_dir/keras_vit`) only once it arrived whole and matches the hashes its
+    server publishes and the registry's SHA-256, where known; its SHA-256 is
+    recorded beside it and checked on every later use, and a file that no longer
+    matches is downloaded again (`keras_vit.weights.cache`).
+
+    Args:
+        entry: WeightsEntry. The registry's entry of the file.
+        cache_dir: str or None. The folder above `keras_vit/`. Defaults to None.
+
+    Raises:
+        OSError: the download failed; the message says how to do without one.
+        ValueError: the file arrived but is not the one published.
     """
-    # get_file falls back to /tmp when the cache folder does not exist yet.
-    cache_dir = _cache_root(cache_dir)
-    os.makedirs(os.path.join(cache_dir, CACHE_SUBDIR), exist_ok=True)
-    target = os.path.join(cache_dir, CACHE_SUBDIR, entry.filename)
+    path = os.path.join(cache.cache_folder(cache_dir), entry.filename)
     try:
-        return keras.utils.get_file(
-            fname=entry.filename,
-            origin=entry.url,
-            file_hash=entry.sha256,
-            hash_algorithm="sha256",
-            cache_subdir=CACHE_SUBDIR,
-            cache_dir=cache_dir,
-        )
-    except ValueError as error:
-        _remove(target)
-        raise ValueError(
-            f"{target} downloaded from {entry.url} does not match its SHA-256 "
-            f"{entry.sha256}; the file was deleted. ({error})"
-        ) from None
+        return cache.cached_file(entry.url, path, entry.sha256)
+    except ValueError:
+        raise
     except Exception as error:
-        _remove(target)
         raise OSError(
             f"Could not download {entry.url} ({type(error).__name__}: {error}). Without "
             f"network access, fetch that file on another machine and pass its path, e.g. "
@@ -74,14 +67,3 @@ def _stamp(path):
     """What a conversion depends on: the converter, and the source file's size and time."""
     status = os.stat(path)
     return [CONVERTER_VERSION, status.st_size, status.st_mtime_ns]
-
-
-def _cache_root(cache_dir):
-    if cache_dir:
-        return cache_dir
-    return os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-
-
-def _remove(path):
-    if os.path.exists(path):
-        os.remove(path)

@@ -1,6 +1,7 @@
 """What the `keras-vit` script says when a model, a size or a download is not what it needs."""
 
-import keras
+import urllib.request
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -57,10 +58,10 @@ def test_an_image_size_the_patches_do_not_divide_says_the_default(tmp_path, caps
 def test_an_offline_download_shows_the_flag_and_format_lists_are_whole(monkeypatch, tmp_path):
     entry = registry.get("Ti/16", registry.names("Ti/16")[0])
 
-    def offline(**kwargs):
+    def offline(*args, **kwargs):
         raise OSError("no network")
 
-    monkeypatch.setattr(keras.utils, "get_file", offline)
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
     with pytest.raises(OSError, match=rf"\(keras-vit: --weights /path/to/{entry.filename}\)"):
         download.fetch(entry, cache_dir=str(tmp_path))
     with pytest.raises(ValueError, match=r"\.weights\.h5 or \.keras\)"):

@@ -86,7 +86,8 @@ def test_conversion_cache_is_rebuilt_when_the_source_or_the_converter_changes(tm
     assert calls == []  # the stamp matches: read from the cache
     changed = original_arrays()
     changed["head/bias"] = np.full_like(changed["head/bias"], 3.0)
-    np.savez(local, **changed)  # the source rewritten: another modification time
+    np.savez(tmp_path / "published" / "ViT-Tiny.npz", **changed)
+    np.savez(local, **changed)  # no longer its verified download: fetched again, another modification time
     assert float(converted_arrays(entry, cache_dir=cache)["head/bias"][0]) == 3.0 and calls == [local]
     monkeypatch.setattr(download, "CONVERTER_VERSION", download.CONVERTER_VERSION + 1)
     converted_arrays(entry, cache_dir=cache)
