@@ -62,7 +62,7 @@ def _entry(tmp_path, sha256=None, url=None):
     return WeightsEntry("test", "B/16", url or path.as_uri(), 7, 32, sha256=sha256)
 
 
-def test_download_through_get_file_and_conversion_cache(tmp_path):
+def test_download_and_conversion_cache(tmp_path):
     entry = _entry(tmp_path)
     cache = str(tmp_path / "cache")
     arrays = converted_arrays(entry, cache_dir=cache)
