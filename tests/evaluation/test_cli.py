@@ -74,3 +74,14 @@ def test_train_checks_the_shot_counts_before_it_trains(tmp_path, capsys, flag):
     assert main(TINY_TRAIN + ["--out", str(tmp_path / "run"), *flag]) == 1
     assert "keras-vit train: `shots` must be a positive integer or a sequence of distinct" in capsys.readouterr().err
     assert not (tmp_path / "run" / "model.keras").exists()
+
+
+def test_a_failed_few_shot_evaluation_keeps_the_trained_model(tmp_path, capsys):
+    counts = np.bincount(load_digits(image_size=16)["train"][1])
+    assert main(TINY_TRAIN + ["--out", str(tmp_path / "run"), "--few-shot", "200"]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"keras-vit train: Class {counts.argmin()} has {counts.min()} training examples, fewer than shots=200: "
+        "every class needs at least as many examples as the largest shot count. (few-shot evaluation; the "
+        f"trained model is saved to {tmp_path / 'run' / 'model.keras'})"
+    )
+    assert keras.saving.load_model(tmp_path / "run" / "model.keras").output_shape == (None, 10)
