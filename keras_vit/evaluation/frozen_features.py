@@ -168,15 +168,15 @@ def _predict(extractor, images, size):
     """`extractor`'s float64 outputs for `images`, a smaller last batch padded
     to the first's `size`: on JAX and TensorFlow another shape compiles the
     model again, which takes longer than the padding costs."""
-    padding = size - len(images)
-    if padding > 0:
-        images = np.concatenate([images, np.zeros((padding, *images.shape[1:]), images.dtype)])
-    return np.asarray(extractor.predict_on_batch(images), np.float64)[: len(images) - max(padding, 0)]
+    count = len(images)
+    if count < size:
+        images = np.concatenate([images, np.zeros((size - count, *images.shape[1:]), images.dtype)])
+    return np.asarray(extractor.predict_on_batch(images), np.float64)[:count]
 
 
 def _batches(source, batch_size, name):
-    """`source` as an iterable of `(images, labels)` batches."""
-    if isinstance(source, (tuple, list)) and len(source) == 2 and isinstance(source[0], np.ndarray):
+    """`source` as an iterable of `(images, labels)` batches; a pair of arrays is one source, not two batches."""
+    if isinstance(source, (tuple, list)) and len(source) == 2 and not isinstance(source[0], (tuple, list)):
         images, labels = np.asarray(source[0]), np.asarray(source[1])
         if labels.ndim != 1 or len(labels) != len(images):
             raise ValueError(

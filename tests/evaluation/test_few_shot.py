@@ -89,6 +89,9 @@ def test_batches_of_a_dataset_give_what_arrays_give(digits):
     as_arrays = few_shot(model, digits["train"], digits["test"], shots=(1, 5), seeds=2)
     train, test = (tf.data.Dataset.from_tensor_slices(digits[split]).batch(100) for split in ("train", "test"))
     assert few_shot(model, train, test, shots=(1, 5), seeds=2) == as_arrays
+    # A list of (images, labels) batches, and the arrays as a list.
+    batches = [(digits["train"][0][i:i + 150], digits["train"][1][i:i + 150]) for i in range(0, 400, 150)]
+    assert few_shot(model, batches, list(digits["test"]), shots=(1, 5), seeds=2) == as_arrays
 
 
 def test_split_batches_fit_the_model_s_input_and_range():
