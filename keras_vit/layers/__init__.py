@@ -21,6 +21,7 @@ from keras_vit.layers.resnet import (
     StdConv2D,
     resnet_stem,
 )
+from keras_vit.layers.resnet_v2 import PreActBottleneckUnit, PreActResNetStage
 from keras_vit.layers.stochastic_depth import StochasticDepth
 from keras_vit.layers.token_map import TokenMap
 from keras_vit.layers.transformer_block import TransformerBlock
@@ -36,6 +37,8 @@ __all__ = [
     "MultiHeadSelfAttention",
     "NoPositionEmbedding",
     "PatchEmbedding",
+    "PreActBottleneckUnit",
+    "PreActResNetStage",
     "POOLINGS",
     "LEARNED_KINDS",
     "POSITION_EMBEDDINGS",

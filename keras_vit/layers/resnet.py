@@ -3,7 +3,8 @@
 Computed as the original implementation does: weight-standardised convolutions
 without bias, GroupNorm with 32 groups and epsilon 1e-6, TensorFlow-style SAME
 padding (one more row and column at the bottom and right when a stride-2 window
-does not fit evenly) and post-activation bottleneck units.
+does not fit evenly) and post-activation bottleneck units. `StdConv2D` and
+`group_norm` also take BiT's formulas, for the ResNet baseline (`resnet_v2.py`).
 """
 
 import math
@@ -11,10 +12,12 @@ import math
 import keras
 from keras import ops
 
-from keras_vit.utils.validation import check_image_size, check_positive_int
+from keras_vit.utils.validation import check_choice, check_image_size, check_positive_int
 
 GROUPS = 32
 GROUP_NORM_EPSILON = 1e-6
+PADDINGS = ("same", "symmetric")
+STANDARDIZATIONS = ("std", "variance")
 
 
 def same_padding(size, kernel_size, stride):
@@ -38,16 +41,27 @@ def _pad_same(inputs, kernel_size, stride, constant=0.0):
     return ops.pad(inputs, [(0, 0), *pads, (0, 0)], constant_values=constant)
 
 
+def symmetric_padding(kernel_size, stride):
+    """PyTorch's fixed padding on both sides, as timm and HF's BiT pad by default."""
+    return ((stride - 1) + (kernel_size - 1)) // 2
+
+
+def _symmetric_output_size(size, kernel_size, stride):
+    if size is None:
+        return None
+    return (size + 2 * symmetric_padding(kernel_size, stride) - kernel_size) // stride + 1
+
+
 def _same_output_shape(input_shape, strides, channels):
     rows, cols = (None if s is None else math.ceil(s / strides) for s in input_shape[1:3])
     return (input_shape[0], rows, cols, channels)
 
 
-def group_norm(name, dtype, zero_scale=False):
-    """GroupNorm as the original's `flax.linen.GroupNorm()`: 32 groups, epsilon 1e-6."""
+def group_norm(name, dtype, zero_scale=False, epsilon=GROUP_NORM_EPSILON):
+    """GroupNorm with 32 groups; epsilon 1e-6 as the original's `flax.linen.GroupNorm()`."""
     return keras.layers.GroupNormalization(
         groups=GROUPS,
-        epsilon=GROUP_NORM_EPSILON,
+        epsilon=epsilon,
         gamma_initializer="zeros" if zero_scale else "ones",
         name=name,
         dtype=dtype,
@@ -78,21 +92,29 @@ class StdConv2D(keras.layers.Layer):
 
     Before every convolution the kernel is standardised over its spatial and
     input axes, `(w - mean) / (std + epsilon)` with the biased standard
-    deviation, as the original hybrid computes it (timm's
-    `(w - mean) / sqrt(var + eps)` is another formula). There is no bias.
-    Padding is TensorFlow's SAME on every backend. The kernel keeps its
-    `(k, k, C_in, filters)` layout and is standardised in float32.
+    deviation, as the original hybrid computes it, or with
+    `standardization="variance"` `(w - mean) / sqrt(var + epsilon)`, as BiT
+    in timm and HF transformers does. There is no bias. Padding is
+    TensorFlow's SAME on every backend, or with `padding="symmetric"`
+    PyTorch's fixed `((strides - 1) + (kernel_size - 1)) // 2` on every side.
+    The kernel keeps its `(k, k, C_in, filters)` layout and is standardised
+    in float32.
 
     Args:
         filters: int. Output channels.
         kernel_size: int. Side of the square kernel.
         strides: int. Stride in both directions. Defaults to 1.
-        epsilon: float. Added to the standard deviation. Defaults to 1e-5.
+        epsilon: float. Added to the standard deviation (or the variance).
+            Defaults to 1e-5.
         size_multiple: int or None. Refuse inputs whose height or width this
             does not divide: the root convolution of a hybrid built with
             `dynamic_image_size=True` refuses, with the pixels per patch token,
             an image that SAME padding would round into a feature map the
             patches do not tile. Defaults to None.
+        padding: str. `"same"` (TensorFlow's) or `"symmetric"` (PyTorch's).
+            Defaults to `"same"`.
+        standardization: str. `"std"` divides by `std + epsilon`,
+            `"variance"` by `sqrt(var + epsilon)`. Defaults to `"std"`.
         **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -112,8 +134,20 @@ class StdConv2D(keras.layers.Layer):
     (1, 4, 4, 8)
     """
 
-    def __init__(self, filters, kernel_size, strides=1, epsilon=1e-5, size_multiple=None, **kwargs):
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=1,
+        epsilon=1e-5,
+        size_multiple=None,
+        padding="same",
+        standardization="std",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
+        self.padding = check_choice("padding", padding, PADDINGS)
+        self.standardization = check_choice("standardization", standardization, STANDARDIZATIONS)
         self.filters = check_positive_int("filters", filters)
         self.kernel_size = check_positive_int("kernel_size", kernel_size)
         self.strides = check_positive_int("strides", strides)
@@ -135,18 +169,26 @@ class StdConv2D(keras.layers.Layer):
         """The kernel the convolution uses: standardised over `(k, k, C_in)`."""
         kernel = ops.cast(self.kernel, "float32")
         centered = kernel - ops.mean(kernel, axis=(0, 1, 2), keepdims=True)
-        std = ops.sqrt(ops.mean(ops.square(centered), axis=(0, 1, 2), keepdims=True))
-        return centered / (std + self.epsilon)
+        variance = ops.mean(ops.square(centered), axis=(0, 1, 2), keepdims=True)
+        if self.standardization == "variance":
+            return centered / ops.sqrt(variance + self.epsilon)
+        return centered / (ops.sqrt(variance) + self.epsilon)
 
     def call(self, inputs):
         if self.size_multiple is not None:
             check_image_size(inputs.shape, self.size_multiple, "patch_size times the ResNet stem's stride")
         kernel = ops.cast(self.standardized_kernel(), self.compute_dtype)
-        inputs = _pad_same(inputs, self.kernel_size, self.strides)
+        if self.padding == "same":
+            inputs = _pad_same(inputs, self.kernel_size, self.strides)
+        elif pad := symmetric_padding(self.kernel_size, self.strides):
+            inputs = ops.pad(inputs, [(0, 0), (pad, pad), (pad, pad), (0, 0)])
         return ops.conv(inputs, kernel, strides=self.strides, padding="valid")
 
     def compute_output_shape(self, input_shape):
-        return _same_output_shape(input_shape, self.strides, self.filters)
+        if self.padding == "same":
+            return _same_output_shape(input_shape, self.strides, self.filters)
+        rows, cols = (_symmetric_output_size(s, self.kernel_size, self.strides) for s in input_shape[1:3])
+        return (input_shape[0], rows, cols, self.filters)
 
     def get_config(self):
         config = super().get_config()
@@ -158,6 +200,11 @@ class StdConv2D(keras.layers.Layer):
         )
         if self.size_multiple is not None:
             config.update(size_multiple=self.size_multiple)
+        # Only BiT's convolutions differ here; the hybrids' configs stay as they were.
+        if self.padding != "same":
+            config.update(padding=self.padding)
+        if self.standardization != "std":
+            config.update(standardization=self.standardization)
         return config
 
 
