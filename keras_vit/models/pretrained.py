@@ -103,6 +103,11 @@ def _source(size, weights):
 
 
 def _check_architecture(checkpoint, size):
+    if checkpoint.format == "bit":
+        raise ValueError(
+            f"{checkpoint.path} is a BiT ResNetV2 checkpoint, not a Vision Transformer one: "
+            "keras_vit.ResNetV2 or keras_vit.from_checkpoint builds it."
+        )
     message = stem_mismatch(checkpoint.architecture.get("resnet_layers"), size.get("resnet_layers"), checkpoint.path)
     if message:
         raise ValueError(message)

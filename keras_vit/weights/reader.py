@@ -1,13 +1,14 @@
 """`read_checkpoint`: picks the reader for a checkpoint file's format.
 
-Each format's module (`formats/flax_npz.py`, `formats/timm.py`, `formats/hf.py`)
+Each format's module (`formats/flax_npz.py`, `formats/timm.py`, `formats/hf.py`,
+`formats/bit.py` for the BiT ResNetV2 baseline)
 has one reader that returns the whole `Checkpoint`: the arrays under keras
 weight paths, the architecture they imply and the keys it did not use.
 """
 
 import os
 
-from keras_vit.weights.formats import flax_npz, hf, timm
+from keras_vit.weights.formats import bit, flax_npz, hf, timm
 from keras_vit.weights.formats.state_dict import SUFFIXES as STATE_DICT_SUFFIXES
 from keras_vit.weights.formats.state_dict import read_state_dict
 
@@ -17,7 +18,8 @@ KERAS_SUFFIXES = (".weights.h5", ".keras")
 
 
 def read_checkpoint(path, num_heads=None):
-    """Reads an original `.npz`, a timm state dict or a HF folder or file.
+    """Reads an original `.npz`, a timm state dict or a HF folder or file, of a
+    ViT or of a BiT ResNetV2 (`keras_vit.ResNetV2`).
 
     Args:
         path: str. A `.npz`, `.safetensors`, `.pth`/`.bin` file, or a HF folder
@@ -34,7 +36,7 @@ def read_checkpoint(path, num_heads=None):
     if not os.path.exists(path):
         raise FileNotFoundError(f"No checkpoint at {path}.")
     if os.path.isdir(path):
-        return hf.read_folder(path, num_heads)
+        return bit.read_folder(path) if bit.is_bit_folder(path) else hf.read_folder(path, num_heads)
     if path.endswith(".npz"):
         return flax_npz.read(path)
     if path.endswith(STATE_DICT_SUFFIXES):
@@ -43,9 +45,12 @@ def read_checkpoint(path, num_heads=None):
             return timm.read(state, path, num_heads)
         if hf.is_hf(state):
             return hf.read(state, path, num_heads)
+        if bit.is_bit(state):
+            return bit.read(state, path)
         raise ValueError(
-            f"{path} holds no ViT weights that keras_vit knows: expected timm's "
-            "'patch_embed.proj.weight' or HF's 'embeddings.patch_embeddings.projection.weight'."
+            f"{path} holds no ViT or BiT weights that keras_vit knows: expected timm's "
+            "'patch_embed.proj.weight' or HF's 'embeddings.patch_embeddings.projection.weight' "
+            "(a ViT), or 'stem.conv.weight' or 'bit.embedder.convolution.weight' (a BiT ResNetV2)."
         )
     raise ValueError(
         f"Unknown checkpoint format for {path}: expected .npz (original), .safetensors, "
