@@ -16,6 +16,7 @@ __version__ = "0.1.0.dev0"
 _BUILDERS = (
     "ViT", "ViTB16", "ViTB32", "ViTH14", "ViTHybrid", "ViTL16", "ViTL32", "ViTR26B32", "ViTR26S32",
     "ViTR50B16", "ViTR50L32", "ViTRTi16", "ViTS16", "ViTS32", "ViTTi16", "from_checkpoint",
+    "ResNetV2", "ResNetV2R50x1", "ResNetV2R50x3", "ResNetV2R101x1", "ResNetV2R101x3", "ResNetV2R152x4",
 )
 _SUBPACKAGES = (
     "ablation", "data", "evaluation", "export", "inspect", "layers", "models", "pretraining", "quantization",

@@ -35,6 +35,14 @@ class HybridVariant:
     mlp_dim: int
 
 
+@dataclasses.dataclass(frozen=True)
+class ResNetVariant:
+    """The size of a BiT ResNetV2, the paper's ResNet baseline (Section 4.1)."""
+
+    layers: tuple
+    width: int
+
+
 # The builder arguments that fix a model's size; a variant is one value of each.
 SIZE_FIELDS = tuple(field.name for field in dataclasses.fields(Variant))
 HYBRID_SIZE_FIELDS = tuple(field.name for field in dataclasses.fields(HybridVariant))
@@ -58,6 +66,16 @@ ALL_VARIANTS = {
     "R50+B/16": HybridVariant((3, 4, 9), 1, 1, 768, 12, 12, 3072),
     "R50+L/32": HybridVariant((3, 4, 6, 3), 1, 1, 1024, 24, 16, 4096),
 }
+# The paper's ResNet baselines: BiT's sizes (Kolesnikov et al., "Big Transfer (BiT)",
+# 2020), ResNet-depth x width factor. Not Vision Transformers, so apart from
+# ALL_VARIANTS: each has a builder `ResNetV2R50x1`, ..., and no weights registry.
+RESNET_VARIANTS = {
+    "R50x1": ResNetVariant((3, 4, 6, 3), 1),
+    "R50x3": ResNetVariant((3, 4, 6, 3), 3),
+    "R101x1": ResNetVariant((3, 4, 23, 3), 1),
+    "R101x3": ResNetVariant((3, 4, 23, 3), 3),
+    "R152x4": ResNetVariant((3, 8, 36, 3), 4),
+}
 VARIANTS = {name: size for name, size in ALL_VARIANTS.items() if isinstance(size, Variant)}
 HYBRID_VARIANTS = {name: size for name, size in ALL_VARIANTS.items() if isinstance(size, HybridVariant)}
 
@@ -70,6 +88,11 @@ def is_hybrid(variant):
 def builder_name(variant):
     """ "B/16" -> "ViTB16", "R50+B/16" -> "ViTR50B16": the builder's name."""
     return "ViT" + variant.replace("+", "").replace("/", "")
+
+
+def resnet_builder_name(variant):
+    """ "R50x1" -> "ResNetV2R50x1": the builder of a `RESNET_VARIANTS` size."""
+    return "ResNetV2" + variant
 
 
 def model_name(variant):

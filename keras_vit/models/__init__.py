@@ -1,4 +1,5 @@
-"""Vision Transformer models: the generic builders, the named ones, and building by name or file."""
+"""Vision Transformer models: the generic builders, the named ones, and building by name or file;
+and BiT's ResNetV2, the paper's ResNet baseline."""
 
 from keras_vit.models.builders import (
     BUILDERS,
@@ -21,6 +22,15 @@ from keras_vit.models.builders import (
 )
 from keras_vit.models.config import ViTConfig, macs
 from keras_vit.models.hybrid import ViTHybrid
+from keras_vit.models.resnet_v2 import (
+    RESNET_V2_BUILDERS,
+    ResNetV2,
+    ResNetV2R50x1,
+    ResNetV2R50x3,
+    ResNetV2R101x1,
+    ResNetV2R101x3,
+    ResNetV2R152x4,
+)
 from keras_vit.models.intermediates import feature_maps, intermediates
 from keras_vit.models.vit import ViT, build_vit
 from keras_vit.variants import ALL_VARIANTS, HYBRID_VARIANTS, VARIANTS, HybridVariant, Variant

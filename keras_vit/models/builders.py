@@ -13,6 +13,7 @@ from keras_vit import variants
 from keras_vit.models.hybrid import ViTHybrid
 from keras_vit.models.legacy import config_of
 from keras_vit.models.pretrained import IMPLIED_BY_CHECKPOINTS
+from keras_vit.models.resnet_v2 import ResNetV2
 from keras_vit.models.vision_transformer import VisionTransformer
 from keras_vit.models.vit import ViT
 from keras_vit.weights import registry
@@ -172,7 +173,8 @@ def from_checkpoint(path, resample_method="zoom", **overrides):
     embeddings are resampled) or `num_classes=37` (a fresh
     zero-initialised head). An original hybrid `.npz` (a ResNet stem under
     `conv_root` and `block{s}/unit{u}/...`) builds a `keras_vit.ViTHybrid` with
-    the file's stage depths and width.
+    the file's stage depths and width; a BiT checkpoint (HF `BitModel` folder or
+    timm `resnetv2_*_bit` file) builds a `keras_vit.ResNetV2`.
 
     Args:
         path: str. An original `.npz`, a timm `.safetensors`/`.pth`/`.bin`, or
@@ -181,13 +183,17 @@ def from_checkpoint(path, resample_method="zoom", **overrides):
             embeddings on load and, with `dynamic_image_size=True`, at every
             call. Defaults to `"zoom"`.
         **overrides: keyword arguments of `keras_vit.ViT` (or
-            `keras_vit.ViTHybrid` for a hybrid).
+            `keras_vit.ViTHybrid` for a hybrid, `keras_vit.ResNetV2` for BiT).
 
     Returns:
-        A `keras_vit.models.VisionTransformer` with the checkpoint's weights.
+        A `keras_vit.models.VisionTransformer` with the checkpoint's weights
+        (a functional `keras.Model` for BiT).
     """
     checkpoint = read_checkpoint(path, num_heads=overrides.get("num_heads"))
     architecture = checkpoint.architecture
+    if checkpoint.format == "bit":
+        fixed = {key: architecture[key] for key in ("layers", "width", "num_channels")}
+        return ResNetV2(**{**fixed, **overrides}, weights=checkpoint)
     # What the file fixes; what it implies (resolution, classes, ...) the builder resolves.
     fixed = {key: value for key, value in architecture.items() if key not in IMPLIED_BY_CHECKPOINTS}
     builder = ViT if architecture.get("resnet_layers") is None else ViTHybrid
