@@ -6,16 +6,24 @@
 # Each backend's run spreads its test files over PYTEST_WORKERS processes (pytest-xdist,
 # 2 by default, one per core of the CI machine; 0 runs in this process): most of a
 # test's time is single-threaded compiling and Python, so two processes use both
-# cores. Files stay whole on one worker, so a file's shared models are built once.
-# Each run ends with its 15 slowest tests.
+# cores. Files stay whole on one worker, so a file's shared models are built once, and
+# go out in collection order: tests/conftest.py puts the slowest first.
+# Each run ends with its 15 slowest tests. Tests marked backend_independent run in the
+# first run only.
 set -u
 workers=${PYTEST_WORKERS:-2}
 parallel=()
 if [ "$workers" != 0 ]; then
-  parallel=(-n "$workers" --dist loadfile)
+  parallel=(-n "$workers" --dist loadfile --no-loadscope-reorder)
 fi
+backends=(${BACKENDS:-jax tensorflow torch})
+# Tests marked backend_independent (NumPy, files, servers, processes that set their own
+# backend) run in the first backend's run only; tests/conftest.py reads this.
+export KERAS_VIT_BACKEND_INDEPENDENT_RUN=${KERAS_VIT_BACKEND_INDEPENDENT_RUN:-${backends[0]}}
+# The backends of this whole run, for tests that split pairs of backends over the runs.
+export KERAS_VIT_RUN_BACKENDS="${backends[*]}"
 failed=()
-for backend in ${BACKENDS:-jax tensorflow torch}; do
+for backend in "${backends[@]}"; do
   echo "=== KERAS_BACKEND=$backend"
   start=$SECONDS
   # The suite's models are tiny: XLA's CPU compiler spends far longer optimizing

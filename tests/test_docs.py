@@ -62,6 +62,7 @@ def _blocks(path):
         yield line, match.group(1), match.group(2), skip.group(1) if skip else None
 
 
+@pytest.mark.backend_independent(reason="reads the pages' text")
 def test_the_pages_are_found():
     assert {_name(page) for page in PAGES} >= {
         "README.md", "docs/index.md", "docs/weights.md", "docs/training.md", "docs/experiments.md",
@@ -69,6 +70,7 @@ def test_the_pages_are_found():
     }
 
 
+@pytest.mark.backend_independent(reason="reads the pages' text")
 @pytest.mark.parametrize("page", PAGES, ids=_name)
 def test_every_relative_link_resolves(page):
     broken = []
@@ -84,6 +86,7 @@ def test_every_relative_link_resolves(page):
     assert not broken, f"{_name(page)}: " + "; ".join(broken)
 
 
+@pytest.mark.backend_independent(reason="reads the pages' text")
 @pytest.mark.parametrize("page", PAGES, ids=_name)
 def test_every_no_run_marker_marks_a_python_block_and_says_why(page):
     text = page.read_text(encoding="utf-8")
@@ -97,6 +100,7 @@ def test_every_no_run_marker_marks_a_python_block_and_says_why(page):
 RUNNABLE = [page for page in PAGES if any(b[1] == "python" and b[3] is None for b in _blocks(page))]
 
 
+@pytest.mark.backend_independent(reason="reads the pages' text")
 def test_the_readme_quickstart_is_run():
     assert ROOT / "README.md" in RUNNABLE
 
@@ -110,6 +114,7 @@ def test_python_blocks_run(page, tmp_path, monkeypatch):
             exec(compile(code, f"{_name(page)}:{line}", "exec"), namespace)
 
 
+@pytest.mark.backend_independent(reason="reads the pages' text")
 def test_every_page_is_in_the_site():
     config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     listed = set(re.findall(r"^\s+- [^:\n]+: (\S+\.md)\s*$", config, re.M))

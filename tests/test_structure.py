@@ -11,6 +11,8 @@ from keras_vit import variants
 from keras_vit.models import BUILDERS, ViTConfig, build_model, macs
 from keras_vit.weights import registry
 
+pytestmark = pytest.mark.backend_independent(reason="reads the package's source files, the README and the tables")
+
 PACKAGE = pathlib.Path(keras_vit.__file__).parent
 README = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
 

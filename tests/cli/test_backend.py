@@ -7,6 +7,8 @@ import pytest
 from keras_vit.cli import backend
 from tests.cli.console import keras_vit
 
+pytestmark = pytest.mark.backend_independent(reason="each process sets or hides its backend itself")
+
 
 def _installed(hidden=()):
     return [name for name in ("jax", "tensorflow", "torch") if name not in hidden and importlib.util.find_spec(name)]

@@ -5,8 +5,12 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from keras_vit.utils.install import DISTRIBUTION, EXTRAS
 from tests.cli.console import keras_vit
+
+pytestmark = pytest.mark.backend_independent(reason="the missing module is named before any backend runs")
 
 PYPROJECT = Path(__file__).parents[2] / "pyproject.toml"
 

@@ -5,6 +5,8 @@ import pytest
 from keras_vit.cli import COMMANDS
 from tests.cli.console import keras_vit
 
+pytestmark = pytest.mark.backend_independent(reason="help loads no framework")
+
 FRAMEWORKS = ("keras", "tensorflow", "jax", "torch")
 
 

@@ -18,6 +18,7 @@ def _photo(path, size=100):
     return path
 
 
+@pytest.mark.backend_independent(reason="the file is refused by its suffix before a framework loads")
 def test_inspect_refuses_an_exported_file_as_such(tmp_path):
     (tmp_path / "vit.tflite").write_bytes(b"TFL3")
     done = run_script("inspect", _photo(tmp_path / "photo.png"), "--model", tmp_path / "vit.tflite")
@@ -29,6 +30,7 @@ def test_inspect_refuses_an_exported_file_as_such(tmp_path):
     )
 
 
+@pytest.mark.backend_independent(reason="the name is refused before a model is built")
 def test_an_unknown_model_name_gets_the_error_alone(tmp_path):
     done = run_script("inspect", _photo(tmp_path / "photo.png"), "--model", "B/61")
     assert done.returncode == 1
@@ -55,6 +57,7 @@ def test_an_image_size_the_patches_do_not_divide_says_the_default(tmp_path, caps
     )
 
 
+@pytest.mark.backend_independent(reason="download and format errors are raised before a model is built")
 def test_an_offline_download_shows_the_flag_and_format_lists_are_whole(monkeypatch, tmp_path):
     entry = registry.get("Ti/16", registry.names("Ti/16")[0])
 

@@ -5,7 +5,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import keras_vit
+
+pytestmark = pytest.mark.backend_independent(reason="the names registered are Keras' table, the same on every backend")
 
 PACKAGE = Path(keras_vit.__file__).parent
 

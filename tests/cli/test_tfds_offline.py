@@ -2,7 +2,11 @@
 
 import time
 
+import pytest
+
 from tests.cli.console import keras_vit
+
+pytestmark = pytest.mark.backend_independent(reason="tensorflow-datasets fails before a model is built")
 
 
 def test_an_unreachable_download_fails_within_seconds_naming_set_and_folder(tmp_path):

@@ -6,6 +6,8 @@ import pytest
 from keras_vit.evaluation import linear
 from keras_vit.evaluation.linear import few_shot_accuracy, ridge_weights, targets, whiten
 
+pytestmark = pytest.mark.backend_independent(reason="the solver is float64 NumPy")
+
 
 def _augmented(train, test):
     """Whitening and the bias column, written out independently of `linear.whiten`."""

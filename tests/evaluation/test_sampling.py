@@ -5,6 +5,8 @@ import pytest
 
 from keras_vit.evaluation.sampling import check_seeds, check_shots, sample_shots
 
+pytestmark = pytest.mark.backend_independent(reason="the draws are NumPy's")
+
 LABELS = np.random.default_rng(0).permutation(np.repeat(np.arange(5), [30, 12, 25, 9, 40]))
 
 

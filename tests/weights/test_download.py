@@ -19,6 +19,8 @@ from keras_vit.weights.registry import WeightsEntry
 from tests.cli.console import keras_vit
 from tests.weights.http_server import FileServer
 
+pytestmark = pytest.mark.backend_independent(reason="downloads, hashes and the cache are files and HTTP; keras-vit weights verify loads no framework")
+
 NAME = "ViT.npz"
 
 

@@ -4,6 +4,8 @@ import scipy.ndimage
 
 from keras_vit.weights import resample_position_embedding
 
+pytestmark = pytest.mark.backend_independent(reason="the resampling is NumPy")
+
 
 def _embedding(grid, dim=5, prefix=1, seed=0):
     rng = np.random.default_rng(seed)
