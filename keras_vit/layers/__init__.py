@@ -12,6 +12,7 @@ from keras_vit.layers.position_embedding import (
     POSITION_EMBEDDINGS,
     AddPositionEmbedding,
     AddPositionEmbedding2D,
+    AddSinCosPositionEmbedding2D,
     NoPositionEmbedding,
 )
 from keras_vit.layers.resnet import (
@@ -29,6 +30,7 @@ from keras_vit.layers.transformer_block import TransformerBlock
 __all__ = [
     "AddPositionEmbedding",
     "AddPositionEmbedding2D",
+    "AddSinCosPositionEmbedding2D",
     "BottleneckUnit",
     "ClassToken",
     "GridLayer",

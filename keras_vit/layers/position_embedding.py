@@ -1,10 +1,11 @@
 """Position embeddings added to the tokens (paper Eq. 1 and Appendix D.4), and their kinds.
 
-Three kinds are layers added to the token sequence: none, learned 1D and
-learned 2D (`POSITION_EMBEDDINGS`). The fourth, 1D relative attention, lives
-inside attention (`MultiHeadSelfAttention(relative_position_tokens=...)`).
-Builders add the token-sequence kinds once after the stem, or before every
-Transformer block (`POSITION_EMBEDDING_PLACEMENTS`).
+Four kinds are layers added to the token sequence: none, learned 1D, learned
+2D (`POSITION_EMBEDDINGS`) and big_vision's fixed 2D sin-cos. The fifth, 1D
+relative attention, lives inside attention
+(`MultiHeadSelfAttention(relative_position_tokens=...)`). Builders add the
+learned kinds once after the stem, or before every Transformer block
+(`POSITION_EMBEDDING_PLACEMENTS`); the others only after the stem.
 """
 
 import keras
@@ -246,13 +247,100 @@ class NoPositionEmbedding(_PositionLayer):
         return tokens
 
 
+@keras.saving.register_keras_serializable(package="keras_vit")
+class AddSinCosPositionEmbedding2D(_PositionLayer):
+    """Adds fixed 2D sine-cosine position embeddings, as big_vision's `posemb_sincos_2d`.
+
+    Nothing is learned. For a token width `D` (a multiple of 4, at least 8)
+    the layer takes `D / 4` frequencies `omega = 1 / 10000 ** (arange(D / 4) /
+    (D / 4 - 1))`, and the patch in row `y`, column `x` gets
+    `concat(sin(x * omega), cos(x * omega), sin(y * omega), cos(y * omega))`:
+    the column's quarters first, then the row's. The prefix tokens (the class
+    token) get zeros, as big_vision adds the embedding before prepending its
+    class token. The table is computed for the grid of each call, so a model
+    built with `dynamic_image_size=True` needs no resampling: at any size it
+    computes what a model built for that size computes.
+
+    Args:
+        grid_size: int or pair of ints. The `(rows, cols)` of the patch grid.
+        num_prefix_tokens: int. Tokens before the patches. Defaults to 1.
+        patch_stride: int or None. As for `AddPositionEmbedding`. Defaults to None.
+        resample_method: str. Unused (nothing is resampled); taken so that
+            builders can swap the kinds. Defaults to `"zoom"`.
+        **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        tokens: Float tensor of shape `(batch, num_prefix_tokens + rows * cols,
+            hidden_dim)`.
+        grid: Optional. The patch embedding's output on its grid, as for
+            `AddPositionEmbedding`: the table is computed for its `(rows, cols)`.
+
+    Input shape:
+        `(batch, num_tokens, hidden_dim)`.
+
+    Output shape:
+        Same as the input.
+
+    Example:
+
+    >>> layer = AddSinCosPositionEmbedding2D(grid_size=(2, 3))
+    >>> keras.ops.shape(layer(keras.ops.zeros((4, 7, 8))))
+    (4, 7, 8)
+    >>> layer.weights
+    []
+    """
+
+    def build(self, tokens_shape, grid_shape=None):
+        self.check_input_shape(tokens_shape, grid_shape)
+        self._width = check_sincos_width("hidden_dim", tokens_shape[-1])
+
+    def call(self, tokens, grid=None):
+        rows, cols = self.call_grid(tokens, grid)
+        table = sincos_2d_table(rows, cols, tokens.shape[-1], self.num_prefix_tokens)
+        return tokens + keras.ops.cast(table, tokens.dtype)[None]
+
+    def table(self):
+        return keras.ops.convert_to_numpy(sincos_2d_table(*self.grid_size, self._width, self.num_prefix_tokens))
+
+
+def check_sincos_width(name, width):
+    """Returns `width` if the 2D sin-cos embedding can split it, else raises a `ValueError`."""
+    if width is None or width % 4 or width < 8:
+        raise ValueError(
+            "position_embedding='sincos_2d' gives a quarter of each token to each of sin "
+            "and cos of the column and of the row, over D / 4 - 1 > 0 frequency steps: "
+            f"`{name}` must be a multiple of 4, at least 8. Received: {name}={width}"
+        )
+    return width
+
+
+def sincos_2d_table(rows, cols, width, num_prefix_tokens=0):
+    """big_vision's `posemb_sincos_2d` for a `rows x cols` grid, as a
+    `(num_prefix_tokens + rows * cols, width)` float32 tensor with zero prefix
+    rows. `rows` and `cols` may be scalar tensors (a grid known at call time)."""
+    ops = keras.ops
+    quarter = width // 4
+    # The frequencies depend on the width only: computed once in float64.
+    omega = ops.convert_to_tensor((1.0 / 10_000 ** (np.arange(quarter) / (quarter - 1))).astype("float32"))
+    y = ops.broadcast_to(ops.expand_dims(ops.arange(rows, dtype="float32"), 1), (rows, cols))
+    x = ops.broadcast_to(ops.expand_dims(ops.arange(cols, dtype="float32"), 0), (rows, cols))
+    y = ops.reshape(y, (-1, 1)) * omega[None]
+    x = ops.reshape(x, (-1, 1)) * omega[None]
+    table = ops.concatenate([ops.sin(x), ops.cos(x), ops.sin(y), ops.cos(y)], axis=-1)
+    if not num_prefix_tokens:
+        return table
+    return ops.concatenate([ops.zeros((num_prefix_tokens, width), "float32"), table], axis=0)
+
+
 # Every kind a builder takes (`position_embedding=`), and the layer it puts on the
 # token sequence. "relative" adds nothing there: it is computed inside attention.
+# "sincos_2d" is big_vision's fixed embedding, beyond the paper's ablation.
 POSITION_EMBEDDINGS = {
     "none": NoPositionEmbedding,
     "learned_1d": AddPositionEmbedding,
     "learned_2d": AddPositionEmbedding2D,
     "relative": NoPositionEmbedding,
+    "sincos_2d": AddSinCosPositionEmbedding2D,
 }
 POSITION_EMBEDDING_KINDS = tuple(POSITION_EMBEDDINGS)
 # The kinds that add a learned table to the tokens, and where that table goes

@@ -11,6 +11,7 @@ from keras_vit.layers.position_embedding import (
     LEARNED_KINDS,
     POSITION_EMBEDDING_KINDS,
     POSITION_EMBEDDING_PLACEMENTS,
+    check_sincos_width,
 )
 from keras_vit.utils.resample import METHODS
 from keras_vit.utils.validation import (
@@ -83,7 +84,15 @@ class ViTConfig:
         kind, placement = self.position_embedding, self.position_embedding_placement
         check_choice("position_embedding", kind, POSITION_EMBEDDING_KINDS)
         check_choice("position_embedding_placement", placement, POSITION_EMBEDDING_PLACEMENTS)
-        if kind not in LEARNED_KINDS and placement != "stem":
+        if kind == "sincos_2d":
+            check_sincos_width("hidden_dim", self.hidden_dim)
+            if placement != "stem":
+                raise ValueError(
+                    "position_embedding='sincos_2d' is big_vision's fixed embedding, added once "
+                    "after the patch embedding: `position_embedding_placement` must be 'stem'. "
+                    f"Received: position_embedding_placement={placement!r}"
+                )
+        elif kind not in LEARNED_KINDS and placement != "stem":
             raise ValueError(
                 f"`position_embedding_placement` applies to the learned 1D and 2D "
                 f"embeddings only: position_embedding={kind!r} adds nothing to the tokens "
@@ -238,7 +247,19 @@ def _check_activation(activation):
 
 
 def macs(config):
-    """Multiply-accumulates of one forward pass, counting matmuls and convolutions."""
+    """Multiply-accumulates of one image's forward pass, counting matmuls and convolutions.
+
+    The formula for the model `config` describes, at its `image_size`, with
+    nothing built: what `keras_vit.models.count_flops` counts on a built
+    model, halved (`count_flops(model) == 2 * macs(model.vit_config)`; see it
+    for what is and is not counted).
+
+    Args:
+        config: `ViTConfig`.
+
+    Returns:
+        int.
+    """
     rows, cols = config.grid_size
     patches = rows * cols
     tokens = patches + config.num_prefix_tokens
@@ -247,10 +268,10 @@ def macs(config):
     block = 4 * tokens * dim * dim + 2 * tokens * tokens * dim + 2 * tokens * dim * mlp
     if config.position_embedding == "relative":
         block += tokens * (2 * tokens - 1) * dim  # the queries against every offset
-    head = 0
+    # The pre-logits layer exists with or without the head.
+    head = dim * config.representation_size if config.representation_size else 0
     if config.include_top:
-        width = config.representation_size or dim
-        head = width * config.num_classes + (dim * width if config.representation_size else 0)
+        head += (config.representation_size or dim) * config.num_classes
     return stem_macs(config) + embedding + config.num_layers * block + head
 
 

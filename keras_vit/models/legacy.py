@@ -8,7 +8,11 @@ else, so the rest of keras_vit reads one `ViTConfig` either way.
 """
 
 from keras_vit.layers import names
-from keras_vit.layers.position_embedding import AddPositionEmbedding, AddPositionEmbedding2D
+from keras_vit.layers.position_embedding import (
+    AddPositionEmbedding,
+    AddPositionEmbedding2D,
+    AddSinCosPositionEmbedding2D,
+)
 from keras_vit.models.config import ViTConfig
 
 
@@ -132,7 +136,9 @@ def _position(model, stem, block):
         placement, stem = "every_layer_shared", names.find_layer(model, names.SHARED_POSITION_EMBEDDING)
     elif names.find_layer(model, names.position_embedding(0)) is not None:
         placement, stem = "every_layer", names.find_layer(model, names.position_embedding(0))
-    if isinstance(stem, AddPositionEmbedding2D):
+    if isinstance(stem, AddSinCosPositionEmbedding2D):
+        kind = "sincos_2d"
+    elif isinstance(stem, AddPositionEmbedding2D):
         kind = "learned_2d"
     elif isinstance(stem, AddPositionEmbedding):
         kind = "learned_1d"

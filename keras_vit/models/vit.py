@@ -108,13 +108,15 @@ def ViT(
             embedding per token), `"learned_2d"` (learned row and column
             embeddings of width `hidden_dim / 2`, concatenated), `"relative"`
             (learned embeddings of the query-key offset inside every block's
-            attention) or `"none"`. Defaults to `"learned_1d"`.
+            attention), `"sincos_2d"` (big_vision's fixed sine-cosine
+            embedding of the column and row, nothing learned; `hidden_dim` a
+            multiple of 4) or `"none"`. Defaults to `"learned_1d"`.
         position_embedding_placement: str. Where the learned 1D or 2D
             embedding is added: `"stem"` (once, after the patch embedding and
             class token), `"every_layer"` (a separate embedding added at the
             start of every block) or `"every_layer_shared"` (one embedding
-            added at the start of every block). `"none"` and `"relative"`
-            take only `"stem"`. Defaults to `"stem"`.
+            added at the start of every block). `"none"`, `"relative"` and
+            `"sincos_2d"` take only `"stem"`. Defaults to `"stem"`.
         num_channels: int. Channels of the input images. Defaults to 3.
         dynamic_image_size: bool. If True the model takes images of any
             height and width divisible by `patch_size` (for a hybrid: by the

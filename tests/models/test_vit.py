@@ -120,7 +120,7 @@ def test_macs_of_vit_b16_at_224():
         ({"num_classes": 0}, r"`num_classes` must be a positive integer. Received: num_classes=0"),
         ({"classifier_activation": "softmaxx"}, r"`classifier_activation` must be None or the name"),
         ({"position_embedding": "sinusoidal"},
-         r"`position_embedding` must be one of 'none', 'learned_1d', 'learned_2d', 'relative'. Received: position_embedding='sinusoidal'"),
+         r"`position_embedding` must be one of 'none', 'learned_1d', 'learned_2d', 'relative', 'sincos_2d'. Received: position_embedding='sinusoidal'"),
         ({"position_embedding_placement": "head"},
          r"`position_embedding_placement` must be one of 'stem', 'every_layer', 'every_layer_shared'. Received: position_embedding_placement='head'"),
         ({"position_embedding": "none", "position_embedding_placement": "every_layer"},
