@@ -24,8 +24,9 @@ def _rows():
     return rows
 
 
-def test_cells_are_the_papers_eight():
-    assert len(ablation.CELLS) == 8 and set(ablation.CELLS) == set(ablation.PAPER_IMAGENET_5SHOT)
+def test_cells_are_the_papers_eight_and_sincos():
+    assert len(ablation.CELLS) == 9 and set(ablation.CELLS[:8]) == set(ablation.PAPER_IMAGENET_5SHOT)
+    assert ablation.CELLS[8] == ("sincos_2d", "stem")
 
 
 def test_the_table_has_the_papers_layout():
@@ -36,8 +37,10 @@ def test_the_table_has_the_papers_layout():
         ["1-D Pos. Emb.", "0.5100", "0.5200", "-"],
         ["2-D Pos. Emb.", "-", "-", "-"],
         ["Rel. Pos. Emb.", "-", "N/A", "N/A"],
+        ["2-D Sin-Cos (fixed)", "-", "N/A", "N/A"],
     ]
     paper = ablation.position_table([], ablation.PAPER_IMAGENET_5SHOT)
+    assert len(paper) == 5   # the paper's four kinds
     assert paper[2] == ["1-D Pos. Emb.", "0.6421", "0.6396", "0.6429"]
     assert text_table(table).splitlines()[1].split() == ["No", "Pos.", "Emb.", "0.5000", "N/A", "N/A"]
 
@@ -46,21 +49,23 @@ def test_markdown_and_csv_hold_every_run(tmp_path):
     rows = _rows()
     text = ablation.markdown_tables(rows)
     assert "| Rel. Pos. Emb. | 0.5700 | N/A | N/A |" in text
+    assert "| 2-D Sin-Cos (fixed) | 0.5800 | N/A | N/A |" in text
     assert "| Rel. Pos. Emb. | 0.6403 | N/A | N/A |" in text   # the paper's
     assert "| masked patch pre-training + fine-tuning | 0.6000 | 2 |" in text
     path = tmp_path / "results.csv"
     ablation.write_csv(rows, path)
     with open(path) as file:
         lines = list(csv.DictReader(file))
-    assert len(lines) == 10
+    assert len(lines) == 11
     assert lines[0]["paper_imagenet_5shot"] == "0.61382" and lines[-1]["paper_imagenet_5shot"] == ""
+    assert lines[8]["paper_imagenet_5shot"] == ""   # sin-cos: not in the paper
     assert [float(line["test_accuracy"]) for line in lines] == [r.test_accuracy for r in rows]
 
 
 def test_the_chart_is_drawn(tmp_path):
     figure = ablation.plot_ablation(_rows(), tmp_path / "ablation.png")
     assert (tmp_path / "ablation.png").stat().st_size > 0
-    assert len(figure.axes[0].patches) == 10
+    assert len(figure.axes[0].patches) == 11
     with pytest.raises(ValueError, match=r"at least one AblationRow. Received: rows=\[\]"):
         ablation.plot_ablation([])
 
@@ -76,14 +81,14 @@ def test_bad_requests_fail_before_training(tmp_path):
 
 @pytest.mark.skipif(
     keras.backend.backend() != "torch",
-    reason="trains ten models; runs under KERAS_BACKEND=torch only, to keep CI's three runs short "
+    reason="trains eleven models; runs under KERAS_BACKEND=torch only, to keep CI's three runs short "
     "(the position embeddings and pre-training it calls are tested on every backend)",
 )
 def test_quick_ablation_writes_the_table_and_its_files(tmp_path, capsys):
     out = tmp_path / "ablation"
     assert main(["ablate", "--quick", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "8 position-embedding cells and masked patch pre-training" in printed
+    assert "9 position-embedding cells and masked patch pre-training" in printed
     assert "Rel. Pos. Emb." in printed and "masked_patch: test accuracy" in printed
     with open(out / "results.csv") as file:
         lines = list(csv.DictReader(file))
@@ -103,9 +108,11 @@ def _reference_models():
 
 
 def _position_weights(models):
-    """Per cell, the weights its model has beyond the model without position embeddings."""
+    """Per cell, the weights its model has beyond the model without position embeddings,
+    and the kind of the layer after the stem (sin-cos learns nothing: its layer tells it apart)."""
     plain = {w.path for w in models["none", "stem"].weights}
-    found = {cell: frozenset(w.path for w in model.weights) - plain for cell, model in models.items()}
+    found = {cell: (frozenset(w.path for w in model.weights) - plain,
+                    type(model.get_layer("pos_embedding")).__name__) for cell, model in models.items()}
     assert len(set(found.values())) == len(found), found  # every cell tells itself apart
     return found
 

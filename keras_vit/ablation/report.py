@@ -23,6 +23,7 @@ ROWS = (
     ("learned_1d", "1-D Pos. Emb."),
     ("learned_2d", "2-D Pos. Emb."),
     ("relative", "Rel. Pos. Emb."),
+    ("sincos_2d", "2-D Sin-Cos (fixed)"),
 )
 COLUMNS = (
     ("stem", "Default/Stem"),
@@ -44,12 +45,16 @@ def position_table(rows, values=None):
     Returns:
         A list of lists of str: `["", "Default/Stem", ...]`, then one row per
         kind with the accuracy to four decimals, `"N/A"` where the paper has
-        it and `"-"` for a cell that was not run.
+        it and `"-"` for a cell that was not run. Given `values`, a kind
+        without any (sin-cos in the paper's) gets no row.
     """
+    kinds = ROWS
     if values is None:
         values = {(r.position_embedding, r.placement): r.test_accuracy for r in rows if r.experiment == "position"}
+    else:
+        kinds = [(kind, label) for kind, label in ROWS if any(cell[0] == kind for cell in values)]
     table = [[""] + [label for _, label in COLUMNS]]
-    for kind, label in ROWS:
+    for kind, label in kinds:
         line = [label]
         for placement, _ in COLUMNS:
             if kind not in LEARNED_KINDS and placement != "stem":

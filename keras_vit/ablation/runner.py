@@ -7,12 +7,14 @@ import time
 from keras_vit.layers.position_embedding import POSITION_EMBEDDING_PLACEMENTS
 
 # The valid cells of the paper's Table 8 (Appendix D.4): "none" and "relative"
-# add nothing to the tokens, so only their "stem" cell exists (the paper's N/A).
+# add nothing to the tokens, so only their "stem" cell exists (the paper's N/A);
+# then big_vision's fixed sin-cos embedding, beyond the paper, at the stem.
 CELLS = (
     ("none", "stem"),
     *(("learned_1d", placement) for placement in POSITION_EMBEDDING_PLACEMENTS),
     *(("learned_2d", placement) for placement in POSITION_EMBEDDING_PLACEMENTS),
     ("relative", "stem"),
+    ("sincos_2d", "stem"),
 )
 
 
