@@ -21,6 +21,7 @@ from keras_vit.models.builders import (
     from_variant,
 )
 from keras_vit.models.config import ViTConfig, macs
+from keras_vit.models.flops import count_flops
 from keras_vit.models.hybrid import ViTHybrid
 from keras_vit.models.resnet_v2 import (
     RESNET_V2_BUILDERS,
