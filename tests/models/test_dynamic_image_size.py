@@ -89,7 +89,7 @@ def test_bad_arguments_are_named(kwargs, message):
         keras_vit.ViT(image_size=BUILT, **TINY, **kwargs)
 
 
-def test_jit_compiled_predict_and_fit_at_two_sizes():
+def test_jit_compiled_predict_at_two_sizes_and_fit():
     model = keras_vit.ViT(image_size=BUILT, dynamic_image_size=True, position_embedding="relative", **TINY)
     eager = {size: _numpy(model(_images(size, batch=4))) for size in (BUILT, OTHER)}
     model.compile(
@@ -101,10 +101,12 @@ def test_jit_compiled_predict_and_fit_at_two_sizes():
         predicted = model.predict(_images(size, batch=4), verbose=0)
         np.testing.assert_allclose(predicted, eager[size], atol=1e-5, rtol=0)
     before = _numpy(model.get_layer("encoderblock_0").attn.relative_embedding)
+    # Training at a size other than the built one; prediction above already switched sizes
+    # under compilation (each further size compiles again: 20-50 s on torch here).
     labels = np.arange(8) % 5
-    for size in (OTHER, BUILT):  # batches of one size per fit
-        history = model.fit(_images(size, batch=8), labels, batch_size=4, epochs=1, verbose=0)
-        assert np.isfinite(history.history["loss"]).all()
+    history = model.fit(_images(OTHER, batch=8), labels, batch_size=4, epochs=2, verbose=0)
+    losses = history.history["loss"]
+    assert np.isfinite(losses).all() and losses[1] < losses[0], losses
     assert not np.allclose(_numpy(model.get_layer("encoderblock_0").attn.relative_embedding), before)
 
 

@@ -42,7 +42,7 @@ def test_jit_compile_trains_and_predicts():
     if keras.backend.backend() != "jax":
         # XLA on TensorFlow and torch.compile on torch compile for 45-100 s here on two cores.
         pytest.skip(
-            "tests/models/test_dynamic_image_size.py::test_jit_compiled_predict_and_fit_at_two_sizes compiles "
+            "tests/models/test_dynamic_image_size.py::test_jit_compiled_predict_at_two_sizes_and_fit compiles "
             "prediction and training with jit_compile=True on this backend; under JAX, where compiling is "
             "every fit's default, this test is cheap and checks the static model"
         )
