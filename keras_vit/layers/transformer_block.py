@@ -1,12 +1,14 @@
 """The pre-LayerNorm Transformer encoder block of the Vision Transformer."""
 
+import functools
+
 import keras
 from keras import ops
 
 from keras_vit.layers.attention import MultiHeadSelfAttention, attention_output_spec
 from keras_vit.layers.stochastic_depth import StochasticDepth
 from keras_vit.quantization import quantized_dtype_config, sublayer_policy
-from keras_vit.utils.validation import check_heads, check_positive_int, check_rate
+from keras_vit.utils.validation import check_bool, check_heads, check_positive_int, check_rate
 
 
 @keras.saving.register_keras_serializable(package="keras_vit")
@@ -39,6 +41,13 @@ class TransformerBlock(keras.layers.Layer):
             the attention adds 1D relative position embeddings over the `T`
             tokens (`MultiHeadSelfAttention`, paper Appendix D.4); None for
             none. Defaults to None.
+        remat: bool. Rematerialize the block: keep only its input for the
+            backward pass and compute its activations again there, through
+            `keras.remat` (`jax.checkpoint` on JAX, `tf.recompute_grad` on
+            TensorFlow, `torch.utils.checkpoint.checkpoint` on PyTorch).
+            Same outputs and gradients (the recomputation draws the same
+            dropout and stochastic-depth masks), less memory, about a third
+            more compute per training step. Defaults to False.
         **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -71,6 +80,7 @@ class TransformerBlock(keras.layers.Layer):
         approximate_gelu=True,
         stochastic_depth_rate=0.0,
         relative_position_tokens=None,
+        remat=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -93,6 +103,7 @@ class TransformerBlock(keras.layers.Layer):
             self.relative_position_tokens = check_positive_int(
                 "relative_position_tokens", relative_position_tokens
             )
+        self.remat = check_bool("remat", remat)
 
     def build(self, input_shape):
         if len(input_shape) != 3 or input_shape[-1] is None:
@@ -140,6 +151,23 @@ class TransformerBlock(keras.layers.Layer):
         return {**layers, "mlp_fc1": self.mlp_fc1, "mlp_fc2": self.mlp_fc2}
 
     def call(self, tokens, training=None, return_attention_scores=False):
+        # The flags stay Python values bound outside the rematerialized function:
+        # jax.checkpoint would trace them into arrays.
+        forward = functools.partial(
+            self._forward, training=training, return_attention_scores=return_attention_scores
+        )
+        if not self.remat:
+            return forward(tokens)
+        return _rematerialized(forward, self._seed_generators_drawn(training))(tokens)
+
+    def _seed_generators_drawn(self, training):
+        """The generators of the dropout and stochastic-depth masks this call draws."""
+        if not training:
+            return []
+        layers = (self.attn.dropout, self.dropout, self.drop_branch)
+        return [layer.seed_generator for layer in layers if layer.rate > 0]
+
+    def _forward(self, tokens, training, return_attention_scores):
         attended = self.attn(
             self.norm1(tokens),
             training=training,
@@ -171,7 +199,40 @@ class TransformerBlock(keras.layers.Layer):
             approximate_gelu=self.approximate_gelu,
             stochastic_depth_rate=self.stochastic_depth_rate,
             relative_position_tokens=self.relative_position_tokens,
+            remat=self.remat,
         )
         if self.built:
             config.update(quantized_dtype_config(self, self.projections()))
         return config
+
+
+def _rematerialized(forward, seed_generators):
+    """`keras.remat(forward)` for a function of one tensor that draws from `seed_generators`.
+
+    The backward pass runs `forward` again. Left to themselves, the generators
+    would have moved on by then and draw other masks (wrong gradients on
+    TensorFlow and torch), and under `jax.checkpoint` their new states would
+    leak out of the trace. So each state goes into the rematerialized function
+    as an argument and comes out as a result: the second run starts from the
+    states of the first. (torch's checkpoint restores torch's own generator,
+    which Keras' unseeded torch Dropout draws from.)
+    """
+    if not seed_generators:
+        return keras.remat(forward)
+
+    def stateless(inputs, *states):
+        for generator, state in zip(seed_generators, states):
+            generator.state.assign(state)
+        outputs = forward(inputs)
+        return outputs, [ops.copy(generator.state.value) for generator in seed_generators]
+
+    recomputed = keras.remat(stateless)
+
+    def call(inputs):
+        states = [ops.copy(generator.state.value) for generator in seed_generators]
+        outputs, states = recomputed(inputs, *states)
+        for generator, state in zip(seed_generators, states):
+            generator.state.assign(state)
+        return outputs
+
+    return call

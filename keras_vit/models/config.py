@@ -32,7 +32,8 @@ class ViTConfig:
     Every field is validated on construction, so a bad argument fails before
     any layer is built. `get_config()` returns plain JSON. `resnet_layers` is
     None for the plain ViT and the units per ResNet stage for a hybrid, whose
-    patches are cut from the stem's feature map (paper Section 3.1).
+    patches are cut from the stem's feature map (paper Section 3.1). `remat`
+    changes no weight and no output, only what the backward pass keeps.
     """
 
     image_size: tuple = (224, 224)
@@ -59,6 +60,7 @@ class ViTConfig:
     resnet_width: float = 1
     dynamic_image_size: bool = False
     resample_method: str = "zoom"
+    remat: bool = False
 
     def __post_init__(self):
         image_size = check_grid("image_size", self.image_size)
@@ -73,6 +75,7 @@ class ViTConfig:
         check_choice("pooling", self.pooling, POOLINGS)
         check_choice("resample_method", self.resample_method, METHODS)
         check_bool("dynamic_image_size", self.dynamic_image_size)
+        check_bool("remat", self.remat)
         self._check_position_embedding()
         check_rate("dropout_rate", self.dropout_rate)
         check_rate("attention_dropout_rate", self.attention_dropout_rate)

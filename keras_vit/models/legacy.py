@@ -116,6 +116,7 @@ def _config_from_layers(model, embedding, position):
         resnet_width=1 if resnet is None else resnet[1],
         dynamic_image_size=patch_stride is not None,
         resample_method=position.resample_method,
+        remat=first.remat,
     )
 
 

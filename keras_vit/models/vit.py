@@ -40,6 +40,7 @@ def ViT(
     num_channels=3,
     dynamic_image_size=False,
     resample_method="zoom",
+    remat=False,
     name=None,
 ):
     """Builds a Vision Transformer of any size (Dosovitskiy et al., ICLR 2021).
@@ -131,6 +132,14 @@ def ViT(
             aligned) or `"bicubic"` (timm's). Used when `weights` were trained
             at another resolution and, with `dynamic_image_size`, at every
             call. Defaults to `"zoom"`.
+        remat: bool. If True every Transformer block is rematerialized: the
+            backward pass keeps only each block's input and computes its
+            activations again, through `keras.remat` (`jax.checkpoint` on
+            JAX, `tf.recompute_grad` on TensorFlow,
+            `torch.utils.checkpoint.checkpoint` on PyTorch). Outputs,
+            gradients and weights are unchanged; training takes less memory
+            and one more forward pass of the encoder per step (about a third
+            more compute). Saved in `.keras` files. Defaults to False.
         name: str or None. Model name. Defaults to `"vit"`.
 
     Returns:
@@ -175,6 +184,7 @@ def ViT(
             position_embedding_placement=position_embedding_placement,
             dynamic_image_size=dynamic_image_size,
             resample_method=resample_method,
+            remat=remat,
         ),
     )
     return build_vit(config, weights=source, name=name or "vit")
@@ -236,6 +246,7 @@ def encode(tokens, config, grid=None):
             approximate_gelu=config.approximate_gelu,
             stochastic_depth_rate=config.stochastic_depth(index),
             relative_position_tokens=relative,
+            remat=config.remat,
             name=names.block(index),
         )(tokens)
     return keras.layers.LayerNormalization(
