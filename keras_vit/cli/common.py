@@ -25,6 +25,8 @@ def add_training_flags(parser, defaults=None):
         group.add_argument("--" + flag.replace("_", "-"), type=int, help="size of a --model ViT")
     group.add_argument("--dropout", type=float, default=0.0)
     group.add_argument("--stochastic-depth", type=float, default=0.0)
+    group.add_argument("--remat", action="store_true",
+                       help="recompute each Transformer block in the backward pass: less memory, ~1/3 more compute")
     group = parser.add_argument_group("optimisation")
     group.add_argument("--epochs", type=int, default=10)
     group.add_argument("--batch-size", type=int,
@@ -85,7 +87,8 @@ def config_from_flags(args, **fixed):
         batch_size=args.batch_size or DEFAULT_BATCH_SIZE,
         recipe=args.recipe, learning_rate=args.learning_rate, weight_decay=args.weight_decay,
         warmup_steps=args.warmup_steps, decay=args.decay, label_smoothing=args.label_smoothing,
-        dropout_rate=args.dropout, stochastic_depth_rate=args.stochastic_depth, augmentation=augmentation,
+        dropout_rate=args.dropout, stochastic_depth_rate=args.stochastic_depth, remat=args.remat,
+        augmentation=augmentation,
         crop_fraction=args.crop_fraction, precision=args.precision, seed=args.seed,
         overwrite=args.overwrite, verbose=_verbosity(args.quiet),
     )

@@ -56,6 +56,9 @@ class TrainConfig:
         weight_decay, warmup_steps: None keeps the recipe's.
         decay: None keeps the recipe's, or "cosine"/"linear".
         label_smoothing, dropout_rate, stochastic_depth_rate: floats.
+        remat: bool. Build the model with `remat=True`: every Transformer
+            block is computed again in the backward pass (less memory, about
+            a third more compute). A `.keras` file keeps its own setting.
         augmentation: a `keras_vit.data.Augmentation`; defaults to the paper's
             Inception crop and flip.
         crop_fraction: float. Evaluation centre crop.
@@ -92,6 +95,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     dropout_rate: float = 0.0
     stochastic_depth_rate: float = 0.0
+    remat: bool = False
     augmentation: Augmentation = Augmentation()
     crop_fraction: float = 0.875
     precision: str = "float32"
@@ -226,7 +230,9 @@ def build_model_for(config, num_classes):
             )
         return model
     kwargs = dict(config.model_kwargs, num_classes=num_classes)
-    kwargs.update(dropout_rate=config.dropout_rate, stochastic_depth_rate=config.stochastic_depth_rate)
+    kwargs.update(
+        dropout_rate=config.dropout_rate, stochastic_depth_rate=config.stochastic_depth_rate, remat=config.remat
+    )
     if config.image_size:
         kwargs["image_size"] = config.image_size
     if config.model == "ViT":
