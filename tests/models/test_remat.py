@@ -31,8 +31,8 @@ def _images(batch=2):
 
 def _pair(**kwargs):
     """The same random weights (and seed states) without and with remat."""
-    plain = keras_vit.ViT(**TINY, **kwargs)
-    remat = keras_vit.ViT(**TINY, remat=True, **kwargs)
+    plain = keras_vit.ViT(**{**TINY, **kwargs})
+    remat = keras_vit.ViT(**{**TINY, **kwargs}, remat=True)
     rng = np.random.default_rng(0)
     for variable in plain.trainable_variables:  # a random head too: its zero init stops every gradient
         variable.assign(rng.normal(0.0, 0.3, variable.shape).astype("float32"))
@@ -111,13 +111,13 @@ def test_gradients_equal_those_without_remat_and_go_through_the_backend_remat(sp
 
 
 def test_gradients_with_dropout_and_stochastic_depth_equal_those_without_remat():
-    # The recomputation draws the masks of the forward pass again.
-    plain, remat = _pair(dropout_rate=0.2, attention_dropout_rate=0.2, stochastic_depth_rate=0.3)
+    # The recomputation draws the masks of the forward pass again; one block has all three kinds.
+    plain, remat = _pair(num_layers=1, dropout_rate=0.2, attention_dropout_rate=0.2, stochastic_depth_rate=0.3)
     _assert_same_gradients(plain, remat, keras.ops.convert_to_tensor(_images(batch=4)))
 
 
 def test_fit_trains_a_remat_model_with_dropout():
-    _, model = _pair(dropout_rate=0.2, stochastic_depth_rate=0.3)
+    _, model = _pair(num_layers=1, dropout_rate=0.2, stochastic_depth_rate=0.3)
     before = [keras.ops.convert_to_numpy(v) for v in model.trainable_variables]
     model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
     history = model.fit(_images(batch=4), np.ones((4, 3), "float32"), epochs=1, verbose=0)
