@@ -82,8 +82,8 @@ def ResNetV2(
     Example:
 
     >>> model = ResNetV2(layers=(1, 1, 1, 1), width=0.5, image_size=32, num_classes=10)
-    >>> keras.ops.shape(model(keras.ops.zeros((1, 32, 32, 3))))
-    (1, 10)
+    >>> model.output_shape
+    (None, 10)
     >>> model.get_layer("block4").output.shape
     (None, 1, 1, 1024)
     """
