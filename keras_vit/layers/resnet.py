@@ -356,6 +356,9 @@ class ResNetStage(keras.layers.Layer):
     (1, 4, 4, 128)
     """
 
+    # The unit class a stage stacks; subclasses stack other units.
+    unit_class = BottleneckUnit
+
     def __init__(self, num_units, filters, strides=1, **kwargs):
         super().__init__(**kwargs)
         self.num_units = check_positive_int("num_units", num_units)
@@ -363,11 +366,11 @@ class ResNetStage(keras.layers.Layer):
         self.strides = check_positive_int("strides", strides)
 
     def build(self, input_shape):
-        _check_image_shape("ResNetStage", input_shape)
+        _check_image_shape(type(self).__name__, input_shape)
         self.units = []
         shape = input_shape
         for index in range(self.num_units):
-            unit = BottleneckUnit(
+            unit = self.unit_class(
                 self.filters,
                 self.strides if index == 0 else 1,
                 name=f"unit{index + 1}",

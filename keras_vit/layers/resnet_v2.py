@@ -11,6 +11,7 @@ import keras
 from keras import ops
 
 from keras_vit.layers.resnet import (
+    ResNetStage,
     StdConv2D,
     _check_filters,
     _check_image_shape,
@@ -122,7 +123,7 @@ class PreActBottleneckUnit(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="keras_vit")
-class PreActResNetStage(keras.layers.Layer):
+class PreActResNetStage(ResNetStage):
     """A stage of pre-activation bottleneck units `unit1 ... unitN`; the first one strides.
 
     Args:
@@ -144,36 +145,7 @@ class PreActResNetStage(keras.layers.Layer):
     (1, 4, 4, 128)
     """
 
-    def __init__(self, num_units, filters, strides=1, **kwargs):
-        super().__init__(**kwargs)
-        self.num_units = check_positive_int("num_units", num_units)
-        self.filters = _check_filters(filters)
-        self.strides = check_positive_int("strides", strides)
-
-    def build(self, input_shape):
-        _check_image_shape("PreActResNetStage", input_shape)
-        self.units = []
-        shape = input_shape
-        for index in range(self.num_units):
-            unit = PreActBottleneckUnit(
-                self.filters,
-                self.strides if index == 0 else 1,
-                name=f"unit{index + 1}",
-                dtype=self.dtype_policy,
-            )
-            unit.build(shape)
-            shape = unit.compute_output_shape(shape)
-            self.units.append(unit)
-
-    def call(self, inputs):
-        for unit in self.units:
-            inputs = unit(inputs)
-        return inputs
+    unit_class = PreActBottleneckUnit
 
     def compute_output_shape(self, input_shape):
         return _output_shape(input_shape, self.strides, 4 * self.filters)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(num_units=self.num_units, filters=self.filters, strides=self.strides)
-        return config

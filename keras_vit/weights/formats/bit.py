@@ -11,9 +11,10 @@ import json
 import os
 import re
 
+from keras_vit.weights.architecture import stem_depths
 from keras_vit.weights.checkpoint import Checkpoint
 from keras_vit.weights.formats.state_dict import read_state_dict
-from keras_vit.weights.formats.unused import HARMLESS
+from keras_vit.weights.formats.unused import check_unused
 
 _ROOT_KEYS = ("stem.conv.weight", "embedder.convolution.weight", "bit.embedder.convolution.weight")
 _UNIT = re.compile(r"^stages\.(\d+)\.blocks\.(\d+)\.(norm[123]|conv[123]|downsample\.conv)\.(weight|bias)$")
@@ -73,14 +74,8 @@ def read(state, path):
     architecture holds `layers`, `width`, `num_channels`, `include_top` and,
     with a head, `num_classes`. Keys that map to no weight are refused."""
     arrays, unused = convert(state)
-    refused = [key for key in unused if not any(re.search(pattern, key) for pattern in HARMLESS)]
-    if refused:
-        listing = ", ".join(refused[:6]) + (f" and {len(refused) - 6} more" if len(refused) > 6 else "")
-        raise ValueError(
-            f"{path} has weights that are not part of BiT's ResNetV2: {listing}. Loading it "
-            "without them would compute something else than the file's model, so keras_vit refuses it."
-        )
-    return Checkpoint(arrays, architecture(arrays, path), path, "bit", tuple(unused))
+    unused = check_unused(unused, path, model="BiT's ResNetV2", known_parts={})
+    return Checkpoint(arrays, architecture(arrays, path), path, "bit", unused)
 
 
 def convert(state):
@@ -141,18 +136,13 @@ def _conv(value):
 
 def architecture(arrays, path):
     """`keras_vit.ResNetV2` arguments from converted BiT arrays' shapes."""
-    if "conv_root/kernel" not in arrays:
+    layers = stem_depths(arrays)
+    if layers is None:
         raise ValueError(f"{path} has no root convolution: not the weights of a BiT ResNetV2.")
-    layers = []
-    while f"block{len(layers) + 1}/unit1/conv1/kernel" in arrays:
-        stage, units = len(layers) + 1, 1
-        while f"block{stage}/unit{units + 1}/conv1/kernel" in arrays:
-            units += 1
-        layers.append(units)
     _, _, channels, root_width = arrays["conv_root/kernel"].shape
     factor = root_width / 64
     found = {
-        "layers": tuple(layers),
+        "layers": layers,
         "width": int(factor) if factor.is_integer() else factor,
         "num_channels": int(channels),
         "include_top": "head/kernel" in arrays,

@@ -26,14 +26,20 @@ KNOWN_PARTS = {
 }
 
 
-def check_unused(keys, path):
-    """Returns the harmless `keys`; raises a `ValueError` naming the others and what they are."""
+def check_unused(keys, path, model="the ViT it would load into", known_parts=None):
+    """Returns the harmless `keys`; raises a `ValueError` naming the others and what they are.
+
+    `model` names what the file loads into in the message, and `known_parts`
+    (`{key pattern: what it is}`, by default the ViT extensions' `KNOWN_PARTS`)
+    what a refused key is.
+    """
+    known_parts = KNOWN_PARTS if known_parts is None else known_parts
     refused = sorted(key for key in keys if not _matches(HARMLESS, key))
     if refused:
-        parts = sorted({_describe(key) for key in refused})
+        parts = sorted({_describe(key, known_parts) for key in refused})
         listing = ", ".join(refused[:6]) + (f" and {len(refused) - 6} more" if len(refused) > 6 else "")
         raise ValueError(
-            f"{path} has weights that are not part of the ViT it would load into: {listing} "
+            f"{path} has weights that are not part of {model}: {listing} "
             f"({'; '.join(parts)}). Loading it without them would compute something else than the "
             "file's model, so keras_vit refuses it."
         )
@@ -44,8 +50,8 @@ def _matches(patterns, key):
     return any(re.search(pattern, key) for pattern in patterns)
 
 
-def _describe(key):
-    for pattern, part in KNOWN_PARTS.items():
+def _describe(key, known_parts):
+    for pattern, part in known_parts.items():
         if re.search(pattern, key):
             return f"{part} is not part of the paper's ViT"
     return "a part keras_vit does not know"
