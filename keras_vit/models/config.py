@@ -81,7 +81,7 @@ class ViTConfig:
         check_rate("attention_dropout_rate", self.attention_dropout_rate)
         check_rate("stochastic_depth_rate", self.stochastic_depth_rate)
         self._check_divisibility()
-        _check_activation(self.classifier_activation)
+        check_classifier_activation(self.classifier_activation)
 
     def _check_position_embedding(self):
         kind, placement = self.position_embedding, self.position_embedding_placement
@@ -232,7 +232,8 @@ class ViTConfig:
         return config
 
 
-def _check_activation(activation):
+def check_classifier_activation(activation):
+    """Raises a `ValueError` unless `activation` is None or a Keras activation's name."""
     if activation is None:
         return
     if not isinstance(activation, str):

@@ -13,6 +13,7 @@ import keras
 from keras_vit import variants
 from keras_vit.layers import names
 from keras_vit.layers.resnet_v2 import PreActResNetStage, bit_conv, bit_group_norm
+from keras_vit.models.config import check_classifier_activation
 from keras_vit.preprocessing import rescaling_layer
 from keras_vit.utils.validation import check_bool, check_grid, check_positive_int
 from keras_vit.weights.checkpoint import Checkpoint
@@ -94,7 +95,7 @@ def ResNetV2(
     check_positive_int("num_channels", num_channels)
     if num_classes is not None:
         check_positive_int("num_classes", num_classes)
-    _check_activation(classifier_activation)
+    check_classifier_activation(classifier_activation)
     source = None if weights is None else _source(weights, layers, width)
     if num_classes is None:
         implied = source.architecture.get("num_classes") if isinstance(source, Checkpoint) else None
@@ -153,19 +154,6 @@ def check_width(width):
             f"root's 64 * width channels split into 32 groups. Received: width={width!r}"
         )
     return int(width) if float(width).is_integer() else float(width)
-
-
-def _check_activation(activation):
-    try:
-        if activation is not None:
-            keras.activations.get(activation)
-            if not isinstance(activation, str):
-                raise ValueError
-    except ValueError:
-        raise ValueError(
-            "`classifier_activation` must be None or the name of a Keras activation such as "
-            f"'softmax'. Received: classifier_activation={activation!r}"
-        ) from None
 
 
 def _source(weights, layers, width):
