@@ -66,7 +66,7 @@ def test_the_chart_is_drawn(tmp_path):
     figure = ablation.plot_ablation(_rows(), tmp_path / "ablation.png")
     assert (tmp_path / "ablation.png").stat().st_size > 0
     assert len(figure.axes[0].patches) == 11
-    with pytest.raises(ValueError, match=r"at least one AblationRow. Received: rows=\[\]"):
+    with pytest.raises(ValueError, match=r"at least one AblationRow of the position or pretraining experiment"):
         ablation.plot_ablation([])
 
 
@@ -88,15 +88,18 @@ def test_quick_ablation_writes_the_table_and_its_files(tmp_path, capsys):
     out = tmp_path / "ablation"
     assert main(["ablate", "--quick", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "9 position-embedding cells and masked patch pre-training" in printed
-    assert "Rel. Pos. Emb." in printed and "masked_patch: test accuracy" in printed
+    assert "keras-vit ablate: position, pretraining with ViT" in printed
+    assert "Rel. Pos. Emb." in printed and "pretraining masked_patch: test accuracy" in printed
     with open(out / "results.csv") as file:
         lines = list(csv.DictReader(file))
     assert [line["name"] for line in lines] == [f"{k}/{p}" for k, p in ablation.CELLS] + ["scratch", "masked_patch"]
     assert all(0.0 <= float(line["test_accuracy"]) <= 1.0 for line in lines)
-    assert (out / "ablation.png").stat().st_size > 0 and "N/A" in (out / "results.md").read_text()
-    assert (out / "pretraining" / "pretrain" / "encoder.keras").exists()
-    trained = {cell: keras.saving.load_model(out / "position" / "-".join(cell) / "model.keras") for cell in ablation.CELLS}
+    assert all(0.0 <= float(line["few_shot_5"]) <= 1.0 for line in lines)
+    report = (out / "report.md").read_text()
+    assert (out / "ablation.png").stat().st_size > 0 and "N/A" in report and "5-shot linear accuracy" in report
+    assert (out / "pretraining" / "pretrain" / "seed_0" / "encoder.keras").exists()
+    trained = {cell: keras.saving.load_model(out / "position" / "-".join(cell) / "seed_0" / "model.keras")
+               for cell in ablation.CELLS}
     assert _position_weights(trained) == _position_weights(_reference_models())
 
 
@@ -124,8 +127,12 @@ def test_each_cell_trains_a_model_with_its_position_embedding(tmp_path, monkeypa
     built = []
 
     def build_only(config):
-        built.append(training_run.build_model_for(config, num_classes=3))
-        return types.SimpleNamespace(test_accuracy=0.5)
+        model = training_run.build_model_for(config, num_classes=3)
+        model.compile(optimizer="sgd")
+        built.append(model)
+        few_shot = types.SimpleNamespace(mean={k: 0.25 for k in config.few_shot})
+        return types.SimpleNamespace(test_accuracy=0.5, few_shot=few_shot, model=model, history={},
+                                     train_examples=10)
 
     monkeypatch.setattr(training_run, "train", build_only)
     sizes = dict(patch_size=4, hidden_dim=16, num_layers=2, num_heads=2, mlp_dim=32)

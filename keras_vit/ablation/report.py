@@ -4,6 +4,8 @@ import csv
 import dataclasses
 import math
 
+from keras_vit.ablation.row import AblationRow
+from keras_vit.ablation.seeds import LEGEND, cells, difference, marked, marks
 from keras_vit.layers.position_embedding import LEARNED_KINDS
 from keras_vit.utils.plotting import new_figure, save_figure
 
@@ -34,35 +36,44 @@ NOT_APPLICABLE = "N/A"
 NOT_RUN = "-"
 
 
-def position_table(rows, values=None):
+def position_table(rows, values=None, metric="test", markdown=False):
     """The position ablation as the paper's table: a header and one row per kind.
 
     Args:
-        rows: `AblationRow`s; those of the position experiment are used.
+        rows: `AblationRow`s; those of the position experiment are used, the
+            seeds of a cell averaged.
         values: dict `{(kind, placement): accuracy}` to lay out instead of
             `rows`, e.g. `PAPER_IMAGENET_5SHOT`. Defaults to None.
+        metric: `"test"` for the test accuracy, or a shot count for the
+            few-shot linear accuracy. Defaults to `"test"`.
+        markdown: bool. Mark the best cell in bold, not with ` *`. Defaults
+            to False.
 
     Returns:
         A list of lists of str: `["", "Default/Stem", ...]`, then one row per
-        kind with the accuracy to four decimals, `"N/A"` where the paper has
-        it and `"-"` for a cell that was not run. Given `values`, a kind
-        without any (sin-cos in the paper's) gets no row.
+        kind: the accuracy to four decimals (`mean ± std` over several
+        seeds, the best cell and those within its seed noise marked, see
+        `keras_vit.ablation.seeds`), `"N/A"` where the paper has it and `"-"`
+        for a cell that was not run. Given `values`, a kind without any
+        (sin-cos in the paper's) gets no row.
     """
     kinds = ROWS
     if values is None:
-        values = {(r.position_embedding, r.placement): r.test_accuracy for r in rows if r.experiment == "position"}
+        group = cells(rows, "position")
+        found = marks(group, metric)
+        values = {(c.first.position_embedding, c.first.placement): marked(c, found[c.name], markdown, metric)
+                  for c in group}
     else:
         kinds = [(kind, label) for kind, label in ROWS if any(cell[0] == kind for cell in values)]
+        values = {cell: f"{value:.4f}" for cell, value in values.items()}
     table = [[""] + [label for _, label in COLUMNS]]
     for kind, label in kinds:
         line = [label]
         for placement, _ in COLUMNS:
             if kind not in LEARNED_KINDS and placement != "stem":
                 line.append(NOT_APPLICABLE)
-            elif (kind, placement) in values:
-                line.append(f"{values[kind, placement]:.4f}")
             else:
-                line.append(NOT_RUN)
+                line.append(values.get((kind, placement), NOT_RUN))
         table.append(line)
     return table
 
@@ -73,76 +84,120 @@ def text_table(table):
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in table)
 
 
-def _markdown(table):
+def markdown(table):
+    """`table` (lists of str, the first the header) as a Markdown table."""
     lines = ["| " + " | ".join(table[0]) + " |", "|" + "---|" * len(table[0])]
     lines += ["| " + " | ".join(line) + " |" for line in table[1:]]
     return "\n".join(lines)
 
 
-def markdown_tables(rows, paper=True):
-    """The results as Markdown: the position table in the paper's layout (and the
-    paper's own ImageNet figures beside it), and from scratch vs pre-trained.
+def shot_counts(rows):
+    """The few-shot shot counts every row of `rows` has, increasing."""
+    counts = [set(row.few_shot) for row in rows]
+    return sorted(set.intersection(*counts)) if counts else []
+
+
+def markdown_tables(rows, paper=True, legend=True):
+    """The position and pre-training results as Markdown: the position table
+    in the paper's layout by test accuracy and by few-shot linear accuracy
+    (and the paper's own ImageNet figures beside them), then from scratch
+    against pre-trained.
 
     Args:
         rows: `AblationRow`s of either experiment.
         paper: bool. Include the paper's Table 8. Defaults to True.
+        legend: bool. End with the legend of the cells' marks, where a cell
+            has several seeds. Defaults to True.
 
     Returns:
         A Markdown string.
     """
     parts = []
-    if any(r.experiment == "position" for r in rows):
-        parts += ["Test accuracy by position embedding:", "", _markdown(position_table(rows))]
+    position = [r for r in rows if r.experiment == "position"]
+    if position:
+        parts += ["Test accuracy by position embedding:", "", markdown(position_table(rows, markdown=True))]
+        for k in shot_counts(position):
+            parts += ["", f"{k}-shot linear accuracy of the trained encoder by position embedding:", "",
+                      markdown(position_table(rows, metric=k, markdown=True))]
         if paper:
             parts += ["", "The paper's Table 8 (ViT-B/16, ImageNet 5-shot linear accuracy):", "",
-                      _markdown(position_table([], PAPER_IMAGENET_5SHOT))]
-    pretraining = [r for r in rows if r.experiment == "pretraining"]
+                      markdown(position_table([], PAPER_IMAGENET_5SHOT))]
+    pretraining = cells(rows, "pretraining")
     if pretraining:
         if parts:
             parts.append("")
-        table = [["Training", "Test accuracy", "Seconds"]]
-        labels = {"scratch": "from scratch", "masked_patch": "masked patch pre-training + fine-tuning"}
-        table += [[labels.get(r.name, r.name), f"{r.test_accuracy:.4f}", f"{r.seconds:.0f}"] for r in pretraining]
-        parts += [_markdown(table)]
+        parts += [markdown(pretraining_table(rows))]
+        if len(pretraining) == 2:
+            shots = shot_counts([r for c in pretraining for r in c.rows])
+            changes = [f"test accuracy {difference(*pretraining)}"]
+            changes += [f"{k}-shot {difference(*pretraining, metric=k)}" for k in shots]
+            parts += ["", "Pre-training changes " + ", ".join(changes) + "."]
+    if legend and any(len(c.rows) > 1 for e in ("position", "pretraining") for c in cells(rows, e)):
+        parts += ["", f"Cells: {LEGEND}."]
     return "\n".join(parts) + "\n"
 
 
+def pretraining_table(rows):
+    """From scratch against masked patch pre-training: test and few-shot
+    accuracies (mean ± std over the seeds) and the mean wall time."""
+    group = cells(rows, "pretraining")
+    shots = shot_counts([r for c in group for r in c.rows])
+    labels = {"scratch": "from scratch", "masked_patch": "masked patch pre-training + fine-tuning"}
+    table = [["Training", "Test accuracy", *(f"{k}-shot" for k in shots), "Seconds"]]
+    for cell in group:
+        seconds = sum(r.seconds for r in cell.rows) / len(cell.rows)
+        table.append([labels.get(cell.name, cell.name), cell.text(), *(cell.text(k) for k in shots),
+                      f"{seconds:.0f}"])
+    return table
+
+
 def write_csv(rows, path):
-    """Writes one line per `AblationRow`, with the paper's figure where it has one."""
-    fields = [field.name for field in dataclasses.fields(rows[0])] if rows else []
+    """Writes one line per `AblationRow` (per run, every seed), with a column
+    per few-shot count, the training compute and the paper's figure where it
+    has one."""
+    skipped = {"few_shot", "curve"}
+    fields = [field.name for field in dataclasses.fields(AblationRow) if field.name not in skipped]
+    shots = sorted({k for row in rows for k in row.few_shot})
     with open(path, "w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
-        writer.writerow(fields + ["paper_imagenet_5shot"])
+        writer.writerow(fields + [f"few_shot_{k}" for k in shots] + ["training_flops", "paper_imagenet_5shot"])
         for row in rows:
             paper = PAPER_IMAGENET_5SHOT.get((row.position_embedding, row.placement), "")
             paper = paper if row.experiment == "position" else ""
-            writer.writerow([getattr(row, field) for field in fields] + [paper])
+            few = [row.few_shot.get(k, "") for k in shots]
+            writer.writerow([getattr(row, field) for field in fields] + few + [row.training_flops, paper])
 
 
 def plot_ablation(rows, path=None, dpi=100):
-    """A bar chart of the test accuracies: the position cells, then pre-training.
+    """A bar chart of the test accuracies: the position cells, then
+    pre-training; one bar per cell at its mean over the seeds, with the
+    standard deviation as an error bar.
 
     Args:
-        rows: `AblationRow`s.
+        rows: `AblationRow`s; those of the position and pre-training
+            experiments are drawn.
         path: str or None. Where to save the figure as PNG. Defaults to None.
         dpi: int. Pixels per inch. Defaults to 100.
 
     Returns:
         A `matplotlib.figure.Figure` of 8 x 4 inches.
     """
-    if not rows:
-        raise ValueError("`rows` must hold at least one AblationRow. Received: rows=[]")
+    group = cells(rows, "position") + cells(rows, "pretraining")
+    if not group:
+        raise ValueError(
+            "`rows` must hold at least one AblationRow of the position or pretraining experiment. "
+            f"Received: {len(rows)} rows of {sorted({r.experiment for r in rows})}"
+        )
     figure = new_figure((8, 4), dpi)
     ax = figure.subplots()
     colours = {"position": "tab:blue", "pretraining": "tab:orange"}
-    labels = [r.name.replace("/", "\n") for r in rows]
-    accuracies = [r.test_accuracy for r in rows]
-    ax.bar(range(len(rows)), accuracies, color=[colours[r.experiment] for r in rows])
-    for index, value in enumerate(accuracies):
+    means = [cell.mean() for cell in group]
+    errors = [0.0 if math.isnan(cell.std()) else cell.std() for cell in group]
+    ax.bar(range(len(group)), means, yerr=errors, capsize=2, color=[colours[c.experiment] for c in group])
+    for index, value in enumerate(means):
         ax.text(index, value, f"{value:.3f}", ha="center", va="bottom", fontsize="x-small")
-    ax.set_xticks(range(len(rows)), labels, fontsize="x-small")
-    low = min(accuracies)
-    ax.set_ylim(max(0.0, math.floor(low * 10) / 10 - 0.1), 1.0)
+    ax.set_xticks(range(len(group)), [c.name.replace("/", "\n") for c in group], fontsize="x-small")
+    ax.set_ylim(max(0.0, math.floor(min(means) * 10) / 10 - 0.1), 1.0)
     ax.set_ylabel("Test accuracy")
     ax.set_title("Position embeddings (blue) and masked patch pre-training (orange)")
     figure.tight_layout()

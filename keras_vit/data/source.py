@@ -28,6 +28,9 @@ class Source:
         class_names: tuple of str, one per class.
         name: str. Where the data came from.
         skipped: int. Files skipped because they were not readable images.
+        subset: int or None. The distinct training examples when the train
+            split is a repeated subset (`keras_vit.data.subset.subset_train`),
+            else None.
     """
 
     splits: dict
@@ -36,6 +39,7 @@ class Source:
     class_names: tuple
     name: str
     skipped: int = 0
+    subset: int | None = None
 
 
 def stratified_split(labels, seed, fractions=SPLITS):

@@ -1,7 +1,7 @@
 """A data source's split as the `(images, labels)` batches `few_shot` takes, sized for a model."""
 
 from keras_vit.data.pipeline import eval_pipeline
-from keras_vit.models.legacy import config_of
+from keras_vit.models.legacy import input_size
 from keras_vit.preprocessing import OFFSET, SCALE, includes_preprocessing
 
 
@@ -30,7 +30,7 @@ def split_batches(source, split, model, batch_size, crop_fraction=0.875):
     if split not in source.splits:
         raise ValueError(f"`split` must be one of {sorted(source.splits)}. Received: split={split!r}")
     data = eval_pipeline(
-        source.splits[split], source.num_classes, config_of(model).image_size, batch_size, crop_fraction
+        source.splits[split], source.num_classes, input_size(model), batch_size, crop_fraction
     )
     # In tf.data, on every backend: `preprocess_input`'s scaling in TensorFlow's arithmetic.
     scale, offset = (1.0, 0.0) if includes_preprocessing(model) else (SCALE, OFFSET)

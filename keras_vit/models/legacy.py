@@ -40,6 +40,22 @@ def config_of(model):
     return config
 
 
+def input_size(model):
+    """The `(height, width)` images `model` trains and evaluates at: a keras_vit
+    ViT's configured `image_size` (a dynamic-size model's built size), or
+    another model's static input size (e.g. a `ResNetV2`)."""
+    config = find_config(model)
+    if config is not None:
+        return config.image_size
+    height, width = model.input_shape[1:3]
+    if height is None or width is None:
+        raise ValueError(
+            "`model` must take images of a fixed size to train and evaluate at. Received: "
+            f"model.name={model.name!r} with input shape {model.input_shape}"
+        )
+    return (height, width)
+
+
 def find_config(model):
     """`config_of(model)`, or None for a model keras_vit did not build."""
     config = getattr(model, "vit_config", None)

@@ -19,9 +19,10 @@ import keras
 
 from keras_vit.data.load import load_source
 from keras_vit.data.pipeline import Augmentation, eval_pipeline, train_pipeline
+from keras_vit.data.subset import check_fraction, subset_size, subset_train
 from keras_vit.evaluation import FewShotResult, few_shot, split_batches
 from keras_vit.evaluation.sampling import check_shots
-from keras_vit.models.legacy import config_of
+from keras_vit.models.legacy import input_size
 from keras_vit.training.callbacks import EpochCheckpoint, ProgressFile, save_atomically
 from keras_vit.training.lora import DEFAULT_TARGETS, LoRASummary, RestartLoRA, check_lora_arguments, enable_lora
 from keras_vit.training.precision import set_mixed_precision
@@ -38,8 +39,9 @@ class TrainConfig:
     """Everything a run needs; `keras-vit train`'s flags map one to one onto it.
 
     Attributes:
-        model: str. A variant or builder name ("S/16", "ViTB16"), "ViT" for a
-            custom size given in `model_kwargs`, or a `.keras` file.
+        model: str. A variant or builder name ("S/16", "ViTB16"), a generic
+            builder ("ViT", "ViTHybrid" or "ResNetV2") for a custom size
+            given in `model_kwargs`, or a `.keras` file.
         out: str. The output directory.
         data: str. A `keras_vit.data.load_source` name. Defaults to "digits".
         data_dir: str or None. tensorflow-datasets' data directory.
@@ -72,6 +74,10 @@ class TrainConfig:
         lora_targets: tuple of str. The block layers LoRA adapts, among
             `keras_vit.training.LORA_TARGETS`.
         lora_alpha: float or None. LoRA's scale numerator; None for the rank.
+        train_fraction: float in (0, 1]. Train on this class-stratified
+            share of the training split (`keras_vit.data.subset`), repeated
+            so that an epoch has as many examples as the whole split. The
+            few-shot pool stays the whole split. Defaults to 1.
         few_shot: tuple of int. After training, the few-shot linear accuracy
             of the model's features with this many training images per class
             (`keras_vit.evaluation.few_shot`, 3 seeds, the test split
@@ -105,13 +111,15 @@ class TrainConfig:
     lora_rank: int | None = None
     lora_targets: tuple = DEFAULT_TARGETS
     lora_alpha: float | None = None
+    train_fraction: float = 1.0
     few_shot: tuple = ()
 
 
 @dataclasses.dataclass
 class TrainResult:
-    """What a run produced: its model, test metrics, history and files, and
-    its few-shot accuracies if `TrainConfig.few_shot` asked for them."""
+    """What a run produced: its model, test metrics, history and files, its
+    few-shot accuracies if `TrainConfig.few_shot` asked for them, and the
+    number of distinct training examples it saw."""
 
     model: object
     test_accuracy: float
@@ -121,6 +129,7 @@ class TrainResult:
     resumed_from_epoch: int
     lora: LoRASummary | None = None
     few_shot: FewShotResult | None = None
+    train_examples: int | None = None
 
 
 def train(config):
@@ -143,6 +152,7 @@ def train(config):
         check_lora_arguments(config.lora_rank, config.lora_targets, config.lora_alpha, prefix="lora_")
     if config.few_shot:
         check_shots(config.few_shot)
+    check_fraction("train_fraction", config.train_fraction)
     paths = prepare_out(
         config.out, "model.keras", config.overwrite, classes=CLASS_NAMES_FILE,
         checkpoints="checkpoints", tensorboard="tensorboard",
@@ -152,8 +162,9 @@ def train(config):
     source = load_source(config.data, data_dir=config.data_dir, image_size=config.image_size or 32, seed=config.seed)
     model = build_model_for(config, source.num_classes)
     lora = _enable_lora(config, model)
-    image_size = config_of(model).image_size  # a dynamic-size model trains at its built size
-    train_data, evaluate = run_data(config, source, image_size)
+    image_size = input_size(model)  # a dynamic-size model trains at its built size
+    subset = subset_train(source, config.train_fraction, config.seed)
+    train_data, evaluate = run_data(config, subset, image_size)
     steps = config.epochs * (source.sizes["train"] // config.batch_size)
     model.compile(
         optimizer=optimizer_for(config, steps),
@@ -177,6 +188,7 @@ def train(config):
     return TrainResult(
         model, float(test_accuracy), float(test_loss), history.history, paths["product"], resumed, lora,
         _few_shot(config, model, source, paths["product"]) if config.few_shot else None,
+        subset_size(subset),
     )
 
 
@@ -219,7 +231,6 @@ def _write_class_names(class_names, path):
 def build_model_for(config, num_classes):
     """The model `config` names, with a head for `num_classes` (a `.keras` file must have one)."""
     from keras_vit.models.builders import build_model
-    from keras_vit.models.vit import ViT
 
     if config.model.endswith(".keras"):
         model = build_model(config.model, weights=config.weights)
@@ -230,14 +241,47 @@ def build_model_for(config, num_classes):
             )
         return model
     kwargs = dict(config.model_kwargs, num_classes=num_classes)
+    if config.image_size:
+        kwargs["image_size"] = config.image_size
+    if config.model == "ResNetV2":
+        return _resnet_for(config, kwargs)
     kwargs.update(
         dropout_rate=config.dropout_rate, stochastic_depth_rate=config.stochastic_depth_rate, remat=config.remat
     )
-    if config.image_size:
-        kwargs["image_size"] = config.image_size
-    if config.model == "ViT":
-        return ViT(weights=config.weights, **kwargs)
+    if config.model in GENERIC_BUILDERS:
+        return GENERIC_BUILDERS[config.model]()(weights=config.weights, **kwargs)
     return build_model(config.model, weights=config.weights, **kwargs)
+
+
+def _vit():
+    from keras_vit.models.vit import ViT
+
+    return ViT
+
+
+def _hybrid():
+    from keras_vit.models.hybrid import ViTHybrid
+
+    return ViTHybrid
+
+
+# `TrainConfig.model` names that build a custom size from `model_kwargs`.
+GENERIC_BUILDERS = {"ViT": _vit, "ViTHybrid": _hybrid}
+
+
+def _resnet_for(config, kwargs):
+    """BiT's ResNetV2 of `model_kwargs`' `layers` and `width`: it has no dropout,
+    stochastic depth or Transformer blocks to recompute, so those must stay off."""
+    from keras_vit.models.resnet_v2 import ResNetV2
+
+    unused = {"dropout_rate": 0.0, "stochastic_depth_rate": 0.0, "remat": False}
+    given = {name: getattr(config, name) for name, off in unused.items() if getattr(config, name) != off}
+    if given:
+        raise ValueError(
+            "A ResNetV2 has no dropout, stochastic depth or Transformer blocks to recompute: "
+            f"leave them off. Received: {', '.join(f'{k}={v!r}' for k, v in given.items())}"
+        )
+    return ResNetV2(weights=config.weights, **kwargs)
 
 
 def _enable_lora(config, model):
