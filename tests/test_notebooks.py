@@ -32,6 +32,7 @@ BACKENDS = {
     "fine_tune.ipynb": "torch",
     "train_from_scratch.ipynb": "torch",
     "export.ipynb": "tensorflow",
+    "paper_experiments.ipynb": "torch",
 }
 # Notebooks that set their backend themselves, whatever KERAS_BACKEND says.
 FIXED_BACKEND = {"export.ipynb": "LiteRT and SavedModel files are written from TensorFlow"}
@@ -41,6 +42,7 @@ LAST_WORDS = {
     "fine_tune.ipynb": "test accuracy",
     "train_from_scratch.ipynb": "Final training accuracy",
     "export.ipynb": "same top-1 class: True",
+    "paper_experiments.ipynb": "report written",
 }
 CELL_TIMEOUT_S = 300
 

@@ -26,6 +26,7 @@ from keras_vit.ablation.figures import (
 )
 from keras_vit.ablation.report import (
     PAPER_IMAGENET_5SHOT,
+    markdown,
     markdown_tables,
     plot_ablation,
     position_table,
@@ -42,6 +43,7 @@ __all__ = [
     "PAPER_IMAGENET_5SHOT",
     "data_size_table",
     "head_table",
+    "markdown",
     "markdown_tables",
     "plot_ablation",
     "plot_data_size",
