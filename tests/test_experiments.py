@@ -275,3 +275,30 @@ def test_data_size_scaling_and_head_train_and_report(tmp_path):
     model = keras.saving.load_model(tmp_path / "runs" / "head" / "gap-lr0.003" / "seed_0" / "model.keras")
     assert model.vit_config.pooling == "gap"
     assert len(ablation.write_report(rows, tmp_path / "report")) == 5
+
+
+def test_the_cli_runs_an_experiment_with_seeds(tmp_path, capsys):
+    out = tmp_path / "head"
+    assert main(["ablate", "--quick", "--experiment", "head", "--learning-rates", "3e-3", "--seeds", "2",
+                 "--few-shot", "2", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "keras-vit ablate: head with ViT" in printed and "2 seed(s) from 0" in printed
+    assert "head gap/lr=0.003: test accuracy " in printed and " ± " in printed
+    report = (out / "report.md").read_text()
+    assert "2 seed(s) per cell" in report and "| class token |" in report and "![head](head.png)" in report
+    with open(out / "results.csv") as file:
+        lines = list(csv.DictReader(file))
+    assert [(line["name"], line["seed"]) for line in lines] == [
+        ("token/lr=0.003", "0"), ("token/lr=0.003", "1"), ("gap/lr=0.003", "0"), ("gap/lr=0.003", "1")]
+    assert all(line["few_shot_2"] and line["few_shot_5"] for line in lines)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--seeds", "0"], "`seeds` must be a positive integer. Received: seeds=0"),
+    (["--fractions", "0.5", "2"], r"`fractions` must be a fraction of the training examples in (0, 1]. Received: fractions=2.0"),
+    (["--few-shot", "500"], "fewer than shots=500"),
+])
+def test_the_cli_refuses_bad_requests_before_training(tmp_path, capsys, flags, message):
+    assert main(["ablate", "--quick", "--experiment", "all", *flags, "--out", str(tmp_path / "out")]) != 0
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
