@@ -58,6 +58,8 @@ def test_train_refuses_to_overwrite_a_finished_run(tmp_path, capsys):
                                    "partial batch is dropped): pass --batch-size 1024 or less."),
         (["--data", "no/such/folder"], "an existing image folder. Received: source='no/such/folder'"),
         (["--model", "S/16"], "--mlp-dim apply to --model ViT only"),
+        (["--train-fraction", "0"], "`train_fraction` must be a fraction of the training examples in (0, 1]. "
+                                    "Received: train_fraction=0.0"),
     ],
 )
 def test_train_bad_input_gets_a_clear_message(tmp_path, capsys, flags, message):

@@ -17,7 +17,7 @@ class AblationRow:
         experiment: str. `"position"`, `"pretraining"`, `"data-size"`,
             `"scaling"` or `"head"`.
         name: str. The cell, e.g. `"learned_2d/every_layer"`, `"scratch"`,
-            `"ViT/0.1"`; the runs of one cell over several seeds share it.
+            `"ViT-64x4/0.1"`; the runs of one cell over several seeds share it.
         position_embedding, placement: str. The model's position embedding
             (empty for a ResNet).
         test_accuracy: float. Top-1 accuracy on the data's test split.

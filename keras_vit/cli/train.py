@@ -25,13 +25,16 @@ def add_arguments(train):
     train.add_argument("--few-shot", type=int, nargs="+", metavar="K",
                        help="after training, the few-shot linear accuracy of the model's features with K "
                             "training images per class, 3 seeds, on the test split (as keras-vit evaluate)")
+    train.add_argument("--train-fraction", type=float, default=1.0, metavar="F",
+                       help="train on this class-stratified share of the training split, repeated to its size "
+                            "(the paper's data-size experiments); in (0, 1]")
     train.set_defaults(run=run)
 
 
 def run(args):
     from keras_vit.training.run import train
 
-    config = config_from_flags(args, few_shot=tuple(args.few_shot or ()))
+    config = config_from_flags(args, few_shot=tuple(args.few_shot or ()), train_fraction=args.train_fraction)
     announce("train", config)
     result = run_fitting_batch(train, config, args, "train")
     report(result)
