@@ -127,6 +127,9 @@ def plot_data_size(rows, path=None, dpi=100):
                         marker=FAMILY_MARKERS.get(family, "o"), color=FAMILY_COLOURS.get(family), capsize=3,
                         label=label)
         ax.set_xscale("log")
+        sizes = sorted({c.first.train_examples for c in group})
+        ax.set_xticks(sizes, [f"{size:,}" for size in sizes])
+        ax.minorticks_off()
         ax.set_xlabel("Number of training examples")
         ax.set_ylabel(_metric_label(metric))
         ax.legend(fontsize="small")
