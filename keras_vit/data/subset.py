@@ -93,7 +93,10 @@ def subset_train(source, fraction, seed):
     mask = tf.constant(mask)
     subset = source.splits["train"].enumerate().filter(lambda index, pair: tf.gather(mask, index))
     subset = subset.map(lambda index, pair: pair).cache()
+    # The filter leaves the size unknown to tf.data; stated, every backend's
+    # fit knows the epoch's steps, as with the whole split.
     repeated = subset.repeat(math.ceil(full / len(kept))).take(full)
+    repeated = repeated.apply(tf.data.experimental.assert_cardinality(full))
     splits = dict(source.splits, train=repeated)
     return dataclasses.replace(source, splits=splits, name=f"{source.name} ({len(kept)} of {full} training examples)",
                                subset=len(kept))
