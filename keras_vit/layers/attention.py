@@ -163,8 +163,10 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         # bias of query i and key j (offset i - j) sits at m = T - 1 - i + j:
         # in the flattened rows, at T - 1 + i * (2T - 2) + j. Slices and
         # reshapes pick them out, with no gather for exporters to translate.
-        table = ops.flip(ops.cast(table, query.dtype), axis=0)
-        logits = ops.einsum("bqhk,ohk->bhqo", query, table)
+        # The logits are flipped, not the table: the same products, and
+        # OpenVINO 2026.4 miscomputes an einsum of a reversed weight.
+        logits = ops.einsum("bqhk,ohk->bhqo", query, ops.cast(table, query.dtype))
+        logits = ops.flip(logits, axis=-1)
         if isinstance(tokens, int) and tokens == 1:
             return logits
         # Explicit sizes, no -1: JAX cannot infer one from symbolic dimensions.

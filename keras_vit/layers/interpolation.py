@@ -84,9 +84,13 @@ def resize_grid_table(table, source_grid, target_grid, method="zoom"):
     caller skips the call when `same_grid(target_grid, source_grid)`."""
     rows = interpolation_matrix(source_grid[0], target_grid[0], method)
     cols = interpolation_matrix(source_grid[1], target_grid[1], method)
-    grid = ops.reshape(table, (*source_grid, table.shape[-1]))
-    grid = ops.einsum("ri,ijd,cj->rcd", rows, grid, cols)
-    return ops.reshape(grid, (-1, table.shape[-1]))
+    width = table.shape[-1]
+    # Two matmuls, not a three-operand einsum: torch's einsum picks its
+    # contraction order by the operands' sizes, which pins a dynamic-size
+    # model's grid to the traced one in `torch.export`.
+    grid = ops.matmul(rows, ops.reshape(table, (source_grid[0], source_grid[1] * width)))
+    grid = ops.matmul(cols[None], ops.reshape(grid, (-1, source_grid[1], width)))
+    return ops.reshape(grid, (-1, width))
 
 
 def resize_offsets(table, num_tokens):
