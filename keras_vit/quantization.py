@@ -162,6 +162,17 @@ EXPORT_UNSUPPORTED = {
     ("onnx", "tensorflow", "float8"): "tf2onnx has no float8 operations",
     ("onnx", "jax", "int8"): "onnxruntime has no int8 Einsum",
     ("onnx", "torch", "int4"): "onnxruntime rejects the int8 - float Sub of Keras' int4 layers",
+    ("openvino", "tensorflow", "int8"): "OpenVINO miscomputes the int8 matmuls of Keras' int8 layers "
+    "from TensorFlow (outputs off by their whole scale)",
+    ("openvino", "tensorflow", "float8"): "OpenVINO's CPU plugin has no kernel for the float8 casts",
+    ("openvino", "torch", "float8"): "OpenVINO rounds the float8 casts otherwise than Keras "
+    "(0.064 on outputs of 1.4, past the check)",
+    ("openvino", "torch", "int4"): "OpenVINO's ONNX reader rejects the int8 - float Sub of Keras' int4 layers",
+    **{
+        ("openvino", "jax", mode): "OpenVINO misreads the quantized operations jax2onnx writes "
+        "(outputs off by 0.14 to 1.9 on a scale of 1)"
+        for mode in ("int8", "float8", "int4")
+    },
 }
 
 

@@ -1,4 +1,4 @@
-"""`keras-vit export`: a model to a SavedModel, a LiteRT file or an ONNX file, checked."""
+"""`keras-vit export`: a model to a SavedModel, a LiteRT, ONNX, OpenVINO or `.pt2` file, checked."""
 
 import os
 import sys
@@ -8,17 +8,17 @@ from keras_vit.cli.class_names import imagenet_class_names, run_class_names
 from keras_vit.cli.model_source import add_model_arguments, keras_model
 from keras_vit.cli.quiet import framework_output_held
 
-SUFFIXES = {"tf_saved_model": "_saved_model", "litert": ".tflite", "onnx": ".onnx"}
+SUFFIXES = {"tf_saved_model": "_saved_model", "litert": ".tflite", "onnx": ".onnx", "openvino": ".xml", "torch": ".pt2"}
 
 
-HELP = "export to SavedModel, LiteRT (TFLite) or ONNX, checked against the Keras model"
+HELP = "export to SavedModel, LiteRT (TFLite), ONNX, OpenVINO or PyTorch .pt2, checked against the Keras model"
 
 
 def add_arguments(parser):
     add_model_arguments(parser, positional=True)
-    parser.add_argument("--format", required=True, choices=EXPORT_FORMATS, help="tflite is litert, saved_model is tf_saved_model")
+    parser.add_argument("--format", required=True, choices=EXPORT_FORMATS, help="tflite is litert, saved_model is tf_saved_model, pt2 is torch (torch.export)")
     parser.add_argument("-o", "--output", help="where to write; default: beside MODEL, or here")
-    parser.add_argument("--quantize", choices=EXPORT_QUANTIZATIONS, help="litert only; int8 needs --calibration-images")
+    parser.add_argument("--quantize", choices=EXPORT_QUANTIZATIONS, help="litert: float16, dynamic_int8, int8; openvino: bfloat16, int8_weights, int8 (int8 needs --calibration-images)")
     parser.add_argument(
         "--calibration-images", nargs="+", default=(), help="images (or folders) to calibrate int8 on"
     )

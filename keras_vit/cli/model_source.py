@@ -7,7 +7,7 @@ same way, through `keras_vit.models.build_model`.
 import os
 import sys
 
-EXPORTED_SUFFIXES = (".tflite", ".onnx")
+EXPORTED_SUFFIXES = (".tflite", ".onnx", ".xml", ".pt2")
 DEFAULT_SIZE = 224  # every builder's default `image_size`
 
 

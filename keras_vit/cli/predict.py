@@ -10,7 +10,7 @@ from keras_vit.cli.model_source import add_model_arguments, image_size, keras_mo
 from keras_vit.cli.quiet import framework_output_held
 from keras_vit.utils.validation import check_grid
 
-ARTIFACT_SUFFIXES = (".tflite", ".onnx")
+ARTIFACT_SUFFIXES = (".tflite", ".onnx", ".xml", ".pt2")
 HELP = "print the top classes of image files"
 
 
@@ -18,7 +18,7 @@ def add_arguments(parser):
     parser.add_argument("images", nargs="+", help="image files (any size; resized to the model's)")
     parser.add_argument("--top", type=int, default=5, help="classes to print per image (default 5)")
     add_model_arguments(
-        parser, what="a .keras, .tflite or .onnx file, a SavedModel folder, or a variant such as B/16"
+        parser, what="a .keras, .tflite, .onnx, OpenVINO .xml or .pt2 file, a SavedModel folder, or a variant such as B/16"
     )
     parser.set_defaults(run=run)
 

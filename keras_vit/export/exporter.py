@@ -8,7 +8,7 @@ import uuid
 import keras
 import numpy as np
 
-from keras_vit.export import labels, litert, onnx, saved_model
+from keras_vit.export import labels, litert, onnx, openvino, saved_model, torch_export
 from keras_vit.export.parity import sample_images
 from keras_vit.export.parity import verify as verify_artifact
 from keras_vit.inspect.geometry import token_grid
@@ -16,8 +16,8 @@ from keras_vit.models.legacy import dynamic_patch_stride
 from keras_vit.preprocessing import includes_preprocessing, rescaling_layer
 from keras_vit.quantization import check_exportable
 
-FORMATS = {module.FORMAT: module for module in (saved_model, litert, onnx)}
-ALIASES = {"saved_model": "tf_saved_model", "tflite": "litert"}
+FORMATS = {module.FORMAT: module for module in (saved_model, litert, onnx, openvino, torch_export)}
+ALIASES = {"saved_model": "tf_saved_model", "tflite": "litert", "pt2": "torch"}
 QUANTIZATIONS = {name: module.QUANTIZATIONS for name, module in FORMATS.items()}
 
 
@@ -31,10 +31,10 @@ class ExportReport:
 
     Attributes:
         path: str. The artifact.
-        format: str. `"tf_saved_model"`, `"litert"` or `"onnx"`.
+        format: str. `"tf_saved_model"`, `"litert"`, `"onnx"`, `"openvino"` or `"torch"`.
         quantize: str or None.
         backend: str. The Keras backend it was exported from.
-        size_bytes: int. Size of the file, or of the directory's files.
+        size_bytes: int. Size of the file, or of the artifact's files.
         parity_by_size: dict. `{(height, width): ParityReport}` for every
             image size checked: two for a dynamic-size model's SavedModel or
             ONNX file, else one; empty when not verified.
@@ -80,28 +80,36 @@ def export_model(
     model's preprocessing inside: a model built with `include_preprocessing=
     False` gets the `[-1, 1]` scaling of `keras_vit.preprocess_input` in front.
     The file is written beside `path` under a temporary name, run with its
-    own runtime (TensorFlow, the LiteRT interpreter or onnxruntime) on sample
+    own runtime (TensorFlow, the LiteRT interpreter, onnxruntime, OpenVINO or
+    PyTorch) on sample
     images, compared with `model.predict`, and renamed to `path` only if it
     agrees within `keras_vit.export.TOLERANCES[quantize]`; on any failure
     nothing is left behind.
 
     A model built with `dynamic_image_size=True` keeps its open height and
-    width in a SavedModel and in ONNX (from TensorFlow and torch), and is
+    width in a SavedModel, in ONNX and OpenVINO (from TensorFlow and torch)
+    and in a `.pt2` file, and is
     checked at two sizes: the one it was built for and a larger one. A
     LiteRT file takes one size, `image_size`.
 
     Args:
         model: a keras_vit model (any `keras.Model` taking images).
         path: str. Where to write: a directory for `"tf_saved_model"`, a
-            `.tflite` file for `"litert"`, an `.onnx` file for `"onnx"`.
+            `.tflite` file for `"litert"`, an `.onnx` file for `"onnx"`, an
+            `.xml` file (with its `.bin` beside it) for `"openvino"`, a `.pt2`
+            file for `"torch"`.
         format: str. `"tf_saved_model"` (or `"saved_model"`), `"litert"` (or
-            `"tflite"`), or `"onnx"`.
+            `"tflite"`), `"onnx"`, `"openvino"`, or `"torch"` (or `"pt2"`:
+            a `torch.export` ExportedProgram, from the torch backend).
         quantize: None, or for `"litert"` one of `"float16"`,
-            `"dynamic_int8"` and `"int8"`. Defaults to None (float32).
+            `"dynamic_int8"` and `"int8"`, or for `"openvino"` one of
+            `"bfloat16"`, `"int8_weights"` and `"int8"`. Defaults to None
+            (float32).
         verify: bool, or an array of images in `[0, 255]` to compare on. True
             compares on `keras_vit.export.sample_images`. Defaults to True.
         overwrite: bool. Replace an existing `path`. Defaults to False.
-        representative_data: images for `quantize="int8"` to calibrate on:
+        representative_data: images for `quantize="int8"` (LiteRT or
+            OpenVINO) to calibrate on:
             an array `(batch, height, width, channels)` in `[0, 255]` or an
             iterable of such batches. Defaults to None.
         image_size: pair of ints or None. The fixed `(height, width)` of a
@@ -143,8 +151,8 @@ def export_model(
             else:
                 batches = {tuple(np.shape(verify)[1:3]): verify}
             parity = {size: verify_artifact(model, runner, quantize, images) for size, images in batches.items()}
-        size = _size(staged)
-        _replace(staged, path, aside=os.path.join(staging, "replaced"))
+        size = sum(_size(file) for file in _files(module, staged))
+        _replace(module, staged, path, aside=os.path.join(staging, "replaced"))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     labels.write_class_names(path, class_names)
@@ -155,7 +163,8 @@ def load(path):
     """Loads an exported artifact with its own runtime, to call on NumPy images.
 
     Args:
-        path: str. A SavedModel directory, a `.tflite` file or an `.onnx` file.
+        path: str. A SavedModel directory, or a `.tflite`, `.onnx`, `.xml`
+            (OpenVINO) or `.pt2` file.
 
     Returns:
         A callable taking float32 images `(batch, height, width, channels)`
@@ -174,7 +183,7 @@ def load(path):
             return runner
     raise ValueError(
         f"{path} is not an exported model: expected a SavedModel directory "
-        "(with saved_model.pb), a .tflite file or an .onnx file."
+        "(with saved_model.pb), or a .tflite, .onnx, .xml (OpenVINO) or .pt2 file."
     )
 
 
@@ -234,8 +243,9 @@ def _check_path(module, path, overwrite):
     suffix = getattr(module, "SUFFIX", None)
     if suffix and not path.endswith(suffix):
         raise ValueError(f"A {module.FORMAT} file must end in {suffix}. Received: path={path!r}")
-    if os.path.lexists(path) and not overwrite:
-        raise ValueError(f"{path} exists; pass overwrite=True (--overwrite) to replace it.")
+    existing = [file for file in _files(module, path) if os.path.lexists(file)]
+    if existing and not overwrite:
+        raise ValueError(f"{existing[0]} exists; pass overwrite=True (--overwrite) to replace it.")
     if not os.path.isdir(os.path.dirname(path)):
         raise ValueError(f"The folder of {path} does not exist.")
 
@@ -264,9 +274,19 @@ def _size(path):
     )
 
 
-def _replace(staged, path, aside):
+def _files(module, path):
+    """The files of the artifact at `path`: itself, and those the format keeps beside it."""
+    return [path, *getattr(module, "companions", lambda path: [])(path)]
+
+
+def _replace(module, staged, path, aside):
     # A directory cannot be renamed over another: what is at `path` moves into
-    # the staging folder first, and goes with it.
-    if os.path.lexists(path):
-        os.replace(path, aside)
-    os.replace(staged, path)
+    # the staging folder first, and goes with it. Companion files (OpenVINO's
+    # weights) move in first, so the artifact's main file is the last to land.
+    os.makedirs(aside)
+    pairs = list(zip(_files(module, staged), _files(module, path)))
+    for index, (_, target) in enumerate(pairs):
+        if os.path.lexists(target):
+            os.replace(target, os.path.join(aside, str(index)))
+    for source, target in reversed(pairs):
+        os.replace(source, target)

@@ -19,6 +19,7 @@ import importlib.util
 import keras
 import numpy as np
 
+from keras_vit.export.torch_program import example_and_dynamic_shapes, inference_module
 from keras_vit.models.legacy import dynamic_patch_stride
 from keras_vit.utils.install import install_hint
 
@@ -40,19 +41,8 @@ def write(model, path, quantize=None, representative_data=None):
             f"ONNX export from the {backend} backend needs the `{converter}` package: "
             f"pip install {converter} (or {install_hint('export')})."
         )
-    if backend == "jax" and _has_max_pool(model):
-        raise ValueError(
-            f"ONNX export of {model.name!r} from the JAX backend is not supported: jax2onnx "
-            "writes its ResNet stem's max-pool as a MaxPool node that onnxruntime rejects. "
-            "Export it from the tensorflow or torch backend (KERAS_BACKEND=tensorflow)."
-        )
-    if backend == "jax" and dynamic_patch_stride(model) is not None:
-        raise ValueError(
-            f"ONNX export of {model.name!r}, a dynamic-size model, from the JAX backend is not "
-            "supported: jax2onnx cannot prove its open height and width divisible by the patch "
-            "stride. Export it from the tensorflow or torch backend (KERAS_BACKEND=tensorflow), "
-            "or from a model built without dynamic_image_size."
-        )
+    if backend == "jax":
+        check_jax_convertible(model, "ONNX")
     if backend == "torch":
         _write_torch(model, path)
         return
@@ -60,6 +50,23 @@ def write(model, path, quantize=None, representative_data=None):
         _register_erfc()
     spec = keras.InputSpec(shape=(None, *model.input_shape[1:]), dtype="float32", name="images")
     model.export(path, format="onnx", verbose=False, input_signature=[spec])
+
+
+def check_jax_convertible(model, format_name):
+    """Raises for the models jax2onnx cannot write: the hybrids and dynamic-size models."""
+    if _has_max_pool(model):
+        raise ValueError(
+            f"{format_name} export of {model.name!r} from the JAX backend is not supported: jax2onnx "
+            "writes its ResNet stem's max-pool as a MaxPool node that onnxruntime rejects. "
+            "Export it from the tensorflow or torch backend (KERAS_BACKEND=tensorflow)."
+        )
+    if dynamic_patch_stride(model) is not None:
+        raise ValueError(
+            f"{format_name} export of {model.name!r}, a dynamic-size model, from the JAX backend is not "
+            "supported: jax2onnx cannot prove its open height and width divisible by the patch "
+            "stride. Export it from the tensorflow or torch backend (KERAS_BACKEND=tensorflow), "
+            "or from a model built without dynamic_image_size."
+        )
 
 
 def _has_max_pool(model):
@@ -95,32 +102,13 @@ def _register_erfc():
 def _write_torch(model, path):
     import torch
 
-    class Inference(torch.nn.Module):
-        def __init__(self, wrapped):
-            super().__init__()
-            self.wrapped = wrapped
-
-        def forward(self, images):
-            return self.wrapped(images, training=False)
-
-    module = Inference(model).eval()
-    dims = {0: torch.export.Dim("batch", min=1)}
-    height, width, channels = model.input_shape[1:]
-    stride = dynamic_patch_stride(model)
-    if stride is not None:
-        # Sizes the patch stride divides: declared as multiples of it, so that
-        # the patch grid is a symbol of its own rather than a division.
-        dims[1] = stride * torch.export.Dim("rows", min=1)
-        dims[2] = stride * torch.export.Dim("cols", min=1)
-        height, width = 2 * stride, 3 * stride
-    # On the device Keras computes on, which is where the model's variables live.
-    example = keras.ops.zeros((2, height, width, channels), dtype="float32")
+    example, dynamic_shapes = example_and_dynamic_shapes(model)
     program = torch.onnx.export(
-        module,
+        inference_module(model),
         (example,),
         input_names=["images"],
         output_names=["outputs"],
-        dynamic_shapes={"images": dims},
+        dynamic_shapes=dynamic_shapes,
         dynamo=True,
         verbose=False,
     )

@@ -21,6 +21,8 @@ EXTRAS = {
     "onnxscript": "export",
     "ai_edge_litert": "export",
     "jax2onnx": "export-jax",
+    "openvino": "openvino",
+    "nncf": "openvino",
     "tensorflow": "tensorflow-cpu",
     "jax": "jax",
     "torch": "torch",

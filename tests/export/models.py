@@ -60,12 +60,13 @@ def small_vit_relative():
     return _random_head(model)
 
 
-ALL_FORMATS = ("tf_saved_model", "litert", "onnx")
+ALL_FORMATS = ("tf_saved_model", "litert", "onnx", "openvino", "torch")
 
 # Each factory and the formats it is exported to. A family goes through every
 # format; the variations of the plain ViT (exact GELU, mean pooling, no
 # preprocessing layer, 2D position embeddings in every block) go through the converters that map operators one by
-# one, not through a SavedModel, which keeps TensorFlow's or JAX's own.
+# one, not through a SavedModel, which keeps TensorFlow's or JAX's own, nor
+# through OpenVINO, which from torch and JAX reads the ONNX file.
 MODELS = {
     "vit": small_vit,
     "vit_gap_erf": small_vit_gap_exact_gelu,
@@ -75,9 +76,9 @@ MODELS = {
 }
 FORMATS_OF = {
     "vit": ALL_FORMATS,
-    "vit_gap_erf": ("litert", "onnx"),
+    "vit_gap_erf": ("litert", "onnx", "torch"),
     "hybrid": ALL_FORMATS,
-    "vit_2d_shared": ("litert", "onnx"),
+    "vit_2d_shared": ("litert", "onnx", "torch"),
     "vit_relative": ALL_FORMATS,
 }
 CASES = [(name, format) for name in MODELS for format in FORMATS_OF[name]]

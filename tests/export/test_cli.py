@@ -122,7 +122,7 @@ def test_export_command_writes_checks_and_refuses_to_overwrite(exported, tmp_pat
     assert "exists; pass --overwrite" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["export", str(tmp_path / "vit.keras"), "--format", "coreml"])
-    assert "argument --format: invalid choice: 'coreml' (choose from 'litert', 'onnx', 'saved_model'" in capsys.readouterr().err
+    assert "argument --format: invalid choice: 'coreml' (choose from 'litert', 'onnx', 'openvino', 'pt2', 'saved_model'" in capsys.readouterr().err
     assert sorted(os.listdir(tmp_path)) == sorted(["vit.keras", os.path.basename(out)])
 
 

@@ -18,7 +18,7 @@ from keras_vit.export import (
     sample_images,
     verify,
 )
-from tests.export.conftest import FILE_NAMES, QUICKEST
+from tests.export.conftest import ARTIFACT_FILES, FILE_NAMES, QUICKEST
 from tests.export.models import CASES, MODELS, backend, pixels, reference
 
 
@@ -57,7 +57,28 @@ def _run_onnx(path, images):
     return session.run(None, {session.get_inputs()[0].name: images})[0]
 
 
-RUNTIMES = {"tf_saved_model": _run_saved_model, "litert": _run_litert, "onnx": _run_onnx}
+def _run_openvino(path, images):
+    import openvino
+
+    # OpenVINO computes in bfloat16 on CPUs that have it unless asked for float32.
+    compiled = openvino.Core().compile_model(path, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    return compiled(images)[0]
+
+
+def _run_pt2(path, images):
+    import torch
+
+    with torch.no_grad():
+        return torch.export.load(path).module()(torch.from_numpy(images)).numpy()
+
+
+RUNTIMES = {
+    "tf_saved_model": _run_saved_model,
+    "litert": _run_litert,
+    "onnx": _run_onnx,
+    "openvino": _run_openvino,
+    "torch": _run_pt2,
+}
 
 
 @pytest.mark.parametrize("name, format", CASES)
@@ -66,7 +87,7 @@ def test_float32_artifact_matches_the_model(name, format, exported):
     report = artifact.report
     assert report.path == artifact.path and report.size_bytes > 0 and report.backend == backend()
     assert report.parity.max_abs_diff <= 1e-4 and report.parity.num_images == 8
-    assert os.listdir(os.path.dirname(artifact.path)) == [FILE_NAMES[format]]
+    assert sorted(os.listdir(os.path.dirname(artifact.path))) == ARTIFACT_FILES.get(format, [FILE_NAMES[format]])
     for batch, images in artifact.images.items():
         outputs = RUNTIMES[format](artifact.path, images)
         np.testing.assert_allclose(outputs, artifact.expected[batch], atol=1e-4, rtol=0)
@@ -119,7 +140,7 @@ def test_unsupported_backend_names_the_backend_that_can(tmp_path):
             kv_export.export_model(model, str(tmp_path / FILE_NAMES[format]), format)
         message = str(error.value)
         assert f"Cannot export to {format} from the {backend()} backend" in message
-        assert "KERAS_BACKEND=tensorflow" in message
+        assert f"KERAS_BACKEND={FORMATS[format].BACKENDS[0]}" in message
     assert os.listdir(tmp_path) == []
 
 
@@ -172,7 +193,7 @@ def test_a_writer_that_fails_half_way_leaves_nothing(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "format, kwargs, message",
     [
-        ("coreml", {}, r"`format` must be one of \['litert', 'onnx', 'saved_model'"),
+        ("coreml", {}, r"`format` must be one of \['litert', 'onnx', 'openvino', 'pt2', 'saved_model'"),
         ("onnx", {"quantize": "int8"}, r"`quantize` for onnx must be one of \['float32'\]"),
         ("litert", {"quantize": "int4"}, r"`quantize` for litert must be one of"),
     ],
@@ -221,8 +242,9 @@ def test_verify_measures_difference_and_decisive_top1():
 
 
 @pytest.mark.skipif(backend() != "jax", reason="the refusal is JAX's; the other backends export the hybrid to ONNX above")
-def test_hybrid_onnx_from_jax_names_the_backends_that_can(tmp_path):
-    path = tmp_path / "hybrid.onnx"
+@pytest.mark.parametrize("format", ["onnx", "openvino"])
+def test_hybrid_onnx_from_jax_names_the_backends_that_can(format, tmp_path):
+    path = tmp_path / FILE_NAMES[format]
     with pytest.raises(ValueError, match="Export it from the tensorflow or torch backend"):
-        kv_export.export_model(MODELS["hybrid"](), str(path), "onnx")
+        kv_export.export_model(MODELS["hybrid"](), str(path), format)
     assert not os.listdir(tmp_path)
