@@ -1,5 +1,6 @@
 """Inference throughput of ViT-B/16 at 224, batch 8: keras_vit in float32, bf16, int8 and
-float8 per backend, its exported LiteRT and ONNX files, against timm and HF transformers.
+float8 per backend, its exported LiteRT, ONNX, OpenVINO and .pt2 files, against timm and HF
+transformers, and each as a fraction of the machine's matmul ceiling in its precision.
 
 Every configuration runs in a subprocess of its own (a process holds one Keras
 backend), one after the other, round-robin over `--rounds` rounds, keeping each
@@ -24,6 +25,18 @@ Configurations (`--only` takes these names or shell patterns of them):
   onnx-fp32                                  the ONNX file from export_model (TensorFlow backend)
   onnx-int8-ort                              that file quantized by onnxruntime's quantize_dynamic
                                              (int8 weights, dynamic int8 activations): not keras_vit's
+  openvino-{fp32,bf16,int8-weights,int8}     OpenVINO files from export_model (TensorFlow backend;
+                                             int8 calibrated on 32 random images), in OpenVINO's
+                                             CPU plugin with the file's inference precision
+  pt2-fp32, pt2-bf16                         the .pt2 file from export_model (torch backend), run by
+                                             torch alone; bf16 is the file of a model built under
+                                             mixed_bfloat16 (torch.autocast cannot enter a program)
+  keras-torch-bf16-compile                   keras_vit on torch, mixed_bfloat16, compiled with
+                                             model.compile(jit_compile=True) (torch.compile)
+  matmul-fp32, matmul-bf16, matmul-int8      the machine's ceiling: a 2048^3 matmul in torch
+                                             (int8: torch._int_mm), GFLOP/s; the "of ceiling" column
+                                             reads every row's img/s x 35.13 GFLOP (ViT-B/16's forward,
+                                             keras_vit.models.count_flops) against it
 BACKEND is jax, tensorflow or torch. The exported files are written once, before
 the first round, into `--artifacts` (a temporary folder by default; files already
 there are reused). They are exported with `verify=False`: parity of each format
@@ -53,6 +66,21 @@ if "{precision}" == "bf16":
 model = keras_vit.ViTB16(approximate_gelu={approximate})
 if "{quantize}":
     model.quantize("{quantize}")
+images = np.random.default_rng(0).uniform(0, 255, ({batch}, 224, 224, 3)).astype("float32")
+for _ in range({warmup}):
+    model.predict_on_batch(images)
+start = time.perf_counter()
+for _ in range({iterations}):
+    keras.ops.convert_to_numpy(model.predict_on_batch(images))
+print(json.dumps({{"seconds": time.perf_counter() - start}}))
+"""
+
+KERAS_COMPILED = """
+import os, time, json
+import numpy as np, keras, keras_vit
+keras.config.set_dtype_policy("mixed_bfloat16")
+model = keras_vit.ViTB16(approximate_gelu=False)
+model.compile(jit_compile=True)
 images = np.random.default_rng(0).uniform(0, 255, ({batch}, 224, 224, 3)).astype("float32")
 for _ in range({warmup}):
     model.predict_on_batch(images)
@@ -115,14 +143,74 @@ for _ in range({iterations}):
 print(json.dumps({{"seconds": time.perf_counter() - start}}))
 """
 
-# Writes the files that the LITERT and ONNX configurations run, on the TensorFlow backend.
+OPENVINO = """
+import time, json
+import numpy as np, openvino
+images = np.random.default_rng(0).uniform(0, 255, ({batch}, 224, 224, 3)).astype("float32")
+core = openvino.Core()
+model = core.read_model({path!r})
+precision = model.get_rt_info(["keras_vit", "inference_precision"]).astype(str)
+compiled = core.compile_model(model, "CPU", {{"INFERENCE_PRECISION_HINT": precision}})
+for _ in range({warmup}):
+    compiled(images)
+start = time.perf_counter()
+for _ in range({iterations}):
+    compiled(images)
+print(json.dumps({{"seconds": time.perf_counter() - start}}))
+"""
+
+PT2 = """
+import time, json
+import numpy as np, torch
+module = torch.export.load({path!r}).module()
+images = torch.from_numpy(np.random.default_rng(0).uniform(0, 255, ({batch}, 224, 224, 3)).astype("float32"))
+with torch.inference_mode():
+    for _ in range({warmup}):
+        module(images)
+    start = time.perf_counter()
+    for _ in range({iterations}):
+        module(images)
+print(json.dumps({{"seconds": time.perf_counter() - start}}))
+"""
+
+# The machine's ceiling: a 2048^3 matmul. Reported as "seconds" for the work of
+# one ViT-B/16 image batch, so that it reads in img/s like the other rows.
+MATMUL = """
+import time, json
+import torch
+size = 2048
+if "{precision}" == "int8":
+    a = torch.randint(-128, 127, (size, size), dtype=torch.int8)
+    b = torch.randint(-128, 127, (size, size), dtype=torch.int8)
+    multiply = lambda: torch._int_mm(a, b)
+else:
+    dtype = torch.bfloat16 if "{precision}" == "bf16" else torch.float32
+    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+    multiply = lambda: a @ b
+for _ in range(3):
+    multiply()
+calls = 20
+start = time.perf_counter()
+for _ in range(calls):
+    multiply()
+per_flop = (time.perf_counter() - start) / (calls * 2 * size**3)
+print(json.dumps({{"seconds": per_flop * {iterations} * {batch} * {flops}, "gflops": 1e-9 / per_flop}}))
+"""
+
+# ViT-B/16 at 224: forward FLOPs of one image (keras_vit.models.count_flops).
+FLOPS_PER_IMAGE = 35_127_656_448
+
+# Writes the files that the LITERT, ONNX and OPENVINO configurations run, on the
+# TensorFlow backend, and the .pt2 file on the torch backend.
 EXPORT = """
 import os, json
-os.environ["KERAS_BACKEND"] = "tensorflow"
+os.environ["KERAS_BACKEND"] = {backend!r}
+import numpy as np
 import keras_vit
 from keras_vit.export import export_model
 files = json.loads({files!r})
 model = keras_vit.ViTB16(approximate_gelu=False)
+calibration = np.random.default_rng(1).uniform(0, 255, (32, 224, 224, 3)).astype("float32")
 for path, format, quantize, source in files:
     if os.path.exists(path):
         continue
@@ -131,8 +219,14 @@ for path, format, quantize, source in files:
         if not os.path.exists(source):
             export_model(model, source, "onnx", verify=False)
         quantize_dynamic(source, path, weight_type=QuantType.QInt8)
+    elif quantize == "mixed_bfloat16":
+        # The model under Keras' mixed_bfloat16 policy, traced as it computes: bf16 inside.
+        import keras
+        keras.config.set_dtype_policy("mixed_bfloat16")
+        export_model(keras_vit.ViTB16(approximate_gelu=False), path, format, verify=False)
+        keras.config.set_dtype_policy("float32")
     else:
-        export_model(model, path, format, quantize=quantize, verify=False)
+        export_model(model, path, format, quantize=quantize, verify=False, representative_data=calibration)
     print(path, os.path.getsize(path), flush=True)
 """
 
@@ -142,7 +236,17 @@ EXPORTED = {
     "litert-dynamic-int8": ("vit_b16_dynamic_int8.tflite", "litert", "dynamic_int8"),
     "onnx-fp32": ("vit_b16.onnx", "onnx", None),
     "onnx-int8-ort": ("vit_b16_int8_ort.onnx", "onnx", "onnxruntime_dynamic_int8"),
+    "openvino-fp32": ("vit_b16.xml", "openvino", None),
+    "openvino-bf16": ("vit_b16_bf16.xml", "openvino", "bfloat16"),
+    "openvino-int8-weights": ("vit_b16_int8_weights.xml", "openvino", "int8_weights"),
+    "openvino-int8": ("vit_b16_int8.xml", "openvino", "int8"),
+    "pt2-fp32": ("vit_b16.pt2", "torch", None),
+    "pt2-bf16": ("vit_b16_bf16.pt2", "torch", "mixed_bfloat16"),
 }
+TEMPLATES = {"litert": LITERT, "onnx": ONNX, "openvino": OPENVINO, "torch": PT2}
+
+# The ceiling each configuration is read against, by the precision its name ends in.
+CEILINGS = {"int8": "matmul-int8", "bf16": "matmul-bf16", "fp32": "matmul-fp32"}
 
 TIMM = "import timm\nmodel = timm.create_model('vit_base_patch16_224', pretrained=False)"
 HF = (
@@ -172,6 +276,7 @@ def configurations(folder):
             configs[f"keras-{backend}-{mode}"] = keras_config(backend, "fp32", mode)
         configs[f"keras-{backend}-bf16-int8"] = keras_config(backend, "bf16", "int8")
     configs["keras-torch-fp32-tanh"] = keras_config("torch", "fp32", approximate=True)
+    configs["keras-torch-bf16-compile"] = ({"KERAS_BACKEND": "torch"}, KERAS_COMPILED, {})
     for precision in ("fp32", "bf16"):
         # The same Keras model on the interpreter (and so the torch build) that timm runs on.
         configs[f"keras-torch-{precision}-timm-env"] = keras_config("torch", precision)
@@ -179,8 +284,10 @@ def configurations(folder):
         for precision in ("fp32", "bf16"):
             configs[f"{name}-{precision}"] = ({}, TORCH, {"build": build, "precision": precision})
     for name, (file_name, format, _) in EXPORTED.items():
-        template = LITERT if format == "litert" else ONNX
-        configs[name] = ({}, template, {"path": os.path.join(folder, file_name)})
+        fields = {"path": os.path.join(folder, file_name), "precision": name.rsplit("-", 1)[-1]}
+        configs[name] = ({}, TEMPLATES[format], fields)
+    for precision in ("fp32", "bf16", "int8"):
+        configs[f"matmul-{precision}"] = ({}, MATMUL, {"precision": precision, "flops": FLOPS_PER_IMAGE})
     return configs
 
 
@@ -195,13 +302,15 @@ def select(configs, only):
 def export_files(names, folder):
     """Writes the exported files that the configurations `names` run, unless already there."""
     float_onnx = os.path.join(folder, EXPORTED["onnx-fp32"][0])  # what onnxruntime quantizes
-    files = [(os.path.join(folder, file_name), format, quantize, float_onnx)
-             for name, (file_name, format, quantize) in EXPORTED.items() if name in names]
-    if not files:
-        return
-    print(f"exporting to {folder} (TensorFlow backend)", flush=True)
-    script = textwrap.dedent(EXPORT).format(files=json.dumps(files))
-    subprocess.run([sys.executable, "-c", script], check=True)
+    for backend in ("tensorflow", "torch"):
+        files = sorted({(os.path.join(folder, file_name), format, quantize, float_onnx)
+                        for name, (file_name, format, quantize) in EXPORTED.items()
+                        if name in names and (format == "torch") == (backend == "torch")})
+        if not files:
+            continue
+        print(f"exporting to {folder} ({backend} backend)", flush=True)
+        script = textwrap.dedent(EXPORT).format(files=json.dumps(files), backend=backend)
+        subprocess.run([sys.executable, "-c", script], check=True)
 
 
 def run(name, environment, template, fields, args):
@@ -270,15 +379,44 @@ def table(names, best, errors, rounds):
     baselines = [name for name in BASELINES if name in best]
     if not baselines and FALLBACK_BASELINE in best:
         baselines = [FALLBACK_BASELINE]
-    columns = ["configuration", "img/s"] + [f"vs {name}" for name in baselines]
+    columns = ["configuration", "img/s"] + [f"vs {name}" for name in baselines] + ["of ceiling"]
     rows = [columns, ["---"] * len(columns)]
     for name in names:
         if name in best:
-            rows.append([name, f"{best[name]:.2f}"] + [f"{best[name] / best[b]:.2f}x" for b in baselines])
+            ratios = [f"{best[name] / best[b]:.2f}x" for b in baselines]
+            rows.append([name, f"{best[name]:.2f}", *ratios, _of_ceiling(name, best)])
         else:
-            rows.append([name, f"failed: {errors.get(name)}"] + [""] * len(baselines))
+            rows.append([name, f"failed: {errors.get(name)}"] + [""] * (len(baselines) + 1))
     lines = ["| " + " | ".join(row) + " |" for row in rows]
-    return f"\nbest of {rounds} rounds:\n\n" + "\n".join(lines)
+    return f"\n{cpu()}\nbest of {rounds} rounds:\n\n" + "\n".join(lines)
+
+
+def _of_ceiling(name, best):
+    """The share of the matmul ceiling in the row's precision that the row's throughput is."""
+    if name.startswith("matmul-"):
+        return f"{best[name] * FLOPS_PER_IMAGE / 1e9:.0f} GFLOP/s"
+    precision = next((p for p in CEILINGS if p in name.replace("int8-weights", "fp32").split("-")), "fp32")
+    ceiling = best.get(CEILINGS[precision])
+    return f"{best[name] / ceiling:.0%}" if ceiling else ""
+
+
+def cpu():
+    """The CPU's model name and the flags that decide which kernels run."""
+    model, flags = "unknown CPU", set()
+    try:
+        with open("/proc/cpuinfo") as file:
+            for line in file:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name":
+                    model = value.strip()
+                elif key.strip() == "flags":
+                    flags = set(value.split())
+                    break
+    except OSError:
+        pass
+    wanted = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16", "amx_int8")
+    present = [flag for flag in wanted if flag in flags]
+    return f"CPU: {model}, {os.cpu_count()} logical cores; flags: {', '.join(present) or 'none of ' + ', '.join(wanted)}"
 
 
 def main():
@@ -289,6 +427,7 @@ def main():
         folder = args.artifacts or scratch
         os.makedirs(folder, exist_ok=True)
         configs = configurations(folder)
+        print(cpu(), flush=True)
         export_files(select(configs, args.only), folder)
         compare(configs, args)
 

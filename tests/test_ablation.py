@@ -66,6 +66,8 @@ def test_the_chart_is_drawn(tmp_path):
     figure = ablation.plot_ablation(_rows(), tmp_path / "ablation.png")
     assert (tmp_path / "ablation.png").stat().st_size > 0
     assert len(figure.axes[0].patches) == 11
+    labels = [text.get_text() for text in figure.axes[0].get_xticklabels()]
+    assert "learned 1d\nevery layer,\nshared" in labels and "none\nstem" in labels
     with pytest.raises(ValueError, match=r"at least one AblationRow of the position or pretraining experiment"):
         ablation.plot_ablation([])
 

@@ -168,6 +168,12 @@ def write_csv(rows, path):
             writer.writerow([getattr(row, field) for field in fields] + few + [row.training_flops, paper])
 
 
+def _bar_label(name):
+    """`learned_1d/every_layer_shared` as three short lines that fit under a bar."""
+    name = name.replace("every_layer_shared", "every layer,/shared")
+    return name.replace("/", "\n").replace("_", " ")
+
+
 def plot_ablation(rows, path=None, dpi=100):
     """A bar chart of the test accuracies: the position cells, then
     pre-training; one bar per cell at its mean over the seeds, with the
@@ -196,7 +202,7 @@ def plot_ablation(rows, path=None, dpi=100):
     ax.bar(range(len(group)), means, yerr=errors, capsize=2, color=[colours[c.experiment] for c in group])
     for index, value in enumerate(means):
         ax.text(index, value, f"{value:.3f}", ha="center", va="bottom", fontsize="x-small")
-    ax.set_xticks(range(len(group)), [c.name.replace("/", "\n") for c in group], fontsize="x-small")
+    ax.set_xticks(range(len(group)), [_bar_label(c.name) for c in group], fontsize="x-small")
     ax.set_ylim(max(0.0, math.floor(min(means) * 10) / 10 - 0.1), 1.0)
     ax.set_ylabel("Test accuracy")
     ax.set_title("Position embeddings (blue) and masked patch pre-training (orange)")
