@@ -20,10 +20,13 @@ def inference_module(model):
     class Inference(torch.nn.Module):
         def __init__(self, wrapped):
             super().__init__()
-            self.wrapped = wrapped
+            # Not a submodule: the traced graph reads the variables' values as
+            # constants, not as the Keras layers' registered parameters, which a
+            # submodule would add to the program unused, storing every weight twice.
+            self._wrapped = (wrapped,)
 
         def forward(self, images):
-            return self.wrapped(images, training=False)
+            return self._wrapped[0](images, training=False)
 
     return Inference(model).eval()
 

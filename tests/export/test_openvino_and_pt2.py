@@ -119,6 +119,18 @@ def test_pt2_runs_on_pytorch_alone(exported):
     assert kv_export.load(artifact.path).input_shape == (32, 32, 3)
 
 
+@pytest.mark.skipif(backend() != "torch", reason=".pt2 files are written from the torch backend only")
+def test_pt2_holds_each_weight_once(exported):
+    import torch
+
+    program = torch.export.load(exported("vit", "torch").path)
+    tensors = [*program.state_dict.values(), *program.constants.values()]
+    stored = sum(tensor.numel() for tensor in tensors if isinstance(tensor, torch.Tensor))
+    # The weights, and a few constants of the graph's own; not the weights again as
+    # unused parameters of the Keras layers.
+    assert MODELS["vit"]().count_params() <= stored < 1.1 * MODELS["vit"]().count_params()
+
+
 def test_every_format_states_where_it_can_be_written():
     assert FORMATS["torch"].BACKENDS == ("torch",)
     assert set(FORMATS["openvino"].BACKENDS) == {"tensorflow", "jax", "torch"}
