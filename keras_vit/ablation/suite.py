@@ -64,8 +64,10 @@ def run_experiments(config, experiments=ALL, seeds=1, pretrain_config=None, frac
         fractions: the data-size experiment's subset fractions, in (0, 1].
         learning_rates: the head experiment's rates, or None for its default.
         cells: the position experiment's cells. Defaults to `CELLS`.
-        data_size_models, scaling_models: `families.ModelSpec`s, or None for
-            the experiments' defaults.
+        data_size_models: `families.ModelSpec`s of the data-size experiment,
+            or None for its default (`families.data_size_models`).
+        scaling_models: `families.ModelSpec`s of the scaling experiment, or
+            None for its default (`families.scaling_ladder`).
         log: callable taking a line of progress. Defaults to `print`.
         after_each: callable or None. Called with the rows so far after each
             experiment, e.g. to write the report as it grows. Defaults to None.
