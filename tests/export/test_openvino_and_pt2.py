@@ -76,6 +76,17 @@ def test_openvino_runner_takes_another_precision(exported):
     )
 
 
+@pytest.mark.parametrize("missing, quantize", [("openvino", None), ("nncf", "int8_weights")])
+def test_a_missing_runtime_names_the_extra_to_install(missing, quantize, tmp_path, monkeypatch):
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == missing else find_spec(name, *a))
+    with pytest.raises(ImportError, match=rf"needs the `{missing}` package: pip install \"keras-vit-zoo\[openvino\]\""):
+        kv_export.export_model(MODELS["vit"](), str(tmp_path / "m.xml"), "openvino", quantize=quantize)
+    assert os.listdir(tmp_path) == []
+
+
 def test_openvino_int8_asks_for_representative_data(tmp_path):
     with pytest.raises(ValueError, match="pass `representative_data`"):
         kv_export.export_model(MODELS["vit"](), str(tmp_path / "m.xml"), "openvino", quantize="int8")
