@@ -36,8 +36,8 @@ class ExportReport:
         backend: str. The Keras backend it was exported from.
         size_bytes: int. Size of the file, or of the artifact's files.
         parity_by_size: dict. `{(height, width): ParityReport}` for every
-            image size checked: two for a dynamic-size model's SavedModel or
-            ONNX file, else one; empty when not verified.
+            image size checked: two for a dynamic-size model's file of open
+            height and width, else one; empty when not verified.
         parity: `ParityReport` at the first size checked, or None when not
             verified (read from `parity_by_size`).
     """

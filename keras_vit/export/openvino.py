@@ -18,8 +18,8 @@ Precisions (`quantize=`):
   CPUs that have it (AMX, AVX-512 BF16); keras_vit's runner asks for float32.
 - `"bfloat16"`: the same file, marked to run with the bfloat16 inference
   precision (`INFERENCE_PRECISION_HINT`); a CPU without bfloat16 runs float32.
-- `"int8_weights"`: the weights of every matmul and convolution in int8 (NNCF's
-  `compress_weights`, asymmetric, per output channel), activations in float.
+- `"int8_weights"`: the matmuls' weights in int8 (NNCF's `compress_weights`,
+  asymmetric, per output channel), activations in float.
 - `"int8"`: weights and activations in int8 (NNCF's `quantize`, transformer
   preset), activation ranges calibrated on `representative_data`.
 
