@@ -124,6 +124,9 @@ def compare(args):
     return "\n".join(lines)
 
 
+REMAT_ROWS = {"both": (False, True), "off": (False,), "on": (True,)}
+
+
 def total_memory():
     with open("/proc/meminfo") as file:
         for line in file:
@@ -141,7 +144,7 @@ def largest(args):
         "| remat | step MiB at 2 / 4 | MiB per image | predicted largest batch | its measured peak |",
         "|---|---|---|---|---|",
     ]
-    for remat in (False, True):
+    for remat in REMAT_ROWS[args.remat]:
         small, large = (measure(args, args.backend, remat, batch, args.largest) for batch in (2, 4))
         if "error" in small or "error" in large:
             lines.append(f"| {remat} | failed: {small.get('error') or large.get('error')} | | | |")
@@ -168,6 +171,7 @@ def main():
     parser.add_argument("--timm-python", help="an interpreter with timm, for timm's rows")
     parser.add_argument("--largest", help="a variant whose largest batch to find instead, e.g. L/16")
     parser.add_argument("--backend", choices=BACKENDS, default="torch", help="the backend of --largest")
+    parser.add_argument("--remat", choices=sorted(REMAT_ROWS), default="both", help="the rows of --largest")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds one process may take")
     args = parser.parse_args()
     print(largest(args) if args.largest else compare(args))

@@ -88,3 +88,46 @@ def test_a_folder_with_one_class_is_refused_as_such(tmp_path, capsys):
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "data" / "cat" / "a.png")
     assert main(_tiny(tmp_path / "run") + ["--data", str(tmp_path / "data")]) == 1
     assert "a classifier needs at least two classes. Class sub-folders found: only 'cat'" in capsys.readouterr().err
+
+
+BACKEND = __import__("keras").backend.backend()
+
+
+def test_train_flags_for_several_devices_reach_the_run(tmp_path, capsys):
+    if BACKEND == "torch":
+        assert main(_tiny(tmp_path) + ["--distribute", "data"]) == 1
+        assert "no multi-device training for the 'torch' backend; use KERAS_BACKEND=jax" in capsys.readouterr().err
+        return
+    import keras
+
+    try:
+        # One process, all its devices (one CPU here): the run trains and writes as without the flag.
+        assert main(_tiny(tmp_path) + ["--distribute", "data"]) == 0
+    finally:
+        if BACKEND == "jax":
+            keras.distribution.set_distribution(None)
+    assert (tmp_path / "model.keras").exists() and "test accuracy" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--multi-worker"], "`multi_worker=True` needs a kind of distribution: pass distribute='data' or 'model'"),
+        (["--distribute", "pipeline"], "argument --distribute: invalid choice: 'pipeline'"),
+    ],
+)
+def test_train_distribution_flags_are_checked(tmp_path, capsys, flags, message):
+    code = None
+    try:
+        code = main(_tiny(tmp_path) + flags)
+    except SystemExit as exit:  # argparse refuses a bad choice itself
+        code = exit.code
+    assert code in (1, 2)
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="the refusal is TensorFlow's; JAX trains several processes")
+def test_train_refuses_multi_worker_on_tensorflow_with_the_reason(tmp_path, capsys):
+    assert main(_tiny(tmp_path) + ["--distribute", "data", "--multi-worker"]) == 1
+    error = capsys.readouterr().err
+    assert "multi_worker=True (--multi-worker) needs the JAX backend: Keras 3.15's model.fit fails" in error

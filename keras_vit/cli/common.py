@@ -66,6 +66,23 @@ def add_lora_flags(parser):
                        help="the adapters' scale is alpha / rank (default: the rank)")
 
 
+def add_distribution_flags(parser):
+    """Adds the `TrainConfig` flags of training over several devices or processes
+    (`keras-vit train` only)."""
+    group = parser.add_argument_group(
+        "several devices or processes",
+        "JAX or TensorFlow; --batch-size stays the global batch, split between the replicas",
+    )
+    group.add_argument("--distribute", choices=("data", "model"),
+                       help="data: every device a whole model and a share of each batch; "
+                            "model (JAX): each block's weights split over --model-parallel devices")
+    group.add_argument("--model-parallel", type=int, default=2, metavar="N",
+                       help="devices sharing one model replica with --distribute model (default: 2)")
+    group.add_argument("--multi-worker", action="store_true",
+                       help="this process is one of a multi-process job (JAX): it reads KERAS_DISTRIBUTION_JOB_ADDRESSES, "
+                            "_NUM_PROCESSES and _PROCESS_ID; process 0 writes --out")
+
+
 def config_from_flags(args, **fixed):
     """A `TrainConfig` from parsed flags; `fixed` entries win."""
     from keras_vit.data.pipeline import Augmentation
@@ -93,8 +110,16 @@ def config_from_flags(args, **fixed):
         overwrite=args.overwrite, verbose=_verbosity(args.quiet),
     )
     values.update(_lora_values(args))
+    values.update(_distribution_values(args))
     values.update(fixed)
     return TrainConfig(**values)
+
+
+def _distribution_values(args):
+    """The distribution flags, where the command has them (`keras-vit demo` does not)."""
+    if not hasattr(args, "distribute"):
+        return {}
+    return dict(distribute=args.distribute, model_parallel=args.model_parallel, multi_worker=args.multi_worker)
 
 
 def _verbosity(quiet):

@@ -1,6 +1,7 @@
 """`keras-vit train`: train or fine-tune any model on any data source."""
 
 from keras_vit.cli.common import (
+    add_distribution_flags,
     add_lora_flags,
     add_training_flags,
     announce,
@@ -22,6 +23,7 @@ def add_arguments(train):
     train.add_argument("--out", default="runs/train", help="output directory (checkpoints, logs, model.keras)")
     add_training_flags(train)
     add_lora_flags(train)
+    add_distribution_flags(train)
     train.add_argument("--few-shot", type=int, nargs="+", metavar="K",
                        help="after training, the few-shot linear accuracy of the model's features with K "
                             "training images per class, 3 seeds, on the test split (as keras-vit evaluate)")

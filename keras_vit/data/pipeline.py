@@ -7,6 +7,7 @@ and CutMix can mix them and label smoothing can apply.
 """
 
 import dataclasses
+import functools
 
 from keras_vit.utils.validation import check_grid, check_positive_int, check_rate
 
@@ -59,8 +60,17 @@ class Augmentation:
 NO_AUGMENTATION = Augmentation(crop_area=None, flip=False)
 
 
-def train_pipeline(dataset, num_classes, image_size, batch_size, augmentation=Augmentation(), size=None, seed=0):
+def train_pipeline(
+    dataset, num_classes, image_size, batch_size, augmentation=Augmentation(), size=None, seed=0,
+    epochs=None, first_epoch=0,
+):
     """Shuffled, augmented, one-hot batches for training.
+
+    With `epochs`, the batches of epochs `first_epoch` to `epochs - 1` in one
+    stream, each epoch's order drawn from `seed` and its index alone: a run
+    resumed at `first_epoch` sees the order an uninterrupted one would (the
+    random augmentations draw afresh). Give `model.fit` `steps_per_epoch`
+    (`size // batch_size`). Without, one epoch, reshuffled each time through.
 
     Args:
         dataset: `tf.data.Dataset` of `(uint8 image, int label)`, e.g. a split
@@ -72,6 +82,8 @@ def train_pipeline(dataset, num_classes, image_size, batch_size, augmentation=Au
         size: int or None. Examples in `dataset`, to check `batch_size`
             against and size the shuffle buffer. Defaults to None.
         seed: int. Seed of the shuffling and the augmentation. Defaults to 0.
+        epochs: int or None. The run's epochs; needs `size`. Defaults to None.
+        first_epoch: int. The first epoch to yield, with `epochs`. Defaults to 0.
 
     Returns:
         A `tf.data.Dataset` of `(images, labels)`: float32 `(batch, h, w, 3)`
@@ -89,9 +101,23 @@ def train_pipeline(dataset, num_classes, image_size, batch_size, augmentation=Au
             image = tf.image.random_flip_left_right(image, seed=seed)
         return image, label
 
-    data = dataset.shuffle(min(size or 10_000, 10_000), seed=seed, reshuffle_each_iteration=True)
-    data = data.map(crop, num_parallel_calls=tf.data.AUTOTUNE)
-    data = data.batch(batch_size, drop_remainder=True)
+    buffer = min(size or 10_000, 10_000)
+
+    def epoch(index):
+        # Each epoch's order seeded by (seed, epoch), never reshuffled.
+        order = dataset.shuffle(buffer, seed=seed * 1_000_003 + index, reshuffle_each_iteration=False)
+        return order.map(crop, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size, drop_remainder=True)
+
+    if epochs is None:
+        data = dataset.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+        data = data.map(crop, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size, drop_remainder=True)
+    else:
+        if size is None:
+            raise ValueError("`epochs` needs `size`, the examples in `dataset`, to size each epoch. Received: size=None")
+        if not (isinstance(first_epoch, int) and 0 <= first_epoch):
+            raise ValueError(f"`first_epoch` must be an int, 0 or more. Received: first_epoch={first_epoch!r}")
+        # Empty when the run has finished every epoch.
+        data = functools.reduce(tf.data.Dataset.concatenate, map(epoch, range(first_epoch, epochs)), epoch(0).take(0))
     data = data.map(_one_hot(num_classes), num_parallel_calls=tf.data.AUTOTUNE)
     if augmentation.randaugment:
         data = data.map(_randaugment(augmentation, seed), num_parallel_calls=tf.data.AUTOTUNE)
@@ -122,8 +148,16 @@ def eval_pipeline(dataset, num_classes, image_size, batch_size, crop_fraction=0.
     """
     import tensorflow as tf
 
-    height, width = check_grid("image_size", image_size)
     batch_size = check_positive_int("batch_size", batch_size)
+    data = dataset.map(_eval_resize(image_size, crop_fraction), num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
+    return data.map(_one_hot(num_classes)).prefetch(tf.data.AUTOTUNE)
+
+
+def _eval_resize(image_size, crop_fraction):
+    """The evaluation's deterministic resize and centre crop of one `(image, label)`."""
+    import tensorflow as tf
+
+    height, width = check_grid("image_size", image_size)
     if not 0 < crop_fraction <= 1:
         raise ValueError(f"`crop_fraction` must lie in (0, 1]. Received: crop_fraction={crop_fraction!r}")
 
@@ -137,8 +171,52 @@ def eval_pipeline(dataset, num_classes, image_size, batch_size, crop_fraction=0.
             image = tf.image.resize(image, (height, width))
         return tf.ensure_shape(image, (height, width, 3)), label
 
-    data = dataset.map(resize, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
-    return data.map(_one_hot(num_classes)).prefetch(tf.data.AUTOTUNE)
+    return resize
+
+
+def padded_eval_pipeline(dataset, num_classes, image_size, batch_size, size, crop_fraction=0.875):
+    """`eval_pipeline`'s batches, all whole, with a weight for each example.
+
+    The split is padded with black images of weight 0 to a multiple of
+    `batch_size`, so that every batch splits evenly between the processes of
+    a multi-process job (Keras needs a known batch size to shard a dataset
+    between JAX processes). Weighted, the padding changes no accuracy; a
+    mean loss over the batches counts it as zero, so multiply the loss by
+    `padded_size(size, batch_size) / size` (see `unpad_loss`).
+
+    Args:
+        dataset, num_classes, image_size, batch_size, crop_fraction: as
+            `eval_pipeline`'s.
+        size: int. Examples in `dataset`.
+
+    Returns:
+        A `tf.data.Dataset` of `(images, labels, weights)`, weights float32
+        `(batch,)`, 1 for the split's examples and 0 for the padding.
+    """
+    import tensorflow as tf
+
+    batch_size = check_positive_int("batch_size", batch_size)
+    padding = padded_size(check_positive_int("size", size), batch_size) - size
+    resize = _eval_resize(image_size, crop_fraction)
+    height, width = check_grid("image_size", image_size)
+    real = dataset.map(resize, num_parallel_calls=tf.data.AUTOTUNE).map(lambda image, label: (image, label, 1.0))
+    label_dtype = real.element_spec[1].dtype
+    blank = tf.data.Dataset.from_tensors(
+        (tf.zeros((height, width, 3)), tf.zeros((), label_dtype), tf.constant(0.0))
+    ).repeat(padding)
+    data = real.concatenate(blank).batch(batch_size, drop_remainder=True)
+    hot = _one_hot(num_classes)
+    return data.map(lambda images, labels, weights: (*hot(images, labels), weights)).prefetch(tf.data.AUTOTUNE)
+
+
+def padded_size(size, batch_size):
+    """`size` rounded up to a multiple of `batch_size`: the examples `padded_eval_pipeline` yields."""
+    return -(-size // batch_size) * batch_size
+
+
+def unpad_loss(loss, size, batch_size):
+    """The mean loss over a split of `size` examples, from the one over `padded_eval_pipeline`'s batches."""
+    return loss * padded_size(size, batch_size) / size
 
 
 class BatchSizeError(ValueError):

@@ -83,15 +83,17 @@ def pretrain(config, target="mean_color", mask_rate=0.5):
     encoder = _encoder(config, source.num_classes)
     model = MaskedPatchPrediction(encoder, target=target, mask_rate=mask_rate, seed=config.seed)
     image_size = config_of(encoder).image_size
-    train_data, evaluate = run_data(config, source, image_size)
+    resumed = resume_epoch(paths)
+    train_data, evaluate = run_data(config, source, image_size, first_epoch=resumed)
     steps = config.epochs * (source.sizes["train"] // config.batch_size)
     model.compile(optimizer=optimizer_for(config, steps))
 
-    resumed = resume_epoch(paths)
     history = model.fit(
         train_data,
         validation_data=evaluate("validation") if source.sizes["validation"] else None,
         epochs=config.epochs,
+        # One stream of all epochs (`run_data`), so that a resumed run keeps the order.
+        steps_per_epoch=source.sizes["train"] // config.batch_size,
         shuffle=False,  # the pipeline shuffles, seeded
         callbacks=[
             keras.callbacks.CSVLogger(paths["log"], append=True),

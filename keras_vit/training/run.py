@@ -18,13 +18,14 @@ import sys
 import keras
 
 from keras_vit.data.load import load_source
-from keras_vit.data.pipeline import Augmentation, eval_pipeline, train_pipeline
+from keras_vit.data.pipeline import Augmentation, eval_pipeline, padded_eval_pipeline, train_pipeline, unpad_loss
 from keras_vit.data.subset import check_fraction, subset_size, subset_train
 from keras_vit.evaluation import FewShotResult, few_shot, split_batches
 from keras_vit.evaluation.sampling import check_shots
 from keras_vit.models.legacy import input_size
-from keras_vit.training.callbacks import EpochCheckpoint, ProgressFile, save_atomically
+from keras_vit.training.callbacks import EpochCheckpoint, ProgressFile, SharedBackup, save_atomically
 from keras_vit.training.lora import DEFAULT_TARGETS, LoRASummary, RestartLoRA, check_lora_arguments, enable_lora
+from keras_vit.training.placement import Placement, placement_for
 from keras_vit.training.precision import set_mixed_precision
 from keras_vit.training.recipes import RECIPES, classification_loss
 from keras_vit.training.run_folder import prepare_out, resume_epoch
@@ -82,6 +83,14 @@ class TrainConfig:
             of the model's features with this many training images per class
             (`keras_vit.evaluation.few_shot`, 3 seeds, the test split
             scored); empty for none.
+        distribute: None, "data" or "model": train over several devices
+            (`keras_vit.training.distribute`; JAX or TensorFlow). `batch_size`
+            stays the global batch, split between the data-parallel replicas.
+        model_parallel: int. Devices sharing one model replica for
+            `distribute="model"`.
+        multi_worker: bool. This process is one of a multi-process job (its
+            environment says which, see `keras_vit.training.distribute`);
+            every process runs the same config, process 0 writes the files.
     """
 
     model: str
@@ -113,13 +122,17 @@ class TrainConfig:
     lora_alpha: float | None = None
     train_fraction: float = 1.0
     few_shot: tuple = ()
+    distribute: str | None = None
+    model_parallel: int = 2
+    multi_worker: bool = False
 
 
 @dataclasses.dataclass
 class TrainResult:
     """What a run produced: its model, test metrics, history and files, its
-    few-shot accuracies if `TrainConfig.few_shot` asked for them, and the
-    number of distinct training examples it saw."""
+    few-shot accuracies if `TrainConfig.few_shot` asked for them, the
+    number of distinct training examples it saw, and where it ran (a
+    `keras_vit.training.placement.Placement`)."""
 
     model: object
     test_accuracy: float
@@ -130,6 +143,7 @@ class TrainResult:
     lora: LoRASummary | None = None
     few_shot: FewShotResult | None = None
     train_examples: int | None = None
+    placement: Placement = Placement()
 
 
 def train(config):
@@ -153,42 +167,64 @@ def train(config):
     if config.few_shot:
         check_shots(config.few_shot)
     check_fraction("train_fraction", config.train_fraction)
+    placement = placement_for(config.distribute, config.model_parallel, config.multi_worker)
+    placement.check_batch(config.batch_size)
+    if config.few_shot and placement.num_processes > 1:
+        raise ValueError(
+            "`few_shot` needs the whole model in one process; evaluate the saved model.keras "
+            f"afterwards (keras-vit evaluate). Received: few_shot={config.few_shot!r} with "
+            f"{placement.num_processes} processes"
+        )
     paths = prepare_out(
         config.out, "model.keras", config.overwrite, classes=CLASS_NAMES_FILE,
-        checkpoints="checkpoints", tensorboard="tensorboard",
+        checkpoints="checkpoints", tensorboard="tensorboard", writes=placement.writes,
     )
     keras.utils.set_random_seed(config.seed)
     set_mixed_precision(config.precision)
     source = load_source(config.data, data_dir=config.data_dir, image_size=config.image_size or 32, seed=config.seed)
-    model = build_model_for(config, source.num_classes)
-    lora = _enable_lora(config, model)
-    image_size = input_size(model)  # a dynamic-size model trains at its built size
-    subset = subset_train(source, config.train_fraction, config.seed)
-    train_data, evaluate = run_data(config, subset, image_size)
-    steps = config.epochs * (source.sizes["train"] // config.batch_size)
-    model.compile(
-        optimizer=optimizer_for(config, steps),
-        loss=classification_loss(config.label_smoothing),
-        metrics=["accuracy"],
-    )
+    resumed = resume_epoch(paths, writes=placement.writes)
+    with placement.scope():
+        model = build_model_for(config, source.num_classes)
+        lora = _enable_lora(config, model)
+        image_size = input_size(model)  # a dynamic-size model trains at its built size
+        subset = subset_train(source, config.train_fraction, config.seed)
+        train_data, evaluate = run_data(config, subset, image_size, placement.pads_evaluation, resumed)
+        steps = config.epochs * (source.sizes["train"] // config.batch_size)
+        model.compile(
+            optimizer=optimizer_for(config, steps),
+            loss=classification_loss(config.label_smoothing),
+            metrics=["accuracy"],
+        )
 
-    resumed = resume_epoch(paths)
-    history = model.fit(
-        train_data,
-        validation_data=evaluate("validation") if source.sizes["validation"] else None,
-        epochs=config.epochs,
-        # The pipeline shuffles, seeded; fit cannot shuffle a dataset and warns if asked to.
-        shuffle=False,
-        callbacks=_callbacks(paths, lora=lora is not None, seed=config.seed),
-        verbose=config.verbose,
-    )
+    history = _fit(model, train_data, evaluate, source, config, paths, lora, placement)
     test_loss, test_accuracy = model.evaluate(evaluate("test"), verbose=0)
-    save_atomically(model, paths["product"])
-    _write_class_names(source.class_names, paths["classes"])
+    if placement.pads_evaluation:
+        test_loss = unpad_loss(test_loss, source.sizes["test"], config.batch_size)
+    with placement.saving(model) as writes:
+        if writes:
+            save_atomically(model, paths["product"])
+            _write_class_names(source.class_names, paths["classes"])
     return TrainResult(
         model, float(test_accuracy), float(test_loss), history.history, paths["product"], resumed, lora,
         _few_shot(config, model, source, paths["product"]) if config.few_shot else None,
-        subset_size(subset),
+        subset_size(subset), placement,
+    )
+
+
+def _fit(model, train_data, evaluate, source, config, paths, lora, placement):
+    return model.fit(
+        train_data,
+        validation_data=evaluate("validation") if source.sizes["validation"] else None,
+        epochs=config.epochs,
+        # One stream of all epochs (`run_data`), so that a resumed run keeps the order.
+        steps_per_epoch=source.sizes["train"] // config.batch_size,
+        # The pipeline shuffles, seeded; fit cannot shuffle a dataset and warns if asked to.
+        shuffle=False,
+        callbacks=[
+            *_unpadding(placement, source.sizes["validation"], config.batch_size),
+            *_callbacks(paths, lora=lora is not None, seed=config.seed, placement=placement),
+        ],
+        verbose=config.verbose,
     )
 
 
@@ -204,20 +240,40 @@ def _few_shot(config, model, source, saved):
         raise ValueError(f"{error} (few-shot evaluation; the trained model is saved to {saved})") from None
 
 
-def run_data(config, source, image_size):
-    """`config`'s seeded, augmented training pipeline over `source`, and a
-    function from a split's name to its evaluation pipeline."""
+def run_data(config, source, image_size, padded=False, first_epoch=0):
+    """`config`'s seeded, augmented training pipeline over `source`, the
+    batches of its epochs from `first_epoch` on in one stream, and a function
+    from a split's name to its evaluation pipeline (whole, weighted batches
+    if `padded`: `keras_vit.data.pipeline.padded_eval_pipeline`)."""
     train_data = train_pipeline(
         source.splits["train"], source.num_classes, image_size, config.batch_size,
         config.augmentation, size=source.sizes["train"], seed=config.seed,
+        epochs=config.epochs, first_epoch=first_epoch,
     )
 
     def evaluate(split):
+        if padded:
+            return padded_eval_pipeline(
+                source.splits[split], source.num_classes, image_size, config.batch_size,
+                source.sizes[split], config.crop_fraction,
+            )
         return eval_pipeline(
             source.splits[split], source.num_classes, image_size, config.batch_size, config.crop_fraction
         )
 
     return train_data, evaluate
+
+
+def _unpadding(placement, size, batch_size):
+    """A callback that makes the validation loss over padded batches the split's mean, if padded."""
+    if not (placement.pads_evaluation and size):
+        return []
+
+    def unpad(epoch, logs):
+        if "val_loss" in logs:
+            logs["val_loss"] = unpad_loss(logs["val_loss"], size, batch_size)
+
+    return [keras.callbacks.LambdaCallback(on_epoch_end=unpad)]
 
 
 def _write_class_names(class_names, path):
@@ -306,18 +362,22 @@ def optimizer_for(config, steps):
     return recipe.optimizer(steps, batch_size)
 
 
-def _callbacks(paths, lora=False, seed=0):
+def _callbacks(paths, lora=False, seed=0, placement=Placement()):
     # Keras restores LoRA layers merged, with both factors zero: redraw one.
     restart = [RestartLoRA(seed)] if lora else []
+    if not placement.writes:
+        # The other processes restore from the backup process 0 writes and
+        # join its saves (in the same order: a save may gather weights).
+        return [SharedBackup(paths["backup"], placement), *restart, EpochCheckpoint(paths["checkpoints"], placement=placement)]
     return [
         # Before the backup, so no epoch the backup holds lacks its row; a row
         # written by a run killed before its backup is dropped on resume.
         keras.callbacks.CSVLogger(paths["log"], append=True),
-        keras.callbacks.BackupAndRestore(paths["backup"], double_checkpoint=True),
+        SharedBackup(paths["backup"], placement),
         *restart,
         # Right after the backup, so the progress never counts an epoch the
         # backup has not saved.
         ProgressFile(paths["progress"]),
-        EpochCheckpoint(paths["checkpoints"]),
+        EpochCheckpoint(paths["checkpoints"], placement=placement),
         keras.callbacks.TensorBoard(paths["tensorboard"]),
     ]

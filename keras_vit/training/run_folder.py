@@ -15,7 +15,7 @@ from keras_vit.training.callbacks import read_progress
 RUN_FILES = {"backup": "backup", "log": "log.csv", "progress": "progress.json"}
 
 
-def prepare_out(out, product, overwrite, action="train", **files):
+def prepare_out(out, product, overwrite, action="train", writes=True, **files):
     """Creates `out` and returns the paths of its files; refuses a finished run.
 
     Args:
@@ -24,6 +24,9 @@ def prepare_out(out, product, overwrite, action="train", **files):
         overwrite: bool. Start again over a finished run (its log and
             progress are removed).
         action: str. What the run does, for the error. Defaults to `"train"`.
+        writes: bool. False in the processes of a multi-process job that
+            only read the folder: they check it and change nothing.
+            Defaults to True.
         **files: further `{key: file name}` in `out`.
 
     Returns:
@@ -38,6 +41,8 @@ def prepare_out(out, product, overwrite, action="train", **files):
             f"{out} holds a finished run ({paths['product']}); pass overwrite=True "
             f"(--overwrite) to {action} again into it, or choose another output directory."
         )
+    if not writes:
+        return paths
     for stale in ("log", "progress"):
         if finished and os.path.exists(paths[stale]):
             os.remove(paths[stale])
@@ -45,10 +50,10 @@ def prepare_out(out, product, overwrite, action="train", **files):
     return paths
 
 
-def resume_epoch(paths):
+def resume_epoch(paths, writes=True):
     """The epochs an interrupted run in this folder finished; 0 for a new run.
 
-    Says so on stderr, and trims the log to those epochs.
+    Says so on stderr, and (if `writes`) trims the log to those epochs.
     """
     # BackupAndRestore deletes its folder when a run ends, so the folder's
     # presence, not the progress file's, says the last run was interrupted.
@@ -57,7 +62,8 @@ def resume_epoch(paths):
     epoch = read_progress(paths["progress"])
     if epoch:
         print(f"keras_vit: resuming from the end of epoch {epoch} ({paths['backup']})", file=sys.stderr)
-    trim_log(paths["log"], epoch)
+    if writes:
+        trim_log(paths["log"], epoch)
     return epoch
 
 

@@ -1,0 +1,169 @@
+"""A run's place in a job of several devices or processes: its scope, its batch, who writes.
+
+`keras_vit.training.train` trains over several devices or processes through
+`placement_for`. Every process of a multi-process job (JAX) runs the same
+`train(config)` with the same global `batch_size`: Keras splits each batch of
+the input pipeline between the processes (`Distribution.distribute_dataset`:
+process `p` of `n` takes the `p`-th of `n` equal pieces), so every optimizer step
+sees exactly the batch a single process would. Process 0 alone writes
+checkpoints, logs and the model; the others read the same output folder when
+they resume, so it must be on storage they all see.
+"""
+
+import contextlib
+import dataclasses
+
+import keras
+
+from keras_vit.training.distribution import distribute
+
+
+@dataclasses.dataclass(frozen=True)
+class Placement:
+    """Where a run's computation happens and which of its processes writes.
+
+    Attributes:
+        strategy: None (one device), the `keras.distribution.Distribution` set
+            globally (JAX), or the `tf.distribute.Strategy` (TensorFlow) whose
+            scope must hold building and compiling the model.
+        process_id: int. This process' index in the job, 0 to `num_processes - 1`.
+        num_processes: int. Processes in the job.
+        batch_splits: int. The number of pieces each global batch is split
+            into (data-parallel replicas); the batch size must be a multiple.
+    """
+
+    strategy: object = None
+    process_id: int = 0
+    num_processes: int = 1
+    batch_splits: int = 1
+
+    @property
+    def writes(self):
+        """Whether this process writes the run's files: process 0 does."""
+        return self.process_id == 0
+
+    def scope(self):
+        """The context to build and compile the model in."""
+        if hasattr(self.strategy, "scope"):
+            return self.strategy.scope()
+        return contextlib.nullcontext()
+
+    @contextlib.contextmanager
+    def saving(self, model):
+        """Entered by every process around a save; yields whether this one writes.
+
+        On JAX, weights sharded over devices of other processes (`kind="model"`
+        across processes) are first gathered in every process, a collective
+        that each process must join, and restored afterwards; the save itself
+        runs with no distribution set, since Keras' saving creates variables
+        and a variable created under one is placed by a collective too.
+        """
+        if self.num_processes > 1 and keras.backend.backend() == "jax":
+            with _gathered(model), _no_distribution():
+                yield self.writes
+        else:
+            yield self.writes
+
+    @property
+    def pads_evaluation(self):
+        """Whether evaluation batches must all be whole: Keras shards a dataset
+        between JAX processes only when its batch size is known."""
+        return self.num_processes > 1 and keras.backend.backend() == "jax"
+
+    def check_batch(self, batch_size):
+        """Refuses a global batch that does not split evenly between the replicas."""
+        if batch_size % self.batch_splits:
+            raise ValueError(
+                f"`batch_size` is the global batch, split between {self.batch_splits} data-parallel "
+                f"replicas, so it must be a multiple of {self.batch_splits}. Received: batch_size={batch_size}"
+            )
+        return batch_size
+
+
+def placement_for(kind=None, model_parallel=2, multi_worker=False):
+    """Sets up `kind` of distribution (`keras_vit.training.distribute`) and says where this process is.
+
+    Args:
+        kind: None (one device, one process), `"data"` or `"model"`.
+        model_parallel: int. Devices per model replica for `kind="model"`.
+        multi_worker: bool. Join a multi-process job first (environment
+            variables, see `distribute`).
+
+    Returns:
+        A `Placement`.
+    """
+    if kind is None:
+        if multi_worker:
+            raise ValueError(
+                "`multi_worker=True` needs a kind of distribution: pass distribute='data' or 'model' "
+                "(--distribute data|model)."
+            )
+        return Placement()
+    strategy = distribute(kind, model_parallel=model_parallel, multi_worker=multi_worker)
+    if keras.backend.backend() == "jax":
+        return _jax_placement(strategy)
+    return _tensorflow_placement(strategy)
+
+
+def _jax_placement(distribution):
+    import jax
+
+    mesh = distribution.device_mesh
+    batch_axis = mesh.axis_names.index(distribution.batch_dim_name)
+    return Placement(distribution, jax.process_index(), jax.process_count(), mesh.shape[batch_axis])
+
+
+def _tensorflow_placement(strategy):
+    # One process: `distribute` refuses TensorFlow's multi-worker strategy.
+    return Placement(strategy, 0, 1, strategy.num_replicas_in_sync)
+
+
+def host_weights(model, placement):
+    """`model`'s weights as NumPy arrays, whole in every process of `placement`'s job.
+
+    On JAX, weights sharded between processes are gathered: every process
+    must call this, in the same order as its other collectives.
+
+    Args:
+        model: a Keras model trained under `placement`.
+        placement: `Placement`.
+
+    Returns:
+        A list of NumPy arrays, in `model.weights`' order.
+    """
+    with placement.saving(model):
+        return [keras.ops.convert_to_numpy(weight.value) for weight in model.weights]
+
+
+@contextlib.contextmanager
+def _no_distribution():
+    current = keras.distribution.distribution()
+    keras.distribution.set_distribution(None)
+    try:
+        yield
+    finally:
+        keras.distribution.set_distribution(current)
+
+
+@contextlib.contextmanager
+def _gathered(model):
+    """Swaps every variable sharded over several processes for a replicated copy, and back."""
+    import jax
+    from jax.sharding import NamedSharding, PartitionSpec
+
+    variables = list(model.variables)
+    if getattr(model, "optimizer", None) is not None:
+        variables += list(model.optimizer.variables)
+    swapped = []
+    for variable in variables:
+        value = variable.value
+        if not isinstance(value, jax.Array) or value.is_fully_replicated:
+            continue
+        replicated = NamedSharding(value.sharding.mesh, PartitionSpec())
+        swapped.append((variable, value))
+        variable._value = jax.jit(lambda x: x, out_shardings=replicated)(value)
+    try:
+        yield
+    finally:
+        for variable, value in swapped:
+            variable._value = value
