@@ -94,3 +94,33 @@ def test_bad_batch_and_augmentation_arguments_are_rejected():
         Augmentation(crop_area=(0.5, 1.5))
     with pytest.raises(ValueError, match="`crop_fraction` must lie in"):
         eval_pipeline(source.splits["test"], 4, 16, 8, crop_fraction=0)
+
+
+def test_padded_evaluation_is_whole_batches_whose_weighted_metrics_are_the_splits():
+    from keras_vit.data.pipeline import padded_eval_pipeline, padded_size, unpad_loss
+
+    source = _source(n=40)
+    split, size = source.splits["train"], source.sizes["train"]
+    assert size % 8
+    plain = [(np.asarray(x), np.asarray(y)) for x, y in eval_pipeline(split, 4, 16, 8)]
+    padded = [tuple(map(np.asarray, batch)) for batch in padded_eval_pipeline(split, 4, 16, 8, size)]
+    assert [len(x) for x, _, _ in padded] == [8] * (padded_size(size, 8) // 8) and padded_size(size, 8) > size
+    weights = np.concatenate([w for _, _, w in padded])
+    assert weights.tolist() == [1.0] * size + [0.0] * (padded_size(size, 8) - size)
+    np.testing.assert_array_equal(np.concatenate([x for x, _, _ in padded])[:size], np.concatenate([x for x, _ in plain]))
+    # A per-example loss, averaged over the padded batches and unpadded, is the split's mean.
+    losses = np.concatenate([x.mean(axis=(1, 2, 3)) * w for x, _, w in padded])
+    assert unpad_loss(losses.mean(), size, 8) == pytest.approx(np.concatenate([x for x, _ in plain]).mean(axis=(1, 2, 3)).mean())
+
+
+def test_a_stream_of_epochs_resumed_at_an_epoch_yields_that_epochs_batches():
+    source = _source(n=60)
+    split, size = source.splits["train"], source.sizes["train"]
+    whole = [np.asarray(x) for x, _ in train_pipeline(split, 4, 8, 8, NO_AUGMENTATION, size=size, seed=3, epochs=3)]
+    resumed = [np.asarray(x) for x, _ in train_pipeline(split, 4, 8, 8, NO_AUGMENTATION, size=size, seed=3, epochs=3, first_epoch=2)]
+    steps = size // 8
+    assert len(whole) == 3 * steps and len(resumed) == steps
+    np.testing.assert_array_equal(np.concatenate(whole[2 * steps:]), np.concatenate(resumed))
+    assert not np.array_equal(np.concatenate(whole[:steps]), np.concatenate(resumed))  # epochs differ in order
+    with pytest.raises(ValueError, match="`first_epoch` must be an int, 0 or more. Received: first_epoch=-1"):
+        train_pipeline(source.splits["train"], 4, 8, 8, size=40, epochs=3, first_epoch=-1)
