@@ -124,10 +124,3 @@ def test_train_distribution_flags_are_checked(tmp_path, capsys, flags, message):
         code = exit.code
     assert code in (1, 2)
     assert message in capsys.readouterr().err
-
-
-@pytest.mark.skipif(BACKEND != "tensorflow", reason="the refusal is TensorFlow's; JAX trains several processes")
-def test_train_refuses_multi_worker_on_tensorflow_with_the_reason(tmp_path, capsys):
-    assert main(_tiny(tmp_path) + ["--distribute", "data", "--multi-worker"]) == 1
-    error = capsys.readouterr().err
-    assert "multi_worker=True (--multi-worker) needs the JAX backend: Keras 3.15's model.fit fails" in error

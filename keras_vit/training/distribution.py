@@ -14,17 +14,6 @@ from keras_vit.utils.validation import check_choice, check_positive_int
 
 KINDS = ("data", "model")
 
-# Why `multi_worker` is refused on TensorFlow; `tests/training/test_multi_process.py`
-# checks that Keras still fails, so that the refusal goes when Keras is fixed.
-MULTI_WORKER_TF = (
-    "multi_worker=True (--multi-worker) needs the JAX backend: Keras 3.15's model.fit fails under "
-    "TensorFlow's MultiWorkerMirroredStrategy (it reduces the first input batch across workers to "
-    "build the model, and each step's scalar metrics along an axis they do not have). Use "
-    "KERAS_BACKEND=jax for several processes; TensorFlow trains on the devices of one process "
-    "(distribute='data', MirroredStrategy)."
-)
-
-
 def layout_map(device_mesh, model_axis="model"):
     """Shards each block's attention heads and MLP hidden units over `model_axis`.
 
@@ -66,11 +55,12 @@ def distribute(kind="data", model_parallel=2, devices=None, multi_worker=False):
         devices: list or None. Devices to use (`keras.distribution.list_devices()`
             names on JAX, `tf.config` names on TensorFlow); None for all.
             Defaults to None.
-        multi_worker: bool. Join a multi-process job first (JAX only):
-            `keras.distribution.initialize()` reads the `KERAS_DISTRIBUTION_*`
-            variables or the cluster's own (see `jax.distributed.initialize`).
-            On TensorFlow it is refused: Keras 3.15's `fit` fails under
-            `tf.distribute.MultiWorkerMirroredStrategy` (`MULTI_WORKER_TF`).
+        multi_worker: bool. Join a multi-process job first: on JAX
+            `keras.distribution.initialize()` (reads the `KERAS_DISTRIBUTION_*`
+            variables or the cluster's own, see `jax.distributed.initialize`),
+            on TensorFlow `tf.distribute.MultiWorkerMirroredStrategy` (reads
+            `TF_CONFIG`; Keras 3.15's `fit` needs
+            `keras_vit.training.placement.prepare_fit` under it).
             Defaults to False.
 
     Returns:
@@ -88,9 +78,7 @@ def distribute(kind="data", model_parallel=2, devices=None, multi_worker=False):
                 "kind='model' needs the JAX backend (Keras' ModelParallel); on "
                 "TensorFlow use kind='data'."
             )
-        if multi_worker:
-            raise ValueError(MULTI_WORKER_TF)
-        return _tensorflow(devices)
+        return _tensorflow(devices, multi_worker)
     raise ValueError(
         f"Keras has no multi-device training for the {backend!r} backend; use "
         "KERAS_BACKEND=jax (data or model parallel) or tensorflow (data parallel)."
@@ -119,7 +107,9 @@ def _jax(kind, model_parallel, devices, multi_worker):
     return distribution
 
 
-def _tensorflow(devices):
+def _tensorflow(devices, multi_worker):
     import tensorflow as tf
 
+    if multi_worker:
+        return tf.distribute.MultiWorkerMirroredStrategy()
     return tf.distribute.MirroredStrategy(devices)

@@ -1,13 +1,14 @@
 """A run's place in a job of several devices or processes: its scope, its batch, who writes.
 
 `keras_vit.training.train` trains over several devices or processes through
-`placement_for`. Every process of a multi-process job (JAX) runs the same
+`placement_for`. Every process of a multi-process job runs the same
 `train(config)` with the same global `batch_size`: Keras splits each batch of
-the input pipeline between the processes (`Distribution.distribute_dataset`:
-process `p` of `n` takes the `p`-th of `n` equal pieces), so every optimizer step
-sees exactly the batch a single process would. Process 0 alone writes
-checkpoints, logs and the model; the others read the same output folder when
-they resume, so it must be on storage they all see.
+the input pipeline between the processes (JAX: `Distribution.distribute_dataset`,
+TensorFlow: `Strategy.experimental_distribute_dataset`), so every optimizer step
+sees exactly the batch a single process would. Process 0 (TensorFlow: the
+chief, else worker 0) alone writes checkpoints, logs and the model; the others
+read the same output folder when they resume, so it must be on storage they
+all see.
 """
 
 import contextlib
@@ -114,8 +115,75 @@ def _jax_placement(distribution):
 
 
 def _tensorflow_placement(strategy):
-    # One process: `distribute` refuses TensorFlow's multi-worker strategy.
-    return Placement(strategy, 0, 1, strategy.num_replicas_in_sync)
+    resolver = getattr(strategy, "cluster_resolver", None)
+    jobs = resolver.cluster_spec().as_dict() if resolver is not None else {}
+    if not jobs:
+        return Placement(strategy, 0, 1, strategy.num_replicas_in_sync)
+    # The chief, if the cluster has one, is process 0; then the workers in order.
+    order = [(job, task) for job in ("chief", "worker") for task in range(len(jobs.get(job, ())))]
+    process_id = order.index((resolver.task_type, resolver.task_id))
+    return Placement(strategy, process_id, len(order), strategy.num_replicas_in_sync)
+
+
+def prepare_fit(model, placement, element_spec):
+    """Makes Keras 3.15's `fit` under a TensorFlow strategy train as on one device.
+
+    Does nothing on one device, and on JAX, whose steps are computed for the
+    global batch. On TensorFlow, Keras' trainer has three faults that this
+    works around on `model` and its optimizer (each checked by a test in
+    `tests/training/test_multi_process.py` that plain Keras still has it, so
+    that the workaround goes when Keras is fixed):
+
+    - Gradients are clipped (`global_clipnorm`, every recipe's 1) per replica,
+      before the replicas' partial gradients are summed, so the clip sees a
+      part of the gradient. Here the optimizer sums them across replicas
+      first, clips the sum and hands each replica its share of it.
+    - Under `MultiWorkerMirroredStrategy`, before the first step Keras reduces
+      a first input batch across the workers to build the model symbolically
+      (`PerReplica` values cannot become a tensor): the model is built here
+      from the input's `element_spec`, and Keras' build step skipped.
+    - Under it too, each step's scalar logs are averaged across workers along
+      axis 0, which a scalar does not have: each step's logs get that axis
+      (shape `(1,)`), which the average removes again.
+
+    Args:
+        model: a Keras model, built and compiled in `placement.scope()`.
+        placement: `Placement`.
+        element_spec: the training dataset's `element_spec`.
+    """
+    if keras.backend.backend() != "tensorflow" or placement.strategy is None:
+        return
+    if placement.strategy.num_replicas_in_sync > 1:
+        _clip_after_summing(model.optimizer, placement.strategy.num_replicas_in_sync)
+    if placement.num_processes > 1:
+        with placement.scope():
+            model._symbolic_build(data_batch=element_spec)
+        model.__dict__["_maybe_symbolic_build"] = lambda iterator=None, data_batch=None: None
+        for name in ("train_step", "test_step"):
+            model.__dict__[name] = _with_log_axis(getattr(model, name))
+
+
+def _clip_after_summing(optimizer, replicas):
+    """Clips the replicas' summed gradients, and gives each replica `1/replicas` of
+    the clipped sum (the optimizer's update then sums them again)."""
+    import tensorflow as tf
+
+    if not (optimizer.global_clipnorm or optimizer.clipnorm or optimizer.clipvalue):
+        return
+    clip = optimizer._clip_gradients
+
+    def clip_summed(grads):
+        summed = tf.distribute.get_replica_context().all_reduce("SUM", grads)
+        return [grad / replicas for grad in clip(summed)]
+
+    optimizer.__dict__["_clip_gradients"] = clip_summed
+
+
+def _with_log_axis(step):
+    def step_with_axis(data):
+        return {name: keras.ops.reshape(value, (1,)) for name, value in step(data).items()}
+
+    return step_with_axis
 
 
 def host_weights(model, placement):

@@ -25,7 +25,7 @@ from keras_vit.evaluation.sampling import check_shots
 from keras_vit.models.legacy import input_size
 from keras_vit.training.callbacks import EpochCheckpoint, ProgressFile, SharedBackup, save_atomically
 from keras_vit.training.lora import DEFAULT_TARGETS, LoRASummary, RestartLoRA, check_lora_arguments, enable_lora
-from keras_vit.training.placement import Placement, placement_for
+from keras_vit.training.placement import Placement, placement_for, prepare_fit
 from keras_vit.training.precision import set_mixed_precision
 from keras_vit.training.recipes import RECIPES, classification_loss
 from keras_vit.training.run_folder import prepare_out, resume_epoch
@@ -195,6 +195,7 @@ def train(config):
             loss=classification_loss(config.label_smoothing),
             metrics=["accuracy"],
         )
+    prepare_fit(model, placement, train_data.element_spec)
 
     history = _fit(model, train_data, evaluate, source, config, paths, lora, placement)
     test_loss, test_accuracy = model.evaluate(evaluate("test"), verbose=0)

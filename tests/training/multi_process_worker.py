@@ -28,10 +28,17 @@ def local_batches(config, placement, image_size):
     """This process' share of the first epoch's batches, as NumPy image arrays."""
     source = load_source(config.data, image_size=image_size, seed=config.seed)
     train_data, _ = run_data(config, subset_train(source, config.train_fraction, config.seed), image_size)
-    if placement.num_processes > 1:
-        train_data = keras.distribution.distribution().distribute_dataset(train_data)
     steps = source.sizes["train"] // config.batch_size  # a process takes one piece of each global batch
-    return [np.asarray(images) for images, _ in train_data.take(steps)]
+    if placement.num_processes == 1:
+        return [np.asarray(images) for images, _ in train_data.take(steps)]
+    if keras.backend.backend() == "jax":
+        return [np.asarray(images) for images, _ in keras.distribution.distribution().distribute_dataset(train_data).take(steps)]
+    strategy = placement.strategy
+    return [
+        np.asarray(part)
+        for images, _ in strategy.experimental_distribute_dataset(train_data.take(steps))
+        for part in strategy.experimental_local_results(images)
+    ]
 
 
 def main():
