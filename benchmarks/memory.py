@@ -91,6 +91,8 @@ def measure(args, backend, remat, batch, variant=None):
                                 capture_output=True, text=True, timeout=args.timeout)
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {args.timeout:.0f} s"}
+    if result.returncode < 0:
+        return {"error": f"killed by signal {-result.returncode} (out of memory, if 9)"}
     if result.returncode:
         return {"error": (result.stderr.strip().splitlines() or [f"exit {result.returncode}"])[-1]}
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -141,8 +143,8 @@ def largest(args):
     lines = [
         f"{args.largest} at {args.image_size}, AdamW, {args.backend}; limit {limit / 2**30:.1f} GiB resident",
         "",
-        "| remat | step MiB at 2 / 4 | MiB per image | predicted largest batch | its measured peak |",
-        "|---|---|---|---|---|",
+        "| remat | step MiB at 2 / 4 | MiB per image | predicted largest batch | its measured peak | largest batch that trained | its peak |",
+        "|---|---|---|---|---|---|---|",
     ]
     for remat in REMAT_ROWS[args.remat]:
         small, large = (measure(args, args.backend, remat, batch, args.largest) for batch in (2, 4))
@@ -154,11 +156,28 @@ def largest(args):
         check = measure(args, args.backend, remat, batch, args.largest)
         peak = "failed: " + check["error"] if "error" in check else f"{check['peak'] / 2**30:.1f} GiB"
         print(f"remat={remat}: 2 -> {small}, 4 -> {large}, {batch} -> {check}", flush=True)
+        trained, trained_peak = (batch, check["peak"]) if "error" not in check else bisect(args, remat, 4, large, batch)
         lines.append(
             f"| {remat} | {step_memory(small) / MIB:,.0f} / {step_memory(large) / MIB:,.0f} | "
-            f"{per_image / MIB:,.0f} | {batch} | {peak} |"
+            f"{per_image / MIB:,.0f} | {batch} | {peak} | {trained} | {trained_peak / 2**30:.1f} GiB |"
         )
     return "\n".join(lines)
+
+
+def bisect(args, remat, good, good_result, bad, probes=5):
+    """The largest batch in `[good, bad)` found to train in `probes` halvings, and its peak."""
+    peak = good_result["peak"]
+    for _ in range(probes):
+        if bad - good <= 1:
+            break
+        middle = (good + bad) // 2
+        result = measure(args, args.backend, remat, middle, args.largest)
+        print(f"remat={remat}: {middle} -> {result}", flush=True)
+        if "error" in result:
+            bad = middle
+        else:
+            good, peak = middle, result["peak"]
+    return good, peak
 
 
 def main():

@@ -35,6 +35,7 @@ def pytest_configure(config):
 # to its two workers in collection order, so that no long file starts last while the other
 # worker has nothing left to do. A file not listed runs in its usual place.
 SLOWEST_FILES = (
+    "tests/training/test_multi_process.py",
     "tests/cli/test_first_run.py",
     "tests/pretraining/test_run.py",
     "tests/training/test_quantization.py",
