@@ -97,7 +97,7 @@ def placement_for(kind=None, model_parallel=2, multi_worker=False):
         if multi_worker:
             raise ValueError(
                 "`multi_worker=True` needs a kind of distribution: pass distribute='data' or 'model' "
-                "(--distribute data|model)."
+                "(--distribute data|model). Received: distribute=None"
             )
         return Placement()
     strategy = distribute(kind, model_parallel=model_parallel, multi_worker=multi_worker)
