@@ -6,9 +6,11 @@ JAX joins its processes with `keras.distribution.initialize` (the
 the same config and the same global batch; the cases check that all processes
 end with the weights of one process trained on the same global batches, that
 each process was given its own half of every epoch, that process 0 alone wrote
-the run's files, and that a job killed in every process resumes to the same
+the run's files, and that when one process of a `keras-vit train` job is
+killed the other stops by itself and the restarted job ends with the same
 weights. A last test checks that plain Keras still fails under TensorFlow's
-multi-worker strategy, which `prepare_multi_worker_fit` works around.
+multi-worker strategy, which `keras_vit.training.placement.prepare_fit` works
+around.
 """
 
 import json
@@ -162,14 +164,18 @@ def _cli_command(out):
     ]
 
 
-def _start_cli(out, envs):
-    return [
-        subprocess.Popen(
-            _cli_command(out), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-            env=dict(os.environ, PYTHONPATH=os.getcwd(), KERAS_BACKEND=BACKEND, **env),
-        )
-        for env in envs
-    ]
+def _start_cli(out, envs, logs):
+    """Starts every process of a `keras-vit train` job; each one's stderr goes to a file in
+    `logs` (a pipe left unread while the test waits could fill and stall the process)."""
+    logs.mkdir(exist_ok=True)
+    processes = []
+    for index, env in enumerate(envs):
+        with open(logs / f"process_{index}.txt", "w") as log:
+            processes.append(subprocess.Popen(
+                _cli_command(out), stdout=subprocess.DEVNULL, stderr=log, text=True,
+                env=dict(os.environ, PYTHONPATH=os.getcwd(), KERAS_BACKEND=BACKEND, **env),
+            ))
+    return processes
 
 
 # How long the survivors of a dead process may take to stop: JAX's coordinator
@@ -184,28 +190,30 @@ def test_when_a_process_dies_the_other_stops_and_the_restarted_job_ends_as_one_p
     """A `keras-vit train` job: one process killed after the first epoch, the
     other must stop on its own; started again, the job resumes from its
     backup and ends with the weights of one uninterrupted process."""
-    out = tmp_path / "run"
-    processes = _start_cli(out, _cluster_env(2))
+    out, first, second = tmp_path / "run", tmp_path / "first", tmp_path / "second"
+    processes = _start_cli(out, _cluster_env(2), first)
     deadline = time.time() + TIMEOUT
     while read_progress(str(out / "progress.json")) < 1:
-        assert all(process.poll() is None for process in processes), processes[0].stderr.read()[-3000:]
+        assert all(process.poll() is None for process in processes), (first / "process_0.txt").read_text()[-3000:]
         assert time.time() < deadline, "the job never finished its first epoch"
         time.sleep(0.05)
     processes[victim].send_signal(signal.SIGKILL)
     died = time.time()
     survivor = processes[1 - victim]
     try:
-        survivor.communicate(timeout=SURVIVORS_STOP_WITHIN[BACKEND])
+        survivor.wait(timeout=SURVIVORS_STOP_WITHIN[BACKEND])
     except subprocess.TimeoutExpired:
         survivor.kill()
         pytest.fail(f"process {1 - victim} still ran {SURVIVORS_STOP_WITHIN[BACKEND]} s after process {victim} died")
     assert survivor.returncode != 0, "the survivor ended as if the job had finished"
     print(f"process {1 - victim} stopped {time.time() - died:.1f} s after process {victim} died")
     assert not (out / "model.keras").exists()
-    restarted = _start_cli(out, _cluster_env(2))
-    stderr = [process.communicate(timeout=TIMEOUT)[1] for process in restarted]
-    assert [process.returncode for process in restarted] == [0, 0], stderr[0][-3000:]
-    assert "resuming from the end of epoch 1" in stderr[0]
+    processes[victim].wait()
+    restarted = _start_cli(out, _cluster_env(2), second)
+    codes = [process.wait(timeout=TIMEOUT) for process in restarted]
+    stderr = (second / "process_0.txt").read_text()
+    assert codes == [0, 0], stderr[-3000:]
+    assert "resuming from the end of epoch 1" in stderr
     assert len(open(out / "log.csv").read().splitlines()) == EPOCHS + 1
     model = keras.saving.load_model(out / "model.keras")
     _assert_same_weights(one_process, {f"arr_{i}": w.numpy() for i, w in enumerate(model.weights)})
