@@ -184,6 +184,15 @@ def report(result):
     from keras_vit.cli.class_names import run_class_names
 
     epochs = len(next(iter(result.history.values()), []))
+    placement = getattr(result, "placement", None)
+    if placement is not None and not placement.writes:
+        # One process of a multi-process job: process 0 writes the files and reports them.
+        print(
+            f"test accuracy {result.test_accuracy:.4f}, test loss {result.test_loss:.4f} after "
+            f"{epochs + result.resumed_from_epoch} epochs (process {placement.process_id} of "
+            f"{placement.num_processes}; process 0 saves the model to {result.model_path})"
+        )
+        return
     print(
         f"test accuracy {result.test_accuracy:.4f}, test loss {result.test_loss:.4f} "
         f"after {epochs + result.resumed_from_epoch} epochs; model saved to {result.model_path}"

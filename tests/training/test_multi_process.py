@@ -165,14 +165,14 @@ def _cli_command(out):
 
 
 def _start_cli(out, envs, logs):
-    """Starts every process of a `keras-vit train` job; each one's stderr goes to a file in
+    """Starts every process of a `keras-vit train` job; each one's output goes to files in
     `logs` (a pipe left unread while the test waits could fill and stall the process)."""
     logs.mkdir(exist_ok=True)
     processes = []
     for index, env in enumerate(envs):
-        with open(logs / f"process_{index}.txt", "w") as log:
+        with open(logs / f"process_{index}.txt", "w") as log, open(logs / f"process_{index}.out.txt", "w") as printed:
             processes.append(subprocess.Popen(
-                _cli_command(out), stdout=subprocess.DEVNULL, stderr=log, text=True,
+                _cli_command(out), stdout=printed, stderr=log, text=True,
                 env=dict(os.environ, PYTHONPATH=os.getcwd(), KERAS_BACKEND=BACKEND, **env),
             ))
     return processes
@@ -214,6 +214,7 @@ def test_when_a_process_dies_the_other_stops_and_the_restarted_job_ends_as_one_p
     stderr = (second / "process_0.txt").read_text()
     assert codes == [0, 0], stderr[-3000:]
     assert "resuming from the end of epoch 1" in stderr
+    assert "(process 1 of 2; process 0 saves the model to" in (second / "process_1.out.txt").read_text()
     assert len(open(out / "log.csv").read().splitlines()) == EPOCHS + 1
     model = keras.saving.load_model(out / "model.keras")
     _assert_same_weights(one_process, {f"arr_{i}": w.numpy() for i, w in enumerate(model.weights)})
