@@ -103,14 +103,15 @@ def train_pipeline(
 
     buffer = min(size or 10_000, 10_000)
 
-    def epoch(index):
-        # Each epoch's order seeded by (seed, epoch), never reshuffled.
-        order = dataset.shuffle(buffer, seed=seed * 1_000_003 + index, reshuffle_each_iteration=False)
+    def batches(order):
         return order.map(crop, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size, drop_remainder=True)
 
+    def epoch(index):
+        # Each epoch's order seeded by (seed, epoch), never reshuffled.
+        return batches(dataset.shuffle(buffer, seed=seed * 1_000_003 + index, reshuffle_each_iteration=False))
+
     if epochs is None:
-        data = dataset.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
-        data = data.map(crop, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size, drop_remainder=True)
+        data = batches(dataset.shuffle(buffer, seed=seed, reshuffle_each_iteration=True))
     else:
         if size is None:
             raise ValueError("`epochs` needs `size`, the examples in `dataset`, to size each epoch. Received: size=None")

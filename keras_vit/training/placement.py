@@ -59,17 +59,21 @@ class Placement:
         runs with no distribution set, since Keras' saving creates variables
         and a variable created under one is placed by a collective too.
         """
-        if self.num_processes > 1 and keras.backend.backend() == "jax":
+        if self._jax_processes:
             with _gathered(model), _no_distribution():
                 yield self.writes
         else:
             yield self.writes
 
     @property
+    def _jax_processes(self):
+        return self.num_processes > 1 and keras.backend.backend() == "jax"
+
+    @property
     def pads_evaluation(self):
         """Whether evaluation batches must all be whole: Keras shards a dataset
         between JAX processes only when its batch size is known."""
-        return self.num_processes > 1 and keras.backend.backend() == "jax"
+        return self._jax_processes
 
     def check_batch(self, batch_size):
         """Refuses a global batch that does not split evenly between the replicas."""
