@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_vit.layers.interpolation import resize_offsets
+from keras_vit.layers.fast_path import attend, project
 from keras_vit.quantization import quantized_dtype_config, sublayer_policy
 from keras_vit.utils.resample import resample_relative_embedding
 from keras_vit.utils.validation import check_heads, check_positive_int, check_rate
@@ -136,15 +137,15 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         return {name: getattr(self, name) for name in PROJECTIONS}
 
     def call(self, tokens, training=None, return_attention_scores=False):
-        query, key, value = self.query(tokens), self.key(tokens), self.value(tokens)
+        query, key, value = (project(layer, tokens) for layer in (self.query, self.key, self.value))
         bias = None if self.relative_position_tokens is None else self.relative_logits(query)
         dropout_active = training and self.dropout_rate > 0
         if return_attention_scores or dropout_active or not self._fused:
             mixed, weights = self._explicit_attention(query, key, value, bias, training)
         else:
             scale = 1.0 / self.head_dim**0.5
-            mixed = ops.dot_product_attention(query, key, value, bias=bias, scale=scale)
-        output = self.out(mixed)
+            mixed = attend(query, key, value, bias, scale)
+        output = project(self.out, mixed)
         return (output, weights) if return_attention_scores else output
 
     def compute_output_spec(self, tokens, training=None, return_attention_scores=False):

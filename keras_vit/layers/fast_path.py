@@ -1,0 +1,149 @@
+"""The encoder block's projections, LayerNorms and attention product, with one
+fused PyTorch call each on the torch backend.
+
+Keras' portable layers cost the torch backend, which runs eagerly and fuses
+nothing, about a third of a ViT-B/16 forward pass in bf16 on a CPU with AMX
+(the profile is in benchmarks/README.md): a separate addition after every
+projection's matmul, a `bmm` for every `EinsumDense`, a float32 copy of the
+tokens into and out of every LayerNorm, and a contiguous copy of the query,
+key and value before the fused attention. Each function here computes what
+its portable path computes (tests compare the two on every backend, to float
+rounding) and takes the fused call only on torch; JAX and TensorFlow compile
+the portable path and fuse it themselves.
+"""
+
+import math
+
+import keras
+from keras import ops
+
+# The attention projections' equations that are a matmul of the input's
+# trailing axes with the kernel's leading axes, and how many axes they contract.
+_CONTRACTED_AXES = {"btd,dhk->bthk": 1, "bthk,hkd->btd": 2}
+
+
+def _on_torch():
+    return keras.config.backend() == "torch"
+
+
+def project(layer, inputs):
+    """`layer(inputs)` for a built `Dense` or attention `EinsumDense` projection.
+
+    On torch, a float projection with a bias and no activation runs as one
+    `torch.addmm`, the bias added inside the matmul. The inputs, kernel and
+    bias are cast to the layer's compute dtype as Keras' call casts them under
+    a mixed precision policy, and the result has the layer's output shape and
+    dtype. Every other case calls the layer: other backends, quantized layers,
+    layers with LoRA enabled, and layers without a bias or with an activation.
+
+    Args:
+        layer: A built `keras.layers.Dense`, or a built
+            `keras.layers.EinsumDense` with equation `"btd,dhk->bthk"` or
+            `"bthk,hkd->btd"` (any other equation is called as is).
+        inputs: The layer's input tensor.
+
+    Returns:
+        The layer's output for `inputs`.
+    """
+    contracted = _fused_axes(layer)
+    if contracted is None:
+        return layer(inputs)
+    import torch
+
+    inputs = _torch_tensor(inputs, layer.compute_dtype)
+    kernel = _torch_tensor(layer.kernel, layer.compute_dtype)
+    bias = _torch_tensor(layer.bias, layer.compute_dtype)
+    depth = math.prod(kernel.shape[:contracted])
+    outputs = torch.addmm(bias.reshape(-1), inputs.reshape(-1, depth), kernel.reshape(depth, -1))
+    return outputs.reshape(*inputs.shape[:-contracted], *kernel.shape[contracted:])
+
+
+def _fused_axes(layer):
+    """How many trailing input axes `layer` contracts, when it can run as one
+    `addmm`; None when it must be called."""
+    if not _on_torch():
+        return None
+    if layer.quantization_mode is not None or layer.lora_enabled or layer.bias is None:
+        return None
+    if layer.activation not in (None, keras.activations.linear):
+        return None
+    if isinstance(layer, keras.layers.EinsumDense):
+        contracted = _CONTRACTED_AXES.get(layer.equation)
+    elif isinstance(layer, keras.layers.Dense):
+        contracted = 1
+    else:
+        return None
+    if contracted is None or tuple(layer.bias.shape) != tuple(layer.kernel.shape[contracted:]):
+        return None
+    return contracted
+
+
+def normalize(layer, inputs):
+    """`layer(inputs)` for a built `keras.layers.LayerNormalization` over the last axis.
+
+    Keras computes the normalization in at least float32: a bfloat16 or
+    float16 input is copied to float32 and the result copied back. On torch,
+    `torch.nn.functional.layer_norm` takes the input in the layer's compute
+    dtype with float32 scale and offset and accumulates in float32 itself,
+    with no copies; the result differs from Keras' by at most one rounding of
+    the output dtype. Every other case calls the layer: other backends, RMS
+    scaling, layers without scale or offset, and other axes.
+    """
+    if not _fused_norm(layer):
+        return layer(inputs)
+    import torch
+
+    inputs = _torch_tensor(inputs, layer.compute_dtype)
+    return torch.nn.functional.layer_norm(
+        inputs,
+        inputs.shape[-1:],
+        _torch_tensor(layer.gamma, "float32"),
+        _torch_tensor(layer.beta, "float32"),
+        layer.epsilon,
+    )
+
+
+def _fused_norm(layer):
+    axis = layer.axis if isinstance(layer.axis, int) else tuple(layer.axis)
+    return (
+        _on_torch()
+        and axis in (-1, (-1,))
+        and layer.scale
+        and layer.center
+        and not layer.rms_scaling
+    )
+
+
+def attend(query, key, value, bias, scale):
+    """`keras.ops.dot_product_attention(query, key, value, bias=bias, scale=scale)`.
+
+    Query, key and value have shape `(batch, tokens, heads, head_dim)`, the
+    bias `(batch, heads, tokens, tokens)` or None. On torch, Keras makes each of
+    the three contiguous in `(batch, heads, tokens, head_dim)` before the fused
+    kernel; `torch.nn.functional.scaled_dot_product_attention` takes the
+    strided views as they are, and the result is the same.
+    """
+    if not _on_torch():
+        return ops.dot_product_attention(query, key, value, bias=bias, scale=scale)
+    import torch
+
+    if bias is not None:
+        bias = _torch_tensor(bias, query.dtype)
+    mixed = torch.nn.functional.scaled_dot_product_attention(
+        query.transpose(1, 2), key.transpose(1, 2), value.transpose(1, 2), attn_mask=bias, scale=scale
+    )
+    return mixed.transpose(1, 2)
+
+
+def _torch_tensor(value, dtype):
+    """`value` (a tensor, array or Keras variable) as a torch tensor of `dtype`,
+    with none of `keras.ops`' per-call dispatch (about 25 ms of a ViT-B/16
+    forward pass in the functions above)."""
+    import torch
+
+    if isinstance(value, keras.Variable):
+        value = value.value
+    if not isinstance(value, torch.Tensor):
+        value = ops.convert_to_tensor(value)
+    dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
+    return value.to(dtype)

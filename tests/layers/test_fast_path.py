@@ -1,0 +1,135 @@
+"""The fused torch calls of `keras_vit.layers.fast_path` against the portable
+Keras path they replace, on every backend (elsewhere they are the portable path)."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_vit.layers import fast_path
+
+ON_TORCH = keras.config.backend() == "torch"
+# Float32: the same products summed in another order. bf16: one rounding of
+# a result near 4 is 2**-6.
+TOLERANCES = {"float32": 1e-5, "mixed_bfloat16": 4e-2}
+
+PROJECTIONS = {
+    "dense": (lambda: keras.layers.Dense(6), (2, 5, 8)),
+    "query": (lambda: keras.layers.EinsumDense("btd,dhk->bthk", (None, 2, 3), bias_axes="hk"), (2, 5, 8)),
+    "out": (lambda: keras.layers.EinsumDense("bthk,hkd->btd", (None, 8), bias_axes="d"), (2, 5, 2, 3)),
+}
+
+
+@pytest.fixture
+def policy(request):
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(request.param)
+    yield request.param
+    keras.config.set_dtype_policy(previous)
+
+
+def _built(make, input_shape, seed=0):
+    layer = make()
+    layer.build(input_shape)
+    rng = np.random.default_rng(seed)
+    for variable in layer.weights:
+        variable.assign(rng.normal(size=variable.shape).astype("float32"))
+    return layer
+
+
+def _inputs(shape, seed=1):
+    return np.random.default_rng(seed).normal(size=shape).astype("float32")
+
+
+def _numpy(tensor):
+    return keras.ops.convert_to_numpy(keras.ops.cast(tensor, "float32"))
+
+
+@pytest.mark.parametrize("policy", list(TOLERANCES), indirect=True)
+@pytest.mark.parametrize("kind", list(PROJECTIONS))
+def test_project_equals_the_layer_call(kind, policy):
+    make, input_shape = PROJECTIONS[kind]
+    layer = _built(make, input_shape)
+    inputs = _inputs(input_shape)
+    fused, portable = fast_path.project(layer, inputs), layer(inputs)
+    assert tuple(fused.shape) == tuple(portable.shape)
+    assert keras.backend.standardize_dtype(fused.dtype) == layer.compute_dtype
+    np.testing.assert_allclose(_numpy(fused), _numpy(portable), atol=TOLERANCES[policy], rtol=0)
+
+
+@pytest.mark.parametrize("kind", list(PROJECTIONS))
+def test_project_takes_the_fused_call_on_torch_alone(kind):
+    make, input_shape = PROJECTIONS[kind]
+    layer = _built(make, input_shape)
+    expected = {"dense": 1, "query": 1, "out": 2}[kind] if ON_TORCH else None
+    assert fast_path._fused_axes(layer) == expected
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["int8", "lora", "no_bias", "activation", "other_equation"],
+)
+def test_project_calls_the_layer_it_cannot_fuse(change):
+    if change == "no_bias":
+        layer = _built(lambda: keras.layers.Dense(6, use_bias=False), (2, 5, 8))
+    elif change == "activation":
+        layer = _built(lambda: keras.layers.Dense(6, activation="relu"), (2, 5, 8))
+    elif change == "other_equation":
+        layer = _built(lambda: keras.layers.EinsumDense("btd,de->bte", (None, 6), bias_axes="e"), (2, 5, 8))
+    else:
+        layer = _built(lambda: keras.layers.Dense(6), (2, 5, 8))
+        if change == "int8":
+            layer.quantize("int8")
+        else:
+            layer.enable_lora(2, b_initializer="ones")
+    assert fast_path._fused_axes(layer) is None
+    inputs = _inputs((2, 5, 8))
+    np.testing.assert_array_equal(_numpy(fast_path.project(layer, inputs)), _numpy(layer(inputs)))
+
+
+@pytest.mark.skipif(not ON_TORCH, reason="the fused call exists only on torch; elsewhere project is the layer's call")
+def test_project_gradients_equal_the_layer_call_on_torch():
+    import torch
+
+    make, input_shape = PROJECTIONS["out"]
+    layer = _built(make, input_shape)
+    inputs = torch.tensor(_inputs(input_shape), requires_grad=True)
+    gradients = []
+    for call in (lambda x: fast_path.project(layer, x), layer):
+        variables = [layer.kernel.value, layer.bias.value]
+        loss = (call(inputs) ** 2).sum()
+        gradients.append([g.numpy() for g in torch.autograd.grad(loss, [inputs, *variables])])
+    for fused, portable in zip(*gradients):
+        np.testing.assert_allclose(fused, portable, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("policy", list(TOLERANCES), indirect=True)
+def test_normalize_equals_the_layer_call(policy):
+    layer = keras.layers.LayerNormalization(epsilon=1e-6)
+    layer.build((2, 5, 8))
+    layer.gamma.assign(np.linspace(0.5, 1.5, 8).astype("float32"))
+    layer.beta.assign(np.linspace(-1, 1, 8).astype("float32"))
+    inputs = _inputs((2, 5, 8)) * 3 + 1
+    fused, portable = fast_path.normalize(layer, inputs), layer(inputs)
+    assert keras.backend.standardize_dtype(fused.dtype) == layer.compute_dtype
+    np.testing.assert_allclose(_numpy(fused), _numpy(portable), atol=TOLERANCES[policy] / 2, rtol=0)
+
+
+@pytest.mark.parametrize("settings", [{"scale": False}, {"center": False}, {"axis": [1, 2]}])
+def test_normalize_calls_the_layer_it_cannot_fuse(settings):
+    layer = keras.layers.LayerNormalization(**settings)
+    layer.build((2, 5, 8))
+    assert not fast_path._fused_norm(layer)
+    inputs = _inputs((2, 5, 8))
+    np.testing.assert_array_equal(_numpy(fast_path.normalize(layer, inputs)), _numpy(layer(inputs)))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+@pytest.mark.parametrize("with_bias", [False, True])
+def test_attend_equals_dot_product_attention(dtype, with_bias):
+    query, key, value = (keras.ops.cast(_inputs((2, 7, 3, 4), seed), dtype) for seed in (1, 2, 3))
+    bias = keras.ops.cast(_inputs((2, 3, 7, 7), 4), dtype) if with_bias else None
+    fused = fast_path.attend(query, key, value, bias, 0.5)
+    portable = keras.ops.dot_product_attention(query, key, value, bias=bias, scale=0.5)
+    assert tuple(fused.shape) == (2, 7, 3, 4)
+    tolerance = 1e-5 if dtype == "float32" else 2e-2
+    np.testing.assert_allclose(_numpy(fused), _numpy(portable), atol=tolerance, rtol=0)
