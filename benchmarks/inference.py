@@ -14,11 +14,14 @@ against HF transformers in fp32.
 
 Configurations (`--only` takes these names or shell patterns of them):
   keras-BACKEND-fp32, keras-BACKEND-bf16     float32, and the mixed_bfloat16 policy
+  keras-BACKEND-bf16-weights                 the bfloat16 policy: weights stored in bf16 too,
+                                             no cast of a weight in any call
   keras-BACKEND-int8, keras-BACKEND-float8   model.quantize(mode) on the float32 model
   keras-BACKEND-bf16-int8                    model.quantize("int8") on a mixed_bfloat16 model
   keras-torch-fp32-tanh                      tanh GELU (keras_vit's default for the original
                                              checkpoints); every other Keras row uses the exact GELU
-  keras-torch-{fp32,bf16}-timm-env           keras_vit on timm's interpreter (its torch build)
+  keras-torch-{fp32,bf16,bf16-weights}-timm-env
+                                             keras_vit on timm's interpreter (its torch build)
   timm-{fp32,bf16}, hf-{fp32,bf16}           PyTorch models; bf16 is torch.autocast
   litert-fp32, litert-dynamic-int8           LiteRT files written by keras_vit.export.export_model
                                              from the TensorFlow backend, in the LiteRT interpreter
@@ -61,8 +64,7 @@ import textwrap
 KERAS = """
 import os, time, json
 import numpy as np, keras, keras_vit
-if "{precision}" == "bf16":
-    keras.config.set_dtype_policy("mixed_bfloat16")
+keras.config.set_dtype_policy("{policy}")
 model = keras_vit.ViTB16(approximate_gelu={approximate})
 if "{quantize}":
     model.quantize("{quantize}")
@@ -258,9 +260,14 @@ BASELINES = ("timm-fp32", "timm-bf16")
 FALLBACK_BASELINE = "hf-fp32"
 
 
+# The Keras dtype policy of each precision's name.
+POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16", "bf16-weights": "bfloat16"}
+
+
 def keras_config(backend, precision, quantize="", approximate=False):
-    """keras_vit's ViT-B/16 on `backend`, under a float32 or mixed_bfloat16 policy, optionally quantized."""
-    fields = {"precision": precision, "quantize": quantize, "approximate": approximate}
+    """keras_vit's ViT-B/16 on `backend`, under the policy of `precision` (a key of
+    POLICIES), optionally quantized."""
+    fields = {"policy": POLICIES[precision], "quantize": quantize, "approximate": approximate}
     return {"KERAS_BACKEND": backend}, KERAS, fields
 
 
@@ -270,14 +277,14 @@ def configurations(folder):
     # function. The "-tanh" row is keras_vit's default for the original checkpoints.
     configs = {}
     for backend in ("jax", "tensorflow", "torch"):
-        for precision in ("fp32", "bf16"):
+        for precision in POLICIES:
             configs[f"keras-{backend}-{precision}"] = keras_config(backend, precision)
         for mode in ("int8", "float8"):
             configs[f"keras-{backend}-{mode}"] = keras_config(backend, "fp32", mode)
         configs[f"keras-{backend}-bf16-int8"] = keras_config(backend, "bf16", "int8")
     configs["keras-torch-fp32-tanh"] = keras_config("torch", "fp32", approximate=True)
     configs["keras-torch-bf16-compile"] = ({"KERAS_BACKEND": "torch"}, KERAS_COMPILED, {})
-    for precision in ("fp32", "bf16"):
+    for precision in POLICIES:
         # The same Keras model on the interpreter (and so the torch build) that timm runs on.
         configs[f"keras-torch-{precision}-timm-env"] = keras_config("torch", precision)
     for name, build in (("timm", TIMM), ("hf", HF)):
