@@ -18,6 +18,9 @@ Configurations (`--only` takes these names or shell patterns of them):
                                              no cast of a weight in any call
   keras-BACKEND-int8, keras-BACKEND-float8   model.quantize(mode) on the float32 model
   keras-BACKEND-bf16-int8                    model.quantize("int8") on a mixed_bfloat16 model
+  keras-jax-{fp32,bf16}-onednn               XLA_FLAGS with XLA:CPU's oneDNN matmul fusions
+                                             (--xla_cpu_use_onednn=true
+                                             --xla_cpu_experimental_onednn_fusion_type=dot)
   keras-torch-fp32-tanh                      tanh GELU (keras_vit's default for the original
                                              checkpoints); every other Keras row uses the exact GELU
   keras-torch-{fp32,bf16,bf16-weights}-timm-env
@@ -260,6 +263,9 @@ BASELINES = ("timm-fp32", "timm-bf16")
 FALLBACK_BASELINE = "hf-fp32"
 
 
+# XLA:CPU calling oneDNN for its matmul fusions, off by default in jaxlib 0.10.
+JAX_ONEDNN = {"XLA_FLAGS": "--xla_cpu_use_onednn=true --xla_cpu_experimental_onednn_fusion_type=dot"}
+
 # The Keras dtype policy of each precision's name.
 POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16", "bf16-weights": "bfloat16"}
 
@@ -282,6 +288,9 @@ def configurations(folder):
         for mode in ("int8", "float8"):
             configs[f"keras-{backend}-{mode}"] = keras_config(backend, "fp32", mode)
         configs[f"keras-{backend}-bf16-int8"] = keras_config(backend, "bf16", "int8")
+    for precision in ("fp32", "bf16"):
+        environment, template, fields = keras_config("jax", precision)
+        configs[f"keras-jax-{precision}-onednn"] = ({**environment, **JAX_ONEDNN}, template, fields)
     configs["keras-torch-fp32-tanh"] = keras_config("torch", "fp32", approximate=True)
     configs["keras-torch-bf16-compile"] = ({"KERAS_BACKEND": "torch"}, KERAS_COMPILED, {})
     for precision in POLICIES:

@@ -3,7 +3,10 @@
 Each step is a full forward, backward and AdamW update on one batch of random
 images with random labels; Keras runs `train_on_batch`, timm a hand-written
 PyTorch loop. Every configuration runs in a subprocess of its own, round-robin,
-keeping each one's best round (see inference.py).
+keeping each one's best round (see inference.py). The `-onednn` rows run JAX
+with XLA:CPU's oneDNN matmul fusions, `-timm-env` rows on timm's interpreter,
+and `-denormals`/`-ftz` rows say whether denormal floats are flushed
+(`configurations`).
 
     python benchmarks/training.py --timm-python <python with timm>
     python benchmarks/training.py --variant B/16 --batch 16 --only keras-torch-bf16 timm-bf16
@@ -16,6 +19,8 @@ import time, json
 import numpy as np, keras, keras_vit
 if "{precision}" == "bf16":
     keras.config.set_dtype_policy("mixed_bfloat16")
+if {ftz}:
+    keras_vit.training.flush_denormals()  # as keras_vit.training.train does
 model = keras_vit.models.from_variant("{variant}", approximate_gelu=False)
 model.compile(optimizer=keras.optimizers.AdamW(1e-4), loss=keras_vit.training.classification_loss())
 rng = np.random.default_rng(0)
@@ -32,6 +37,8 @@ print(json.dumps({{"seconds": time.perf_counter() - start}}))
 TIMM = """
 import time, json, contextlib
 import torch, timm
+if {ftz}:
+    torch.set_flush_denormal(True)
 model = timm.create_model("{timm_name}", pretrained=False)
 optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
 images = torch.rand({batch}, 3, 224, 224)
@@ -55,17 +62,25 @@ TIMM_NAMES = {"S/16": "vit_small_patch16_224", "B/16": "vit_base_patch16_224"}
 
 
 def configurations(variant):
+    """Every configuration by name. Keras rows flush denormals (`flush_denormals`,
+    as `keras_vit.training.train` does; TensorFlow and XLA always do); the
+    `-denormals` rows and timm's do not, the `timm-*-ftz` rows do."""
     configs = {}
+
+    def keras_row(name, backend, precision, environment=(), ftz=True):
+        fields = {"precision": precision, "variant": variant, "ftz": ftz}
+        configs[name] = ({"KERAS_BACKEND": backend, **dict(environment)}, KERAS, fields)
+
     for backend in ("jax", "tensorflow", "torch"):
         for precision in ("fp32", "bf16"):
-            configs[f"keras-{backend}-{precision}"] = (
-                {"KERAS_BACKEND": backend}, KERAS, {"precision": precision, "variant": variant}
-            )
+            keras_row(f"keras-{backend}-{precision}", backend, precision)
     for precision in ("fp32", "bf16"):
-        configs[f"keras-torch-{precision}-timm-env"] = (
-            {"KERAS_BACKEND": "torch"}, KERAS, {"precision": precision, "variant": variant}
-        )
-        configs[f"timm-{precision}"] = ({}, TIMM, {"precision": precision, "timm_name": TIMM_NAMES[variant]})
+        keras_row(f"keras-torch-{precision}-denormals", "torch", precision, ftz=False)
+        keras_row(f"keras-jax-{precision}-onednn", "jax", precision, inference.JAX_ONEDNN)
+        keras_row(f"keras-torch-{precision}-timm-env", "torch", precision)
+        for ftz in (False, True):
+            fields = {"precision": precision, "timm_name": TIMM_NAMES[variant], "ftz": ftz}
+            configs[f"timm-{precision}" + ("-ftz" if ftz else "")] = ({}, TIMM, fields)
     return configs
 
 

@@ -5,7 +5,7 @@ from keras_vit.quantization import QUANTIZATION_MODES, quantize, quantized_layer
 from keras_vit.training.callbacks import EpochCheckpoint, save_atomically
 from keras_vit.training.distribution import distribute, layout_map
 from keras_vit.training.lora import LORA_TARGETS, LoRASummary, enable_lora, merge_lora
-from keras_vit.training.precision import set_mixed_precision
+from keras_vit.training.precision import flush_denormals, set_mixed_precision
 from keras_vit.training.recipes import (
     FINETUNE,
     PRETRAIN,
@@ -34,6 +34,7 @@ __all__ = [
     "distribute",
     "enable_lora",
     "finetune_optimizer",
+    "flush_denormals",
     "layout_map",
     "merge_lora",
     "pretrain_optimizer",

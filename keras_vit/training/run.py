@@ -26,7 +26,7 @@ from keras_vit.models.legacy import input_size
 from keras_vit.training.callbacks import EpochCheckpoint, ProgressFile, SharedBackup, save_atomically
 from keras_vit.training.lora import DEFAULT_TARGETS, LoRASummary, RestartLoRA, check_lora_arguments, enable_lora
 from keras_vit.training.placement import Placement, placement_for, prepare_fit
-from keras_vit.training.precision import set_mixed_precision
+from keras_vit.training.precision import flush_denormals, set_mixed_precision
 from keras_vit.training.recipes import RECIPES, classification_loss
 from keras_vit.training.run_folder import prepare_out, resume_epoch
 from keras_vit.utils.validation import check_positive_int
@@ -181,6 +181,7 @@ def train(config):
     )
     keras.utils.set_random_seed(config.seed)
     set_mixed_precision(config.precision)
+    flush_denormals()
     source = load_source(config.data, data_dir=config.data_dir, image_size=config.image_size or 32, seed=config.seed)
     resumed = resume_epoch(paths, writes=placement.writes)
     with placement.scope():

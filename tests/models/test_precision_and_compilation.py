@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import keras_vit
+from tests.weights.original import images, original_arrays, original_forward
 
 TINY = dict(image_size=16, patch_size=4, hidden_dim=16, num_layers=2, num_heads=2, mlp_dim=24, num_classes=3)
 
@@ -36,6 +37,35 @@ def test_mixed_precision_predicts_and_trains(policy, tolerance):
     model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     _assert_learns(model, images, labels)
     assert all(variable.dtype == "float32" for variable in model.weights)
+
+
+def test_bfloat16_policy_keeps_bfloat16_weights_and_predicts():
+    # The fastest policy for inference: no weight is cast in any call.
+    reference = keras_vit.ViT(**TINY)
+    rng = np.random.default_rng(1)
+    for variable in reference.weights:
+        variable.assign(rng.normal(scale=0.1, size=variable.shape).astype("float32"))
+    keras.config.set_dtype_policy("bfloat16")
+    model = keras_vit.ViT(**TINY)
+    model.set_weights(reference.get_weights())
+    assert all(variable.dtype == "bfloat16" for variable in model.weights)
+    images, _ = _data()
+    outputs = model.predict(images, verbose=0)
+    assert outputs.dtype == np.float32
+    expected = reference.predict(images, verbose=0)
+    np.testing.assert_allclose(outputs, expected, atol=0.1)
+    assert (outputs.argmax(-1) == expected.argmax(-1)).mean() >= 0.9
+
+
+def test_bfloat16_policy_loads_a_checkpoint(tmp_path):
+    arrays = original_arrays()
+    path = str(tmp_path / "ckpt.npz")
+    np.savez(path, **arrays)
+    keras.config.set_dtype_policy("bfloat16")
+    model = keras_vit.from_checkpoint(path)
+    assert all(variable.dtype == "bfloat16" for variable in model.weights)
+    batch = images()
+    np.testing.assert_allclose(model.predict(batch, verbose=0), original_forward(arrays, batch), atol=0.1)
 
 
 def test_jit_compile_trains_and_predicts():

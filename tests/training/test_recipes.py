@@ -115,3 +115,10 @@ def test_mixed_precision_helper_sets_the_policy():
             training.set_mixed_precision("float8")
     finally:
         keras.config.set_dtype_policy("float32")
+
+
+def test_flush_denormals_makes_denormal_products_zero():
+    # 1e-30 * 1e-10 = 1e-40 lies below float32's smallest normal number (1.2e-38).
+    assert training.flush_denormals()
+    tiny = keras.ops.multiply(keras.ops.convert_to_tensor(1e-30, "float32"), keras.ops.convert_to_tensor(1e-10, "float32"))
+    assert float(keras.ops.convert_to_numpy(tiny)) == 0.0
