@@ -1,6 +1,8 @@
 """Choosing the dtype policy (bfloat16 mixed precision where the device computes it fast), and
 flushing denormal floats on the CPU."""
 
+import warnings
+
 import keras
 
 POLICIES = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
@@ -41,23 +43,47 @@ def flush_denormals():
     microcode assist. Training a ViT in float32 on torch makes them in the
     backward pass: a ViT-S/16 step at batch 16 took 6.2 s instead of 1.9 s on
     a Xeon with AMX, the attention's backward 169 ms a block instead of 13
-    (benchmarks/README.md). Flushed, such values become zero, which changes
-    no result that float32 can tell apart otherwise.
+    (benchmarks/README.md). Flushed, each such value becomes zero, a change
+    below 1.2e-38.
 
     `keras_vit.training.train` and `keras_vit.pretraining.pretrain` call it;
-    call it before `model.fit` when you train on torch on a CPU yourself. It
-    sets `torch.set_flush_denormal(True)` for the whole process (threads
-    started afterwards inherit it) and has no effect on GPUs.
+    when you train on torch on a CPU yourself, call it first, before torch
+    computes anything. It sets `torch.set_flush_denormal(True)`, which takes
+    effect on the calling thread and on the worker threads torch starts after
+    it; workers that already ran keep computing with denormals, and then it
+    warns and returns False. It has no effect on GPUs.
 
     Returns:
-        bool: whether denormals are flushed now: True on TensorFlow and JAX,
-        and on torch when the CPU supports it (x86 with SSE3).
+        bool: whether every CPU thread of the backend flushes denormals now:
+        True on TensorFlow and JAX; on torch, when the CPU supports it (x86
+        with SSE3) and no worker thread started before the call.
     """
     if keras.backend.backend() != "torch":
         return True
     import torch
 
-    return bool(torch.set_flush_denormal(True))
+    if not torch.set_flush_denormal(True):
+        return False
+    if _torch_threads_flush():
+        return True
+    warnings.warn(
+        "Denormal floats are flushed on this thread, but torch's worker threads had already "
+        "started and still compute with them (float32 training runs about 3x slower). Call "
+        "keras_vit.training.flush_denormals() (or torch.set_flush_denormal(True)) first in the "
+        "process, before torch computes anything.",
+        stacklevel=2,
+    )
+    return False
+
+
+def _torch_threads_flush():
+    """Whether a product below float32's smallest normal number comes out zero
+    in every part of a multiplication that torch splits between its threads."""
+    import torch
+
+    size = 65536 * 4 * torch.get_num_threads()  # several of torch's 32768-element grains a thread
+    product = torch.full((size,), 1e-30) * torch.full((size,), 1e-10)
+    return not bool(torch.count_nonzero(product))
 
 
 def bfloat16_is_fast():

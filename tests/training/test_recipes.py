@@ -1,4 +1,8 @@
 import math
+import os
+import subprocess
+import sys
+import warnings
 
 import keras
 import numpy as np
@@ -118,7 +122,47 @@ def test_mixed_precision_helper_sets_the_policy():
 
 
 def test_flush_denormals_makes_denormal_products_zero():
-    # 1e-30 * 1e-10 = 1e-40 lies below float32's smallest normal number (1.2e-38).
-    assert training.flush_denormals()
+    # 1e-30 * 1e-10 = 1e-40 lies below float32's smallest normal number (1.2e-38). On torch,
+    # earlier tests in this process may have started worker threads it cannot reach (it
+    # then warns); this thread flushes either way.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        training.flush_denormals()
     tiny = keras.ops.multiply(keras.ops.convert_to_tensor(1e-30, "float32"), keras.ops.convert_to_tensor(1e-10, "float32"))
     assert float(keras.ops.convert_to_numpy(tiny)) == 0.0
+
+
+FLUSH = """
+import os, warnings
+os.environ["KERAS_BACKEND"] = "torch"
+import torch
+if {work_first}:
+    torch.full((1 << 20,), 2.0) * torch.full((1 << 20,), 3.0)  # starts torch's worker threads
+from keras_vit import training
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    flushed = training.flush_denormals()
+product = torch.full((1 << 22,), 1e-30) * torch.full((1 << 22,), 1e-10)
+print(flushed, int(torch.count_nonzero(product)), [str(w.message) for w in caught])
+"""
+
+
+def _flush_in_a_fresh_torch_process(work_first):
+    code = FLUSH.format(work_first=work_first)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    flushed, nonzero, messages = done.stdout.strip().splitlines()[-1].split(" ", 2)
+    return flushed == "True", int(nonzero), messages
+
+
+@pytest.mark.backend_independent("runs torch in a process of its own")
+def test_flush_denormals_first_in_the_process_flushes_every_thread():
+    flushed, nonzero, messages = _flush_in_a_fresh_torch_process(work_first=False)
+    assert flushed and nonzero == 0 and messages == "[]"
+
+
+@pytest.mark.backend_independent("runs torch in a process of its own")
+@pytest.mark.skipif(os.cpu_count() < 2, reason="torch starts worker threads only with two or more cores")
+def test_flush_denormals_after_torch_work_says_what_to_do():
+    flushed, nonzero, messages = _flush_in_a_fresh_torch_process(work_first=True)
+    assert not flushed and nonzero > 0
+    assert "worker threads had already started" in messages and "first in the process" in messages
