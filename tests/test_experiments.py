@@ -264,7 +264,9 @@ def test_data_size_scaling_and_head_train_and_report(tmp_path):
     # Every fraction trains on as many images: 1258 // 32 steps of 32.
     assert {r.images_seen for r in rows} == {39 * 32}
     assert all(set(r.few_shot) == {1, 5} and 0 <= r.few_shot[5] <= 1 for r in rows)
-    assert data_size[0].test_accuracy != data_size[1].test_accuracy
+    # Different training sets, different models. A one-epoch head can settle on one class
+    # for both (TensorFlow once gave 0.1056 twice); their few-shot features still differ.
+    assert (data_size[0].test_accuracy, data_size[0].few_shot) != (data_size[1].test_accuracy, data_size[1].few_shot)
     scaling = [r for r in rows if r.experiment == "scaling"]
     assert [r.model for r in scaling] == ["ViT", "ResNet"] and scaling[1].parameters == 2_017_578
     assert scaling[1].training_flops == 3 * scaling[1].forward_flops * 39 * 32
