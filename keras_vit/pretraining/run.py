@@ -22,9 +22,8 @@ from keras_vit.models.legacy import config_of
 from keras_vit.pretraining.masked_patch import MaskedPatchPrediction, check_rates
 from keras_vit.pretraining.targets import TARGETS
 from keras_vit.training.callbacks import ProgressFile, save_atomically
-from keras_vit.training.precision import flush_denormals, set_mixed_precision
 from keras_vit.training.recipes import RECIPES
-from keras_vit.training.run import build_model_for, optimizer_for, run_data
+from keras_vit.training.run import build_model_for, optimizer_for, run_data, start_numerics
 from keras_vit.training.run_folder import prepare_out, resume_epoch
 from keras_vit.utils.validation import check_choice, check_positive_int
 
@@ -77,9 +76,7 @@ def pretrain(config, target="mean_color", mask_rate=0.5):
     check_choice("target", target, TARGETS)
     check_rates(mask_rate)
     paths = prepare_out(config.out, ENCODER_FILE, config.overwrite, action="pre-train")
-    keras.utils.set_random_seed(config.seed)
-    set_mixed_precision(config.precision)
-    flush_denormals()
+    start_numerics(config)
     source = load_source(config.data, data_dir=config.data_dir, image_size=config.image_size or 32, seed=config.seed)
     encoder = _encoder(config, source.num_classes)
     model = MaskedPatchPrediction(encoder, target=target, mask_rate=mask_rate, seed=config.seed)

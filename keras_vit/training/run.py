@@ -179,9 +179,7 @@ def train(config):
         config.out, "model.keras", config.overwrite, classes=CLASS_NAMES_FILE,
         checkpoints="checkpoints", tensorboard="tensorboard", writes=placement.writes,
     )
-    keras.utils.set_random_seed(config.seed)
-    set_mixed_precision(config.precision)
-    flush_denormals()
+    start_numerics(config)
     source = load_source(config.data, data_dir=config.data_dir, image_size=config.image_size or 32, seed=config.seed)
     resumed = resume_epoch(paths, writes=placement.writes)
     with placement.scope():
@@ -211,6 +209,14 @@ def train(config):
         _few_shot(config, model, source, paths["product"]) if config.few_shot else None,
         subset_size(subset), placement,
     )
+
+
+def start_numerics(config):
+    """What every training run sets first: Keras' seed, the dtype policy of
+    `config.precision`, and denormals flushed (`flush_denormals`)."""
+    keras.utils.set_random_seed(config.seed)
+    set_mixed_precision(config.precision)
+    flush_denormals()
 
 
 def _fit(model, train_data, evaluate, source, config, paths, lora, placement):
