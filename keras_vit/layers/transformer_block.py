@@ -163,10 +163,8 @@ class TransformerBlock(keras.layers.Layer):
 
     def _seed_generators_drawn(self, training):
         """The generators of the dropout and stochastic-depth masks this call draws."""
-        if not training:
-            return []
         layers = (self.attn.dropout, self.dropout, self.drop_branch)
-        return [layer.seed_generator for layer in layers if layer.rate > 0]
+        return [layer.seed_generator for layer in layers if _drops(layer, training)]
 
     def _forward(self, tokens, training, return_attention_scores):
         attended = self.attn(
@@ -207,12 +205,17 @@ class TransformerBlock(keras.layers.Layer):
         return config
 
 
+def _drops(layer, training):
+    """Whether a `Dropout` or `StochasticDepth` layer drops anything, and so draws masks."""
+    return bool(training) and layer.rate > 0
+
+
 def _drop(layer, tensor, training):
     """`layer(tensor, training=training)` for a `Dropout` or `StochasticDepth`
     layer; `tensor` itself, with no layer call, when the layer drops nothing
     (each Keras layer call costs time of its own on torch, which runs eagerly;
     a block makes five of these)."""
-    if not training or layer.rate == 0:
+    if not _drops(layer, training):
         return tensor
     return layer(tensor, training=training)
 
