@@ -183,20 +183,17 @@ def report(result):
     """Prints a finished run's summary, and its class names in the order of the model's outputs."""
     from keras_vit.cli.class_names import run_class_names
 
-    epochs = len(next(iter(result.history.values()), []))
+    epochs = len(next(iter(result.history.values()), [])) + result.resumed_from_epoch
+    summary = f"test accuracy {result.test_accuracy:.4f}, test loss {result.test_loss:.4f} after {epochs} epochs"
     placement = getattr(result, "placement", None)
     if placement is not None and not placement.writes:
         # One process of a multi-process job: process 0 writes the files and reports them.
         print(
-            f"test accuracy {result.test_accuracy:.4f}, test loss {result.test_loss:.4f} after "
-            f"{epochs + result.resumed_from_epoch} epochs (process {placement.process_id} of "
-            f"{placement.num_processes}; process 0 saves the model to {result.model_path})"
+            f"{summary} (process {placement.process_id} of {placement.num_processes}; "
+            f"process 0 saves the model to {result.model_path})"
         )
         return
-    print(
-        f"test accuracy {result.test_accuracy:.4f}, test loss {result.test_loss:.4f} "
-        f"after {epochs + result.resumed_from_epoch} epochs; model saved to {result.model_path}"
-    )
+    print(f"{summary}; model saved to {result.model_path}")
     names = run_class_names(result.model_path, result.model.output_shape[-1])
     if names:
         shown = ", ".join(f"{index} {name}" for index, name in enumerate(names[:SHOWN_CLASSES]))
