@@ -159,12 +159,19 @@ def export_model(
     return ExportReport(path, format, quantize, keras.backend.backend(), size, parity)
 
 
-def load(path):
+def load(path, compile=False):
     """Loads an exported artifact with its own runtime, to call on NumPy images.
 
     Args:
         path: str. A SavedModel directory, or a `.tflite`, `.onnx`, `.xml`
             (OpenVINO) or `.pt2` file.
+        compile: False, True or `"max-autotune"`; a `.pt2` file only. True
+            runs the program compiled by TorchInductor (`torch.compile`) with
+            its weights frozen into the compiled code, keras_vit's fastest CPU
+            inference; `"max-autotune"` also times TorchInductor's own matmul
+            kernels for every shape. Each new input shape compiles on its first
+            call (ViT-B/16: about 20 s on 2 CPU cores), and compiling needs a
+            C++ compiler. Defaults to False: the program runs as exported.
 
     Returns:
         A callable taking float32 images `(batch, height, width, channels)`
@@ -174,16 +181,30 @@ def load(path):
         if there are none).
     """
     path = os.fspath(path)
+    _check_compile(compile)
     if not os.path.exists(path):
         raise ValueError(f"No such file or directory: {path}")
     for module in FORMATS.values():
         if module.is_artifact(path):
-            runner = module.Runner(path)
+            if compile and module.FORMAT != "torch":
+                raise ValueError(
+                    f"`compile` applies to .pt2 files (torch.compile), not to {path}, a "
+                    f"{module.FORMAT} artifact: load it with compile=False. Received: compile={compile!r}"
+                )
+            runner = module.Runner(path, compile=compile) if compile else module.Runner(path)
             runner.class_names = labels.read_class_names(path)
             return runner
     raise ValueError(
         f"{path} is not an exported model: expected a SavedModel directory "
         "(with saved_model.pb), or a .tflite, .onnx, .xml (OpenVINO) or .pt2 file."
+    )
+
+
+def _check_compile(compile):
+    if compile is False or compile is True or compile == "max-autotune":
+        return
+    raise ValueError(
+        f"`compile` must be False, True or 'max-autotune'. Received: compile={compile!r}"
     )
 
 

@@ -6,6 +6,12 @@ PyTorch alone (no Keras), and it can be compiled further with `torch.compile`
 or AOTInductor. The batch is open, and so are the height and width of a model
 built with `dynamic_image_size=True` (any multiple of the patch stride). Only
 the torch backend can write one: torch.export traces PyTorch modules.
+
+`load(path, compile=True)` runs the program compiled by TorchInductor with its
+weights frozen into the compiled code (constants it folds and prepacks for the
+CPU's matrix units): keras_vit's fastest CPU path measured (docs/performance.md).
+A model built under the `mixed_bfloat16` or `bfloat16` policy is traced as it
+computes, so its file computes in bf16.
 """
 
 import numpy as np
@@ -38,7 +44,7 @@ class Runner:
 
     input_dtypes = ("float32",)
 
-    def __init__(self, path):
+    def __init__(self, path, compile=False):
         try:
             import torch
         except ImportError as error:
@@ -46,13 +52,53 @@ class Runner:
         program = torch.export.load(str(path))
         self.input_shape = _input_shape(program)
         self._module = program.module()
+        if compile:
+            self._module = compiled(self._module, compile)
 
     def __call__(self, images):
         import torch
 
-        with torch.no_grad():
+        # Inference mode: what TorchInductor's weight freezing requires.
+        with torch.inference_mode():
             outputs = self._module(torch.from_numpy(np.asarray(images, dtype="float32")))
         return outputs.detach().cpu().numpy()
+
+
+# `load(path, compile=...)`: TorchInductor's options for each value. Freezing
+# folds the weights into the compiled code as constants, which lets it prepack
+# them for oneDNN and fuse each matmul's bias and activation into it;
+# max-autotune also times its own C++ matmul kernels against oneDNN's for
+# every shape, which takes longer to compile.
+COMPILE_OPTIONS = {
+    True: {"freezing": True},
+    "max-autotune": {"freezing": True, "max_autotune": True},
+}
+
+
+def compiled(module, mode):
+    """`module` compiled by TorchInductor with `COMPILE_OPTIONS[mode]`; each new
+    input shape compiles on its first call."""
+    import torch
+
+    _check_cpp_compiler()
+    return torch.compile(module, options=dict(COMPILE_OPTIONS[mode]))
+
+
+def _check_cpp_compiler():
+    """TorchInductor writes C++ for the CPU: a clear error now rather than a
+    compiler trace back at the first call."""
+    try:
+        from torch._inductor.cpp_builder import get_cpp_compiler
+    except ImportError:  # Another torch layout: let torch.compile tell.
+        return
+    try:
+        get_cpp_compiler()
+    except Exception as error:
+        raise RuntimeError(
+            "load(path, compile=...) compiles the .pt2 program to C++ with TorchInductor, which "
+            "needs a C++ compiler: install g++ (apt install g++) or name one in the CXX "
+            f"environment variable, or load with compile=False. ({type(error).__name__}: {error})"
+        ) from None
 
 
 def _input_shape(program):

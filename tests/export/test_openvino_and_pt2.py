@@ -146,3 +146,68 @@ def test_every_format_states_where_it_can_be_written():
     assert FORMATS["torch"].BACKENDS == ("torch",)
     assert set(FORMATS["openvino"].BACKENDS) == {"tensorflow", "jax", "torch"}
     assert FORMATS["openvino"].QUANTIZATIONS == (None, "bfloat16", "int8_weights", "int8")
+
+
+_PT2_ONLY = ".pt2 files are written from the torch backend only; test_compile_* below checks the refusals on every backend"
+
+
+@pytest.mark.skipif(backend() != "torch", reason=_PT2_ONLY)
+@pytest.mark.parametrize("mode", [True, "max-autotune"])
+def test_pt2_compiled_computes_what_the_keras_model_computes(mode, exported):
+    import torch
+
+    artifact = exported("vit", "torch")
+    torch._dynamo.reset()
+    runner = kv_export.load(artifact.path, compile=mode)
+    for batch in (3, 1):
+        np.testing.assert_allclose(runner(artifact.images[batch]), artifact.expected[batch], atol=1e-4, rtol=0)
+    # Compiled, not the program run as exported: dynamo captured its graphs.
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] >= 1
+    assert runner.input_shape == (32, 32, 3) and runner.class_names == kv_export.load(artifact.path).class_names
+
+
+@pytest.mark.skipif(backend() != "torch", reason=_PT2_ONLY)
+def test_pt2_of_a_bf16_model_computes_in_bf16_and_compiles(tmp_path):
+    import keras
+    import torch
+
+    keras.utils.set_random_seed(0)
+    keras.config.set_dtype_policy("mixed_bfloat16")  # tests/conftest.py resets it after the test.
+    model = MODELS["vit"]()
+    path = str(tmp_path / "bf16.pt2")
+    kv_export.export_model(model, path, "torch")
+    program = torch.export.load(path)
+    matmuls = [node for node in program.graph.nodes if node.target == torch.ops.aten.addmm.default]
+    assert matmuls and all(node.meta["val"].dtype == torch.bfloat16 for node in matmuls)
+    images = pixels(model, 3)
+    expected = reference(model, images)
+    eager = kv_export.load(path)(images)
+    np.testing.assert_allclose(eager, expected, atol=1e-4, rtol=0)  # Both compute in bf16, the same ops.
+    torch._dynamo.reset()
+    compiled = kv_export.load(path, compile=True)(images)
+    # The compiled code rounds to bf16 at other points: within bf16 rounding of the scale.
+    assert np.max(np.abs(compiled - expected)) <= 0.05 * np.max(np.abs(expected))
+    assert compiled.dtype == np.float32
+
+
+@pytest.mark.parametrize("compile", ["yes", 1, "reduce-overhead", None])
+def test_compile_takes_false_true_or_max_autotune(compile, tmp_path):
+    with pytest.raises(ValueError, match=r"`compile` must be False, True or 'max-autotune'. Received: compile="):
+        kv_export.load(str(tmp_path / "model.pt2"), compile=compile)
+
+
+def test_compile_is_refused_for_other_formats(exported):
+    format = "litert" if backend() == "tensorflow" else "tf_saved_model" if backend() == "jax" else "onnx"
+    artifact = exported("vit", format)
+    with pytest.raises(ValueError, match=rf"`compile` applies to .pt2 files .* a {format} artifact"):
+        kv_export.load(artifact.path, compile=True)
+
+
+@pytest.mark.skipif(backend() != "torch", reason=_PT2_ONLY)
+def test_compile_without_a_cpp_compiler_says_what_to_install(exported, monkeypatch):
+    import torch._inductor.config
+
+    monkeypatch.setattr(torch._inductor.config.cpp, "cxx", ("no-such-compiler-keras-vit",))
+    monkeypatch.delenv("CXX", raising=False)
+    with pytest.raises(RuntimeError, match=r"needs a C\+\+ compiler: install g\+\+"):
+        kv_export.load(exported("vit", "torch").path, compile=True)
