@@ -37,6 +37,9 @@ Configurations (`--only` takes these names or shell patterns of them):
   pt2-fp32, pt2-bf16                         the .pt2 file from export_model (torch backend), run by
                                              torch alone; bf16 is the file of a model built under
                                              mixed_bfloat16 (torch.autocast cannot enter a program)
+  pt2-fp32-compiled, pt2-bf16-compiled       those files run by keras_vit.export.load(path, compile=True):
+                                             TorchInductor with the weights frozen into the compiled code
+  pt2-bf16-autotune                          the same with compile="max-autotune"
   keras-torch-bf16-compile                   keras_vit on torch, mixed_bfloat16, compiled with
                                              model.compile(jit_compile=True) (torch.compile)
   matmul-fp32, matmul-bf16, matmul-int8      the machine's ceiling: a 2048^3 matmul in torch
@@ -178,6 +181,22 @@ with torch.inference_mode():
 print(json.dumps({{"seconds": time.perf_counter() - start}}))
 """
 
+# A .pt2 file as keras_vit.export.load(path, compile=...) runs it; the first
+# (warm-up) call compiles.
+PT2_COMPILED = """
+import time, json
+import numpy as np
+from keras_vit.export import load
+runner = load({path!r}, compile={mode!r})
+images = np.random.default_rng(0).uniform(0, 255, ({batch}, 224, 224, 3)).astype("float32")
+for _ in range({warmup}):
+    runner(images)
+start = time.perf_counter()
+for _ in range({iterations}):
+    runner(images)
+print(json.dumps({{"seconds": time.perf_counter() - start}}))
+"""
+
 # The machine's ceiling: a 2048^3 matmul. Reported as "seconds" for the work of
 # one ViT-B/16 image batch, so that it reads in img/s like the other rows.
 MATMUL = """
@@ -248,6 +267,12 @@ EXPORTED = {
     "pt2-fp32": ("vit_b16.pt2", "torch", None),
     "pt2-bf16": ("vit_b16_bf16.pt2", "torch", "mixed_bfloat16"),
 }
+# name: (the configuration whose file it runs, `compile` of keras_vit.export.load).
+PT2_COMPILED_ROWS = {
+    "pt2-fp32-compiled": ("pt2-fp32", True),
+    "pt2-bf16-compiled": ("pt2-bf16", True),
+    "pt2-bf16-autotune": ("pt2-bf16", "max-autotune"),
+}
 TEMPLATES = {"litert": LITERT, "onnx": ONNX, "openvino": OPENVINO, "torch": PT2}
 
 # The ceiling each configuration is read against, by the precision its name ends in.
@@ -302,6 +327,9 @@ def configurations(folder):
     for name, (file_name, format, _) in EXPORTED.items():
         fields = {"path": os.path.join(folder, file_name), "precision": name.rsplit("-", 1)[-1]}
         configs[name] = ({}, TEMPLATES[format], fields)
+    for name, (source, mode) in PT2_COMPILED_ROWS.items():
+        fields = {"path": os.path.join(folder, EXPORTED[source][0]), "mode": mode}
+        configs[name] = ({"KERAS_BACKEND": "torch"}, PT2_COMPILED, fields)
     for precision in ("fp32", "bf16", "int8"):
         configs[f"matmul-{precision}"] = ({}, MATMUL, {"precision": precision, "flops": FLOPS_PER_IMAGE})
     return configs
@@ -318,6 +346,7 @@ def select(configs, only):
 def export_files(names, folder):
     """Writes the exported files that the configurations `names` run, unless already there."""
     float_onnx = os.path.join(folder, EXPORTED["onnx-fp32"][0])  # what onnxruntime quantizes
+    names = {*names, *(PT2_COMPILED_ROWS[name][0] for name in names if name in PT2_COMPILED_ROWS)}
     for backend in ("tensorflow", "torch"):
         files = sorted({(os.path.join(folder, file_name), format, quantize, float_onnx)
                         for name, (file_name, format, quantize) in EXPORTED.items()

@@ -52,21 +52,23 @@ class Runner:
         program = torch.export.load(str(path))
         self.input_shape = _input_shape(program)
         self._module = program.module()
+        self._inductor_options = COMPILE_OPTIONS[compile] if compile else None
         if compile:
-            self._module = compiled(self._module, compile)
+            _check_cpp_compiler()
+            self._module = torch.compile(self._module)
 
     def __call__(self, images):
         import torch
 
         # Inference mode: what TorchInductor's weight freezing requires.
-        with torch.inference_mode():
+        with torch.inference_mode(), _inductor_config(self._inductor_options):
             outputs = self._module(torch.from_numpy(np.asarray(images, dtype="float32")))
         return outputs.detach().cpu().numpy()
 
 
 # `load(path, compile=...)`: TorchInductor's options for each value. Freezing
-# folds the weights into the compiled code as constants, which lets it prepack
-# them for oneDNN and fuse each matmul's bias and activation into it;
+# folds the weights into the compiled code as constants, which lets it cast
+# them once and prepack them for oneDNN's matmuls, the bias inside each;
 # max-autotune also times its own C++ matmul kernels against oneDNN's for
 # every shape, which takes longer to compile.
 COMPILE_OPTIONS = {
@@ -75,13 +77,18 @@ COMPILE_OPTIONS = {
 }
 
 
-def compiled(module, mode):
-    """`module` compiled by TorchInductor with `COMPILE_OPTIONS[mode]`; each new
-    input shape compiles on its first call."""
-    import torch
+def _inductor_config(options):
+    """TorchInductor's config patched with `options` (a no-op for None) for a
+    call: torch.compile compiles each new input shape inside the call. Given
+    as `torch.compile(options=...)` instead, torch 2.13 left the weights as
+    graph inputs, cast to bf16 on every call and never prepacked."""
+    import contextlib
 
-    _check_cpp_compiler()
-    return torch.compile(module, options=dict(COMPILE_OPTIONS[mode]))
+    if options is None:
+        return contextlib.nullcontext()
+    import torch._inductor.config
+
+    return torch._inductor.config.patch(options)
 
 
 def _check_cpp_compiler():
