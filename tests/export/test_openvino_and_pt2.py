@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 
+import keras_vit
 from keras_vit import export as kv_export
 from keras_vit.export import FORMATS, TOLERANCES
 from keras_vit.export import openvino as kv_openvino
@@ -169,14 +170,28 @@ def test_pt2_compiled_computes_what_the_keras_model_computes(mode, exported):
     assert runner.input_shape == (32, 32, 3) and runner.class_names == kv_export.load(artifact.path).class_names
 
 
-@pytest.mark.skipif(backend() != "torch", reason=_PT2_ONLY)
-def test_pt2_of_a_bf16_model_computes_in_bf16_and_compiles(tmp_path):
+def _bf16_model(policy):
+    """The test ViT under `policy`: built under it ("mixed_bfloat16"), or (docs/export.md's
+    recipe for a trained model) a float32 model's architecture rebuilt under it, weights copied."""
     import keras
-    import torch
 
     keras.utils.set_random_seed(0)
-    keras.config.set_dtype_policy("mixed_bfloat16")  # tests/conftest.py resets it after the test.
+    if policy == "mixed_bfloat16":
+        keras.config.set_dtype_policy(policy)  # tests/conftest.py resets it after the test.
+        return MODELS["vit"]()
     model = MODELS["vit"]()
+    keras.config.set_dtype_policy(policy)
+    copy = keras_vit.models.build_vit(model.vit_config)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+@pytest.mark.skipif(backend() != "torch", reason=_PT2_ONLY)
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "bfloat16"])
+def test_pt2_of_a_bf16_model_computes_in_bf16_and_compiles(policy, tmp_path):
+    import torch
+
+    model = _bf16_model(policy)
     path = str(tmp_path / "bf16.pt2")
     kv_export.export_model(model, path, "torch")
     program = torch.export.load(path)
