@@ -30,7 +30,10 @@ def project(layer, inputs):
     """`layer(inputs)` for a built `Dense` or attention `EinsumDense` projection.
 
     On torch, a float projection with a bias and no activation runs as one
-    `torch.addmm`, the bias added inside the matmul. The inputs, kernel and
+    `torch.nn.functional.linear` on the tokens as they are (eagerly one
+    `addmm`, the bias added inside the matmul; in a `.pt2` program compiled
+    with weight freezing, a oneDNN matmul that also takes a GELU after it
+    into its epilogue, which it does not through a reshape). The inputs, kernel and
     bias are cast to the layer's compute dtype as Keras' call casts them under
     a mixed precision policy, and the result has the layer's output shape and
     dtype. Every other case calls the layer: other backends, quantized layers,
@@ -54,8 +57,14 @@ def project(layer, inputs):
     kernel = _torch_tensor(layer.kernel, layer.compute_dtype)
     bias = _torch_tensor(layer.bias, layer.compute_dtype)
     depth = math.prod(kernel.shape[:contracted])
-    outputs = torch.addmm(bias.reshape(-1), inputs.reshape(-1, depth), kernel.reshape(depth, -1))
-    return outputs.reshape(*inputs.shape[:-contracted], *kernel.shape[contracted:])
+    leading = inputs.shape[:-contracted]
+    if contracted > 1:
+        inputs = inputs.reshape(*leading, depth)
+    # linear(x, w, b) is x @ w.T + b: the kernel's transpose view, no copy.
+    outputs = torch.nn.functional.linear(inputs, kernel.reshape(depth, -1).t(), bias.reshape(-1))
+    if kernel.ndim - contracted > 1:
+        outputs = outputs.reshape(*leading, *kernel.shape[contracted:])
+    return outputs
 
 
 def _fused_axes(layer):
