@@ -68,7 +68,8 @@ class Runner:
 
 # `load(path, compile=...)`: TorchInductor's options for each value. Freezing
 # folds the weights into the compiled code as constants, which lets it cast
-# them once and prepack them for oneDNN's matmuls, the bias inside each;
+# them once and prepack them for oneDNN's matmuls, the bias (and a GELU
+# after the matmul) inside each;
 # max-autotune also times its own C++ matmul kernels against oneDNN's for
 # every shape, which takes longer to compile.
 COMPILE_OPTIONS = {

@@ -69,7 +69,7 @@ def project(layer, inputs):
 
 def _fused_axes(layer):
     """How many trailing input axes `layer` contracts, when it can run as one
-    `addmm`; None when it must be called."""
+    matmul; None when it must be called."""
     if not _on_torch():
         return None
     if layer.quantization_mode is not None or layer.lora_enabled or layer.bias is None:
