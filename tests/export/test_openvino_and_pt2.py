@@ -13,6 +13,7 @@ import keras_vit
 from keras_vit import export as kv_export
 from keras_vit.export import FORMATS, TOLERANCES
 from keras_vit.export import openvino as kv_openvino
+from tests.export.conftest import QUICKEST
 from tests.export.models import MODELS, backend, pixels, reference
 
 
@@ -220,7 +221,7 @@ def test_compile_takes_false_true_or_max_autotune(compile, tmp_path):
 
 
 def test_compile_is_refused_for_other_formats(exported):
-    format = "litert" if backend() == "tensorflow" else "tf_saved_model" if backend() == "jax" else "onnx"
+    format = QUICKEST[backend()]
     artifact = exported("vit", format)
     with pytest.raises(ValueError, match=rf"`compile` applies to .pt2 files .* a {format} artifact"):
         kv_export.load(artifact.path, compile=True)
