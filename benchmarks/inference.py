@@ -67,56 +67,52 @@ import sys
 import tempfile
 import textwrap
 
-KERAS = """
-import os, time, json
+def _timed(setup):
+    """A configuration's script: `setup` defines `predict()` (one batch, through to
+    its NumPy or torch result) and may replace `scope`, the context the calls run in;
+    then `{warmup}` untimed calls and `{iterations}` timed ones, printed as JSON."""
+    header = "import contextlib, json, os, time\nscope = contextlib.nullcontext\n"
+    timing = (
+        "with scope():\n"
+        "    for _ in range({warmup}):\n"
+        "        predict()\n"
+        "    start = time.perf_counter()\n"
+        "    for _ in range({iterations}):\n"
+        "        predict()\n"
+        'print(json.dumps({{"seconds": time.perf_counter() - start}}))\n'
+    )
+    return header + textwrap.dedent(setup) + timing
+
+
+KERAS = _timed("""
 import numpy as np, keras, keras_vit
 keras.config.set_dtype_policy("{policy}")
 model = keras_vit.ViTB16(approximate_gelu={approximate})
 if "{quantize}":
     model.quantize("{quantize}")
+if {jit_compile}:
+    model.compile(jit_compile=True)
 images = np.random.default_rng(0).uniform(0, 255, ({batch}, 224, 224, 3)).astype("float32")
-for _ in range({warmup}):
-    model.predict_on_batch(images)
-start = time.perf_counter()
-for _ in range({iterations}):
-    keras.ops.convert_to_numpy(model.predict_on_batch(images))
-print(json.dumps({{"seconds": time.perf_counter() - start}}))
-"""
+def predict():
+    return keras.ops.convert_to_numpy(model.predict_on_batch(images))
+""")
 
-KERAS_COMPILED = """
-import os, time, json
-import numpy as np, keras, keras_vit
-keras.config.set_dtype_policy("mixed_bfloat16")
-model = keras_vit.ViTB16(approximate_gelu=False)
-model.compile(jit_compile=True)
-images = np.random.default_rng(0).uniform(0, 255, ({batch}, 224, 224, 3)).astype("float32")
-for _ in range({warmup}):
-    model.predict_on_batch(images)
-start = time.perf_counter()
-for _ in range({iterations}):
-    keras.ops.convert_to_numpy(model.predict_on_batch(images))
-print(json.dumps({{"seconds": time.perf_counter() - start}}))
-"""
-
-TORCH = """
-import time, json, contextlib
+TORCH = _timed("""
 import torch
 {build}
 model.eval()
 images = torch.rand({batch}, 3, 224, 224)
 autocast = torch.autocast("cpu", dtype=torch.bfloat16) if "{precision}" == "bf16" else contextlib.nullcontext()
-with torch.inference_mode(), autocast:
-    for _ in range({warmup}):
-        model(images)
-    start = time.perf_counter()
-    for _ in range({iterations}):
-        model(images)
-print(json.dumps({{"seconds": time.perf_counter() - start}}))
-"""
+@contextlib.contextmanager
+def scope():
+    with torch.inference_mode(), autocast:
+        yield
+def predict():
+    return model(images)
+""")
 
 # The exported files take float32 pixels in [0, 255], channels last, any batch.
-LITERT = """
-import os, time, json
+LITERT = _timed("""
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 images = np.random.default_rng(0).uniform(0, 255, ({batch}, 224, 224, 3)).astype("float32")
@@ -129,73 +125,47 @@ def predict():
     interpreter.invoke()
     return interpreter.get_tensor(output["index"])
 assert predict().shape == ({batch}, 1000)
-for _ in range({warmup}):
-    predict()
-start = time.perf_counter()
-for _ in range({iterations}):
-    predict()
-print(json.dumps({{"seconds": time.perf_counter() - start}}))
-"""
+""")
 
-ONNX = """
-import time, json
+ONNX = _timed("""
 import numpy as np, onnxruntime
 images = np.random.default_rng(0).uniform(0, 255, ({batch}, 224, 224, 3)).astype("float32")
 session = onnxruntime.InferenceSession({path!r}, providers=["CPUExecutionProvider"])
 feed = {{session.get_inputs()[0].name: images}}
-for _ in range({warmup}):
-    session.run(None, feed)
-start = time.perf_counter()
-for _ in range({iterations}):
-    session.run(None, feed)
-print(json.dumps({{"seconds": time.perf_counter() - start}}))
-"""
+def predict():
+    return session.run(None, feed)
+""")
 
-OPENVINO = """
-import time, json
+OPENVINO = _timed("""
 import numpy as np, openvino
 images = np.random.default_rng(0).uniform(0, 255, ({batch}, 224, 224, 3)).astype("float32")
 core = openvino.Core()
 model = core.read_model({path!r})
 precision = model.get_rt_info(["keras_vit", "inference_precision"]).astype(str)
 compiled = core.compile_model(model, "CPU", {{"INFERENCE_PRECISION_HINT": precision}})
-for _ in range({warmup}):
-    compiled(images)
-start = time.perf_counter()
-for _ in range({iterations}):
-    compiled(images)
-print(json.dumps({{"seconds": time.perf_counter() - start}}))
-"""
+def predict():
+    return compiled(images)
+""")
 
-PT2 = """
-import time, json
+PT2 = _timed("""
 import numpy as np, torch
 module = torch.export.load({path!r}).module()
 images = torch.from_numpy(np.random.default_rng(0).uniform(0, 255, ({batch}, 224, 224, 3)).astype("float32"))
-with torch.inference_mode():
-    for _ in range({warmup}):
-        module(images)
-    start = time.perf_counter()
-    for _ in range({iterations}):
-        module(images)
-print(json.dumps({{"seconds": time.perf_counter() - start}}))
-"""
+scope = torch.inference_mode
+def predict():
+    return module(images)
+""")
 
 # A .pt2 file as keras_vit.export.load(path, compile=...) runs it; the first
 # (warm-up) call compiles.
-PT2_COMPILED = """
-import time, json
+PT2_COMPILED = _timed("""
 import numpy as np
 from keras_vit.export import load
 runner = load({path!r}, compile={mode!r})
 images = np.random.default_rng(0).uniform(0, 255, ({batch}, 224, 224, 3)).astype("float32")
-for _ in range({warmup}):
-    runner(images)
-start = time.perf_counter()
-for _ in range({iterations}):
-    runner(images)
-print(json.dumps({{"seconds": time.perf_counter() - start}}))
-"""
+def predict():
+    return runner(images)
+""")
 
 # The machine's ceiling: a 2048^3 matmul. Reported as "seconds" for the work of
 # one ViT-B/16 image batch, so that it reads in img/s like the other rows.
@@ -295,10 +265,11 @@ JAX_ONEDNN = {"XLA_FLAGS": "--xla_cpu_use_onednn=true --xla_cpu_experimental_one
 POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16", "bf16-weights": "bfloat16"}
 
 
-def keras_config(backend, precision, quantize="", approximate=False):
+def keras_config(backend, precision, quantize="", approximate=False, jit_compile=False):
     """keras_vit's ViT-B/16 on `backend`, under the policy of `precision` (a key of
-    POLICIES), optionally quantized."""
-    fields = {"policy": POLICIES[precision], "quantize": quantize, "approximate": approximate}
+    POLICIES), optionally quantized or compiled with `jit_compile=True`."""
+    fields = {"policy": POLICIES[precision], "quantize": quantize, "approximate": approximate,
+              "jit_compile": jit_compile}
     return {"KERAS_BACKEND": backend}, KERAS, fields
 
 
@@ -317,7 +288,7 @@ def configurations(folder):
         environment, template, fields = keras_config("jax", precision)
         configs[f"keras-jax-{precision}-onednn"] = ({**environment, **JAX_ONEDNN}, template, fields)
     configs["keras-torch-fp32-tanh"] = keras_config("torch", "fp32", approximate=True)
-    configs["keras-torch-bf16-compile"] = ({"KERAS_BACKEND": "torch"}, KERAS_COMPILED, {})
+    configs["keras-torch-bf16-compile"] = keras_config("torch", "bf16", jit_compile=True)
     for precision in POLICIES:
         # The same Keras model on the interpreter (and so the torch build) that timm runs on.
         configs[f"keras-torch-{precision}-timm-env"] = keras_config("torch", precision)
