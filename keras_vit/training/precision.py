@@ -5,6 +5,8 @@ import warnings
 
 import keras
 
+from keras_vit.utils.cpu import bfloat16_units
+
 POLICIES = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 
 
@@ -114,9 +116,9 @@ def _torch_bfloat16():
 
     if torch.cuda.is_available():
         return torch.cuda.get_device_capability()[0] >= 8
-    # oneDNN's own check for AVX512-BF16 / AMX; private in torch, so looked up defensively.
-    supported = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
-    return bool(torch.backends.mkldnn.is_available() and supported is not None and supported())
+    # Native bfloat16 dot products only (AMX, AVX512-BF16, Arm BF16): oneDNN also runs bf16
+    # on other AVX-512 CPUs by converting to float32, and on AVX2 torch has no fast bf16 path.
+    return bool(bfloat16_units())
 
 
 def _tensorflow_bfloat16():

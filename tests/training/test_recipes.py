@@ -10,6 +10,7 @@ import pytest
 
 from keras_vit import training
 from keras_vit.training import FINETUNE, PRETRAIN, WarmupDecay
+from keras_vit.utils import cpu
 
 
 def _rates(schedule, steps):
@@ -119,6 +120,34 @@ def test_mixed_precision_helper_sets_the_policy():
             training.set_mixed_precision("float8")
     finally:
         keras.config.set_dtype_policy("float32")
+
+
+def _accelerator():
+    backend = keras.backend.backend()
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.is_available()
+    if backend == "jax":
+        import jax
+
+        return jax.devices()[0].platform != "cpu"
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU") or tf.config.list_logical_devices("TPU"))
+
+
+@pytest.mark.parametrize("flags, on_torch", [("avx2 fma", "float32"), ("avx2 avx512f avx512_bf16 amx_bf16", "mixed_bfloat16")])
+def test_auto_precision_picks_bfloat16_on_a_cpu_only_where_it_has_bfloat16_units(flags, on_torch, tmp_path, monkeypatch):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
+    monkeypatch.setattr(cpu, "CPUINFO", str(cpuinfo))
+    if _accelerator():
+        pytest.skip("the accelerator decides; this checks the CPU's flags")
+    # XLA on a CPU runs bfloat16 slower than float32 whatever the flags say.
+    expected = on_torch if keras.backend.backend() == "torch" else "float32"
+    assert training.set_mixed_precision("auto") == expected
+    assert keras.config.dtype_policy().name == expected
 
 
 def test_flush_denormals_makes_denormal_products_zero():
