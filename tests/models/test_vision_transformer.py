@@ -13,6 +13,9 @@ from keras_vit.models import VisionTransformer, ViTConfig, config_of, feature_ma
 from tests.weights.original import original_arrays
 
 LEGACY = pathlib.Path(__file__).parent / "legacy"
+# The stored outputs were computed on another CPU: float32 sums in another order (SIMD
+# width, FMA) move these outputs of about 1 by up to 2e-5 (AMX against AVX2).
+STORED_ATOL = 1e-4
 TINY = dict(image_size=32, patch_size=8, hidden_dim=16, num_layers=2, num_heads=2, mlp_dim=32, num_classes=3)
 
 
@@ -104,20 +107,20 @@ def test_keras_files_written_before_models_kept_their_config_load_and_run(name):
     assert not isinstance(model, VisionTransformer)
     config = config_of(model)
     assert config == LEGACY_CONFIGS[name]
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(expected["images"])), expected[name], atol=1e-5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(expected["images"])), expected[name], atol=STORED_ATOL)
     if config.dynamic_image_size:
         wide = keras.ops.convert_to_numpy(model(expected["wide"]))
-        np.testing.assert_allclose(wide, expected[f"{name}_wide"], atol=1e-5)
+        np.testing.assert_allclose(wide, expected[f"{name}_wide"], atol=STORED_ATOL)
         assert token_grid(model, (32, 48)).grid_size == (4, 6)  # 8 pixels a token
     # What reads the config works on them as on a new model.
     encoded = intermediates(model)(expected["images"])["output"]
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(encoded), expected[name], atol=1e-5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(encoded), expected[name], atol=STORED_ATOL)
     (tokens,) = feature_maps(model)(expected["images"]).values()
     assert tuple(tokens.shape) == (2, *config.grid_size, config.hidden_dim)
     # keras_vit's own loader hands out the same layers as a VisionTransformer.
     wrapped = keras_vit.models.build_model(str(LEGACY / f"{name}.keras"))
     assert isinstance(wrapped, VisionTransformer) and wrapped.vit_config == config
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(wrapped(expected["images"])), expected[name], atol=1e-5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(wrapped(expected["images"])), expected[name], atol=STORED_ATOL)
 
 
 def test_a_dynamic_file_whose_position_layers_read_the_images_loads_and_runs():
@@ -129,9 +132,9 @@ def test_a_dynamic_file_whose_position_layers_read_the_images_loads_and_runs():
     assert isinstance(model, VisionTransformer)
     assert model.dynamic_image_size and model.position_embedding_placement == "every_layer"
     for images, outputs in (("images", "outputs"), ("wide", "wide_outputs")):
-        np.testing.assert_allclose(keras.ops.convert_to_numpy(model(stored[images])), stored[outputs], atol=1e-5)
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(model(stored[images])), stored[outputs], atol=STORED_ATOL)
         encoded = intermediates(model)(stored[images])["output"]
-        np.testing.assert_allclose(keras.ops.convert_to_numpy(encoded), stored[outputs], atol=1e-5)
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(encoded), stored[outputs], atol=STORED_ATOL)
     maps = feature_maps(model, blocks=2)(stored["wide"])
     assert [tuple(m.shape) for m in maps.values()] == [(2, 4, 6, 16)] * 2
     with pytest.raises(ValueError, match=r"Image width 36 is not divisible by 8"):
