@@ -21,7 +21,13 @@ Precisions (`quantize=`):
 - `"int8_weights"`: the matmuls' weights in int8 (NNCF's `compress_weights`,
   asymmetric, per output channel), activations in float.
 - `"int8"`: weights and activations in int8 (NNCF's `quantize`, transformer
-  preset), activation ranges calibrated on `representative_data`.
+  preset), activation ranges calibrated on `representative_data`, every
+  weight kept to 7 bits (NNCF's `overflow_fix`) so that the file computes the
+  same on every CPU: without VNNI or AMX, OpenVINO's int8 kernels sum pairs of
+  8-bit products in 16 bits, which saturate. With NNCF's default (7 bits in
+  the first layer only) the test ViT's outputs were off by their whole scale
+  on AVX2 and AVX-512 without VNNI, and by a fifth of it with VNNI
+  (docs/export.md has the figures).
 
 The precision to run with is kept in the file's runtime information under
 `keras_vit/inference_precision` (OpenVINO does not read its own
@@ -101,12 +107,14 @@ def _quantize(converted, quantize, calibration):
         return nncf.compress_weights(converted, mode=nncf.CompressWeightsMode.INT8_ASYM)
     if quantize == "int8":
         import nncf
+        from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, OverflowFix
 
         return nncf.quantize(
             converted,
             nncf.Dataset(calibration),
             model_type=nncf.ModelType.TRANSFORMER,
             subset_size=len(calibration),
+            advanced_parameters=AdvancedQuantizationParameters(overflow_fix=OverflowFix.ENABLE),
         )
     return converted
 
