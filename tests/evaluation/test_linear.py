@@ -136,3 +136,15 @@ def test_bad_input_is_named(change, message):
     )
     with pytest.raises(ValueError, match=message):
         few_shot_accuracy(**{**arguments, **change})
+
+
+def test_whitening_is_float64_on_float32_features():
+    # Features far from zero, as a ViT's can be: float32 means and differences keep about
+    # 7 digits, which moves the whitened values by about 1e-4; float64 keeps them to 1e-12.
+    rng = np.random.default_rng(0)
+    train = (3e3 + rng.normal(size=(200, 6))).astype(np.float32)
+    test = (3e3 + rng.normal(size=(20, 6))).astype(np.float32)
+    x_train, x_test = whiten(train, test)
+    assert x_train.dtype == x_test.dtype == np.float64
+    for whitened, expected in zip((x_train, x_test), _augmented(train, test)):
+        np.testing.assert_allclose(whitened, expected, rtol=0, atol=1e-9)
