@@ -113,6 +113,24 @@ def test_padded_evaluation_is_whole_batches_whose_weighted_metrics_are_the_split
     assert unpad_loss(losses.mean(), size, 8) == pytest.approx(np.concatenate([x for x, _ in plain]).mean(axis=(1, 2, 3)).mean())
 
 
+@pytest.mark.parametrize("size, padded", [(1, 8), (7, 8), (8, 8), (9, 16), (16, 16), (17, 24)])
+def test_padding_rounds_up_to_the_next_whole_batch_only(size, padded):
+    from keras_vit.data.pipeline import padded_size, unpad_loss
+
+    assert padded_size(size, 8) == padded
+    assert unpad_loss(1.0, size, 8) == pytest.approx(padded / size)
+
+
+def test_a_split_of_whole_batches_is_not_padded():
+    from keras_vit.data.pipeline import padded_eval_pipeline
+
+    source = _source(n=40)
+    split, size = source.splits["train"], source.sizes["train"]
+    batch_size = size // 2
+    padded = [tuple(map(np.asarray, batch)) for batch in padded_eval_pipeline(split, 4, 16, batch_size, size)]
+    assert len(padded) == 2 and np.concatenate([w for _, _, w in padded]).tolist() == [1.0] * size
+
+
 def test_a_stream_of_epochs_resumed_at_an_epoch_yields_that_epochs_batches():
     source = _source(n=60)
     split, size = source.splits["train"], source.sizes["train"]
