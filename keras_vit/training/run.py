@@ -192,7 +192,9 @@ def train(config):
         model.compile(
             optimizer=optimizer_for(config, steps),
             loss=classification_loss(config.label_smoothing),
-            metrics=["accuracy"],
+            # Weighted: the padding of a multi-process run's evaluation (weight 0) then counts
+            # for nothing; plain metrics ignore the weights and counted it as misclassified.
+            weighted_metrics=["accuracy"],
         )
     prepare_fit(model, placement, train_data.element_spec)
 

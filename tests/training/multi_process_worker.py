@@ -4,7 +4,7 @@
 
 Trains `keras_vit.training.TrainConfig(**CONFIG_JSON)` and writes to
 RESULT_NPZ every weight of the trained model (whole, gathered from all
-processes) and a digest of each training example this process is given in
+processes), its test loss and accuracy, and a digest of each training example this process is given in
 the first epoch, found through the same Keras call `model.fit` shards its
 input with.
 """
@@ -48,7 +48,8 @@ def main():
     weights = host_weights(result.model, result.placement)
     images = local_batches(config, result.placement, config.image_size)
     digests = [hashlib.sha1(image.tobytes()).hexdigest() for batch in images for image in batch]
-    np.savez(sys.argv[2], *weights, examples=np.array(digests), process=result.placement.process_id)
+    np.savez(sys.argv[2], *weights, examples=np.array(digests), process=result.placement.process_id,
+             test_loss=result.test_loss, test_accuracy=result.test_accuracy)
 
 
 if __name__ == "__main__":
