@@ -94,6 +94,31 @@ def test_hf_folder_gives_hf_logits(model, reference):
     assert difference < 1e-4
 
 
+def _group_norm(x, gamma, beta, epsilon, groups=32):
+    """GroupNorm over NHWC, written out: each group's channels and pixels share one mean and variance."""
+    n, h, w, c = x.shape
+    grouped = x.reshape(n, h, w, groups, c // groups).astype(np.float64)
+    mean = grouped.mean(axis=(1, 2, 4), keepdims=True)
+    variance = grouped.var(axis=(1, 2, 4), keepdims=True)
+    normalized = ((grouped - mean) / np.sqrt(variance + epsilon)).reshape(n, h, w, c)
+    return normalized * gamma + beta
+
+
+def test_every_group_norm_has_bits_epsilon(model):
+    # Activations of standard deviation 1e-3 (variance 1e-6), where the epsilon shows: HF's
+    # (and timm's) 1e-5 against the ViT hybrid's 1e-6 changes these outputs threefold, while
+    # the end-to-end logits, at the inputs' scale, move by less than their tolerance.
+    epsilon = _random_hf_bit().bit.norm.eps
+    norms = [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.GroupNormalization)]
+    assert len(norms) == 3 * sum(LAYERS) + 1  # three in each pre-activation unit, and the final one
+    rng = np.random.default_rng(0)
+    for layer in norms:
+        x = (1e-3 * rng.normal(size=(2, 3, 4, layer.gamma.shape[0]))).astype("float32")
+        gamma, beta = (keras.ops.convert_to_numpy(v) for v in (layer.gamma, layer.beta))
+        expected = _group_norm(x, gamma, beta, epsilon)
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x)), expected, atol=1e-3, rtol=1e-3, err_msg=layer.name)
+
+
 def test_timm_state_dict_gives_the_same_model(model, reference):
     folder = reference[0]
     from_timm = _build(folder / "resnetv2_bit.safetensors")
