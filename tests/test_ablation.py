@@ -142,3 +142,25 @@ def test_each_cell_trains_a_model_with_its_position_embedding(tmp_path, monkeypa
     rows = ablation.run_position_ablation(config, log=lambda line: None)
     assert [(row.position_embedding, row.placement) for row in rows] == list(ablation.CELLS)
     assert _position_weights(dict(zip(ablation.CELLS, built, strict=True))) == _position_weights(_reference_models())
+
+
+def test_each_seed_of_a_cell_trains_with_that_seed_in_a_folder_of_its_own(tmp_path, monkeypatch):
+    from keras_vit.training import run as training_run
+
+    trained = []
+
+    def build_only(config):
+        trained.append(config)
+        model = training_run.build_model_for(config, num_classes=3)
+        model.compile(optimizer="sgd")
+        few_shot = types.SimpleNamespace(mean={k: 0.25 for k in config.few_shot})
+        return types.SimpleNamespace(test_accuracy=0.5, few_shot=few_shot, model=model, history={},
+                                     train_examples=10)
+
+    monkeypatch.setattr(training_run, "train", build_only)
+    sizes = dict(patch_size=4, hidden_dim=16, num_layers=1, num_heads=2, mlp_dim=32)
+    config = TrainConfig(model="ViT", image_size=16, model_kwargs=sizes, out=str(tmp_path), seed=5)
+    cells = ablation.CELLS[:2]
+    rows = ablation.run_position_ablation(config, cells=cells, seeds=2, log=lambda line: None)
+    assert [run.seed for run in trained] == [row.seed for row in rows] == [5, 6, 5, 6]
+    assert len({run.out for run in trained}) == 4
