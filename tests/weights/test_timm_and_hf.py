@@ -190,3 +190,21 @@ def test_hf_keys_that_change_the_computation_are_refused(tmp_path):
     safetensors_torch.save_file(state, str(tmp_path / "hf" / "model.safetensors"))
     with pytest.raises(ValueError, match=r"hf has weights that are not part of .*q_norm.weight \(query/key normalisation"):
         keras_vit.from_checkpoint(str(tmp_path / "hf"))
+
+
+def test_unknown_keys_are_refused_in_timm_and_hf_files(tmp_path):
+    # A weight keras_vit knows nothing about may change the computation: never dropped silently.
+    hf = _hf_model()
+    state = _timm_state(hf)
+    state["blocks.0.foo.weight"] = torch.ones(DIM)
+    path = _save_timm(tmp_path, state)
+    with pytest.raises(ValueError, match=r"vit.safetensors has weights that are not part of the ViT it would load "
+                                         r"into: blocks.0.foo.weight \(a part keras_vit does not know\)"):
+        keras_vit.from_checkpoint(path, num_heads=HEADS)
+    hf.save_pretrained(tmp_path / "hf", safe_serialization=True)
+    state = safetensors_torch.load_file(str(tmp_path / "hf" / "model.safetensors"))
+    state["vit.layers.0.foo.weight"] = torch.ones(DIM)
+    safetensors_torch.save_file(state, str(tmp_path / "hf" / "model.safetensors"))
+    with pytest.raises(ValueError, match=r"hf has weights that are not part of the ViT it would load into: "
+                                         r"vit.layers.0.foo.weight \(a part keras_vit does not know\)"):
+        keras_vit.from_checkpoint(str(tmp_path / "hf"))
