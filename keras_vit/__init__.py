@@ -1,14 +1,12 @@
 """keras_vit: the Vision Transformer (Dosovitskiy et al., ICLR 2021) for Keras 3.
 
-Attributes load on first use; `import keras_vit` registers every class a
-`.keras` file may name with Keras' serialization at once (`serialization.py`),
-so such files load after it.
-The `keras-vit` command sets `KERAS_VIT_LAZY_IMPORT=1`, which defers that too:
-`keras-vit --help` then starts without Keras or a backend.
+Attributes load on first use (PEP 562): `import keras_vit` loads neither Keras
+nor a backend. Every class a `.keras` file may name is registered with Keras'
+serialization as soon as Keras is imported (`serialization.py`), so such files
+load with `keras.saving.load_model` after `import keras_vit`.
 """
 
-import os
-
+from keras_vit import serialization
 from keras_vit.utils.lazy import lazy_attributes
 
 __version__ = "0.1.0.dev0"
@@ -37,7 +35,4 @@ __getattr__, __dir__ = lazy_attributes(
 # the standard library's `inspect` in a namespace that imports everything.
 __all__ = sorted([*_BUILDERS, "decode_predictions", "preprocess_input"])
 
-if os.environ.get("KERAS_VIT_LAZY_IMPORT") != "1":
-    from keras_vit import serialization
-
-    serialization.register()
+serialization.register_with_keras()

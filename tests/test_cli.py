@@ -48,9 +48,9 @@ def test_weights_list(capsys):
 @pytest.mark.parametrize("arguments", [["--help"], ["weights", "list"]], ids=["help", "weights_list"])
 def test_commands_that_need_no_model_load_neither_keras_nor_a_backend(arguments):
     code = (
-        "import sys, keras_vit_console\n"
-        f"sys.argv = ['keras-vit', *{arguments!r}]\n"
-        "try:\n    keras_vit_console.main()\nexcept SystemExit as stop:\n    assert not stop.code, stop.code\n"
+        "import sys, keras_vit.cli\n"
+        f"try:\n    code = keras_vit.cli.main({arguments!r})\nexcept SystemExit as stop:\n    code = stop.code\n"
+        "assert not code, code\n"
         "print([name for name in ('keras', 'tensorflow', 'jax', 'torch') if name in sys.modules])"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

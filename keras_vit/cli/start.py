@@ -9,18 +9,13 @@ from keras_vit.utils.install import extra_for, install_hint
 
 
 def prepare(command):
-    """Checks the backend, loads the frameworks quietly, and registers keras_vit's
-    saved classes: `keras-vit` imports keras_vit lazily, which registers none,
-    and a `.keras` file that names one (a model `train` compiled names its
-    learning-rate schedule) loads only after."""
+    """Checks the backend and loads the frameworks quietly; importing Keras
+    registers keras_vit's saved classes (`keras_vit.serialization`)."""
     if command in WITHOUT_KERAS:
         return
     check_backend(command)
     quiet_start(command)
     _show_notes()
-    from keras_vit import serialization
-
-    serialization.register()
 
 
 def _show_notes():

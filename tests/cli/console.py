@@ -36,7 +36,6 @@ def keras_vit(*args, hide=(), modules_file=None, imports=(), env=None, cwd=None,
         KERAS_VIT_TEST_HIDE=",".join(hide),
         KERAS_VIT_TEST_IMPORT=",".join(imports),
     )
-    environment.pop("KERAS_VIT_LAZY_IMPORT", None)
     if modules_file is not None:
         environment["KERAS_VIT_TEST_MODULES"] = str(modules_file)
     for name, value in (env or {}).items():

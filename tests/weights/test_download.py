@@ -204,7 +204,7 @@ def test_a_killed_download_leaves_nothing_at_the_path_and_the_next_fetch_removes
     folder, path = tmp_path / "keras_vit", tmp_path / "keras_vit" / NAME
     code = f"from keras_vit.weights.cache import cached_file; cached_file({server.url(NAME)!r}, {str(path)!r})"
     child = subprocess.Popen(
-        [sys.executable, "-c", code], env={**os.environ, "KERAS_VIT_LAZY_IMPORT": "1"},
+        [sys.executable, "-c", code],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
