@@ -53,7 +53,7 @@ def run(args):
         import tensorflow  # noqa: F401
     from keras_vit.data.load import load_source
     from keras_vit.evaluation import few_shot, split_batches
-    from keras_vit.models.legacy import config_of
+    from keras_vit.models.vision_transformer import config_of
 
     model = keras_model(args)
     height, width = config_of(model).image_size

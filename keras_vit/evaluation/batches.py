@@ -1,7 +1,7 @@
 """A data source's split as the `(images, labels)` batches `few_shot` takes, sized for a model."""
 
 from keras_vit.data.pipeline import eval_pipeline
-from keras_vit.models.legacy import input_size
+from keras_vit.models.vision_transformer import input_size
 from keras_vit.preprocessing import OFFSET, SCALE, includes_preprocessing
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from keras_vit.evaluation.linear import DEFAULT_L2_REG, check_examples, check_l2_reg, few_shot_accuracy
 from keras_vit.evaluation.sampling import check_class_sizes, check_seeds, check_shots, sample_shots
 from keras_vit.layers import names
-from keras_vit.models.legacy import find_config
+from keras_vit.models.vision_transformer import find_config
 from keras_vit.utils.validation import check_positive_int
 
 DEFAULT_SHOTS = (1, 5, 10, 25)

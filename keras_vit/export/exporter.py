@@ -12,7 +12,7 @@ from keras_vit.export import labels, litert, onnx, openvino, saved_model, torch_
 from keras_vit.export.parity import sample_images
 from keras_vit.export.parity import verify as verify_artifact
 from keras_vit.inspect.geometry import token_grid
-from keras_vit.models.legacy import dynamic_patch_stride
+from keras_vit.models.vision_transformer import dynamic_patch_stride
 from keras_vit.preprocessing import includes_preprocessing, rescaling_layer
 from keras_vit.quantization import check_exportable
 

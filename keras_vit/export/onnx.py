@@ -20,7 +20,7 @@ import keras
 import numpy as np
 
 from keras_vit.export.torch_program import example_and_dynamic_shapes, inference_module
-from keras_vit.models.legacy import dynamic_patch_stride
+from keras_vit.models.vision_transformer import dynamic_patch_stride
 from keras_vit.utils.install import install_hint
 
 FORMAT = "onnx"

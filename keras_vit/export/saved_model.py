@@ -10,7 +10,7 @@ import os
 import keras
 import numpy as np
 
-from keras_vit.models.legacy import dynamic_patch_stride
+from keras_vit.models.vision_transformer import dynamic_patch_stride
 
 FORMAT = "tf_saved_model"
 QUANTIZATIONS = (None,)

@@ -10,7 +10,7 @@ symbol of its own rather than a division.
 
 import keras
 
-from keras_vit.models.legacy import dynamic_patch_stride
+from keras_vit.models.vision_transformer import dynamic_patch_stride
 
 
 def inference_module(model):

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 
 from keras_vit.layers.grid import divide_size
-from keras_vit.models.legacy import config_of
+from keras_vit.models.vision_transformer import config_of
 from keras_vit.utils.resample import linear_weights
 from keras_vit.utils.validation import check_grid, check_non_negative_int
 

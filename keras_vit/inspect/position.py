@@ -13,7 +13,7 @@ import numpy as np
 from keras_vit.inspect import geometry
 from keras_vit.layers import names
 from keras_vit.layers.position_embedding import LEARNED_KINDS
-from keras_vit.models.legacy import config_of
+from keras_vit.models.vision_transformer import config_of
 from keras_vit.utils.validation import check_non_negative_int
 
 

@@ -2,7 +2,7 @@
 
 from keras_vit.layers.attention import MultiHeadSelfAttention
 from keras_vit.layers.class_token import ClassToken
-from keras_vit.layers.grid import GridLayer, ImageSizeCheck
+from keras_vit.layers.grid import GridLayer
 from keras_vit.layers.patch_embedding import PatchEmbedding
 from keras_vit.layers.pooling import POOLINGS, SequencePooling
 from keras_vit.layers.position_embedding import (
@@ -34,7 +34,6 @@ __all__ = [
     "BottleneckUnit",
     "ClassToken",
     "GridLayer",
-    "ImageSizeCheck",
     "MaxPooling2DSame",
     "MultiHeadSelfAttention",
     "NoPositionEmbedding",

@@ -4,7 +4,7 @@ its prefix tokens, and for a dynamic-size model the grid of each call."""
 import keras
 from keras import ops
 
-from keras_vit.utils.validation import check_grid, check_non_negative_int, check_positive_int
+from keras_vit.utils.validation import check_grid, check_non_negative_int
 
 
 class GridLayer(keras.layers.Layer):
@@ -21,20 +21,13 @@ class GridLayer(keras.layers.Layer):
         grid_size: int or pair of ints. The `(rows, cols)` of the patch grid.
         num_prefix_tokens: int. Tokens before the patches (1 with a class token,
             0 without). Defaults to 1.
-        patch_stride: int or None. Only in `.keras` files written before the
-            grid was read off the patch embedding: there `grid` is the model's
-            input images, and the grid is their size over `patch_stride`.
-            Defaults to None.
         **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
     """
 
-    def __init__(self, grid_size, num_prefix_tokens=1, patch_stride=None, **kwargs):
+    def __init__(self, grid_size, num_prefix_tokens=1, **kwargs):
         super().__init__(**kwargs)
         self.grid_size = check_grid("grid_size", grid_size)
         self.num_prefix_tokens = check_non_negative_int("num_prefix_tokens", num_prefix_tokens)
-        self.patch_stride = None
-        if patch_stride is not None:
-            self.patch_stride = check_positive_int("patch_stride", patch_stride)
 
     @property
     def num_tokens(self):
@@ -46,25 +39,16 @@ class GridLayer(keras.layers.Layer):
         scalar tensors where the graph leaves the size open). Checks what can be
         checked before running."""
         if grid is None:
-            if self.patch_stride is not None:
-                raise ValueError(
-                    f"{type(self).__name__} {self.name!r} reads its grid off the images "
-                    f"(patch_stride={self.patch_stride}): call it as layer(tokens, images)."
-                )
             self._check_tokens(tokens.shape, self.grid_size)
             return self.grid_size
         rows, cols = ops.shape(grid)[1:3]
-        if self.patch_stride is not None:  # a file written before: `grid` is the images
-            received = f"Received: images.shape={tuple(grid.shape)}"
-            rows, cols = (divide_size(axis, size, self.patch_stride, received)
-                          for axis, size in (("height", rows), ("width", cols)))
         if isinstance(rows, int) and isinstance(cols, int):
             self._check_tokens(tokens.shape, (rows, cols))
         return rows, cols
 
     def check_input_shape(self, shape, grid_shape=None):
         """At build: tokens of rank 3, as many as the grid holds if it is fixed."""
-        if grid_shape is None and self.patch_stride is None:
+        if grid_shape is None:
             self._check_tokens(shape, self.grid_size)
         elif len(shape) != 3:
             raise ValueError(
@@ -88,8 +72,6 @@ class GridLayer(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(grid_size=list(self.grid_size), num_prefix_tokens=self.num_prefix_tokens)
-        if self.patch_stride is not None:
-            config.update(patch_stride=self.patch_stride)
         return config
 
 
@@ -105,41 +87,3 @@ def divide_size(axis, size, stride, received):
             f"stride in a hybrid). {received}"
         )
     return size // stride
-
-
-@keras.saving.register_keras_serializable(package="keras_vit")
-class ImageSizeCheck(keras.layers.Layer):
-    """Passes images through, refusing a height or width that `patch_stride` does not divide.
-
-    The first layer of dynamic-size models in `.keras` files written before the
-    check moved into the patch embedding (and a hybrid's `conv_root`); kept so
-    that those files load. keras_vit's builders no longer use it.
-
-    Args:
-        patch_stride: int. Pixels per patch token along each axis.
-        **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
-
-    Example:
-
-    >>> keras.ops.shape(ImageSizeCheck(8)(keras.ops.zeros((1, 16, 24, 3))))
-    (1, 16, 24, 3)
-    """
-
-    def __init__(self, patch_stride, **kwargs):
-        super().__init__(**kwargs)
-        self.patch_stride = check_positive_int("patch_stride", patch_stride)
-
-    def call(self, images):
-        height, width = ops.shape(images)[1:3]
-        for axis, size in (("height", height), ("width", width)):
-            divide_size(axis, size, self.patch_stride, f"Received: images.shape={tuple(images.shape)}")
-        return images
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(patch_stride=self.patch_stride)
-        return config
-

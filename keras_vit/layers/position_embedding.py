@@ -21,8 +21,8 @@ class _PositionLayer(GridLayer):
     """What every position-embedding layer shares: its patch grid, prefix tokens,
     and for a dynamic-size model how its tables follow the grid of each call."""
 
-    def __init__(self, grid_size, num_prefix_tokens=1, patch_stride=None, resample_method="zoom", **kwargs):
-        super().__init__(grid_size, num_prefix_tokens, patch_stride, **kwargs)
+    def __init__(self, grid_size, num_prefix_tokens=1, resample_method="zoom", **kwargs):
+        super().__init__(grid_size, num_prefix_tokens, **kwargs)
         self.resample_method = check_choice("resample_method", resample_method, METHODS)
 
     def table(self):
@@ -51,9 +51,6 @@ class AddPositionEmbedding(_PositionLayer):
         grid_size: int or pair of ints. The `(rows, cols)` of the patch grid.
         num_prefix_tokens: int. Tokens before the patches (1 with a class token,
             0 without). Defaults to 1.
-        patch_stride: int or None. Only in `.keras` files written before the
-            grid was read off the patch embedding (see `GridLayer`). Defaults
-            to None.
         resample_method: str. How the embedding is resampled inside the graph
             to a `grid` other than `grid_size`: `"zoom"` (the original's
             linear zoom) or `"bicubic"`, as at load time. Defaults to `"zoom"`.
@@ -149,7 +146,6 @@ class AddPositionEmbedding2D(_PositionLayer):
     Args:
         grid_size: int or pair of ints. The `(rows, cols)` of the patch grid.
         num_prefix_tokens: int. Tokens before the patches. Defaults to 1.
-        patch_stride: int or None. As for `AddPositionEmbedding`. Defaults to None.
         resample_method: str. `"zoom"` or `"bicubic"`, for each table resampled
             inside the graph to a `grid` other than `grid_size`. Defaults to `"zoom"`.
         **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
@@ -264,7 +260,6 @@ class AddSinCosPositionEmbedding2D(_PositionLayer):
     Args:
         grid_size: int or pair of ints. The `(rows, cols)` of the patch grid.
         num_prefix_tokens: int. Tokens before the patches. Defaults to 1.
-        patch_stride: int or None. As for `AddPositionEmbedding`. Defaults to None.
         resample_method: str. Unused (nothing is resampled); taken so that
             builders can swap the kinds. Defaults to `"zoom"`.
         **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).

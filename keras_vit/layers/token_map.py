@@ -16,9 +16,6 @@ class TokenMap(GridLayer):
         grid_size: int or pair of ints. The `(rows, cols)` of the patch grid.
         num_prefix_tokens: int. Tokens before the patches (the class token).
             Defaults to 1.
-        patch_stride: int or None. Only for a model from a `.keras` file
-            written before the grid was read off the patch embedding: `grid`
-            is then its input images (see `GridLayer`). Defaults to None.
         **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -48,6 +45,4 @@ class TokenMap(GridLayer):
     def compute_output_shape(self, tokens_shape, grid_shape=None):
         if grid_shape is None:
             return (tokens_shape[0], *self.grid_size, tokens_shape[-1])
-        if self.patch_stride is not None:  # `grid` is the images
-            return (tokens_shape[0], None, None, tokens_shape[-1])
         return (tokens_shape[0], *grid_shape[1:3], tokens_shape[-1])

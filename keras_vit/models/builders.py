@@ -5,16 +5,16 @@ Command lines, configs and notebooks build every model through `build_model`,
 so a name means the same model everywhere.
 """
 
+import json
 import os
+import zipfile
 
 import keras
 
 from keras_vit import variants
 from keras_vit.models.hybrid import ViTHybrid
-from keras_vit.models.legacy import config_of
 from keras_vit.models.pretrained import IMPLIED_BY_CHECKPOINTS
 from keras_vit.models.resnet_v2 import ResNetV2
-from keras_vit.models.vision_transformer import VisionTransformer
 from keras_vit.models.vit import ViT
 from keras_vit.weights import registry
 from keras_vit.weights.reader import read_checkpoint
@@ -122,8 +122,7 @@ def build_model(name, weights=None, **kwargs):
             `.keras` file fixes its own, so none go with it.
 
     Returns:
-        A `keras_vit.models.VisionTransformer` (a `.keras` file written before
-        models kept their config loads as a plain functional `keras.Model`).
+        A `keras_vit.models.VisionTransformer`.
 
     Example:
 
@@ -150,13 +149,29 @@ def _load_model_file(path, weights, kwargs):
         )
     if not os.path.isfile(path):
         raise ValueError(f"Model file {path!r} does not exist.")
+    _check_saved_vit(path)
     model = keras.saving.load_model(path)
-    if not isinstance(model, VisionTransformer):
-        # Written before models kept their config: the same layers, with the config read off them.
-        model = VisionTransformer(model.input, model.output, name=model.name, vit_config=config_of(model))
     if weights is not None:
         load_weights(model, weights)
     return model
+
+
+def _check_saved_vit(path):
+    """Refuses, in one line, a `.keras` file that holds no `VisionTransformer` with its config."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            saved = json.loads(archive.read("config.json"))
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path} is not a .keras file Keras wrote ({error}).") from None
+    if saved.get("class_name") == "VisionTransformer" and "vit_config" in saved.get("config", {}):
+        return
+    layers = saved.get("config", {}).get("layers", [])
+    if any(str(layer.get("registered_name", "")).startswith("keras_vit>") for layer in layers):
+        raise ValueError(
+            f"{path} was saved by a keras_vit from before models kept their config, which this "
+            "version no longer reads: rebuild the model with this version."
+        )
+    raise ValueError(f"{path} holds a {saved.get('class_name')}, not a keras_vit VisionTransformer.")
 
 
 def from_checkpoint(path, resample_method="zoom", **overrides):

@@ -7,7 +7,7 @@ import keras
 
 from keras_vit.layers import names
 from keras_vit.layers.token_map import TokenMap
-from keras_vit.models.legacy import config_of, grid_input
+from keras_vit.models.vision_transformer import config_of
 
 
 def intermediates(model):
@@ -35,7 +35,7 @@ def intermediates(model):
     (2, (1, 2, 5, 5))
     """
     config = config_of(model)
-    grid = grid_input(model)[0]
+    grid = model.grid_input
     blocks = names.blocks(model)
     tokens = blocks[0].input
     outputs = {"blocks": [], "attention": []}
@@ -88,8 +88,8 @@ def feature_maps(model, blocks=1, norm=True, stop_early=True):
     config = config_of(model)
     all_blocks = names.blocks(model)
     chosen = _block_indices(blocks, len(all_blocks))
-    grid, patch_stride = grid_input(model)
-    to_map = TokenMap(config.grid_size, config.num_prefix_tokens, patch_stride, name="token_map")
+    grid = model.grid_input
+    to_map = TokenMap(config.grid_size, config.num_prefix_tokens, name="token_map")
     final_norm = model.get_layer(names.ENCODER_NORM)
     last = len(all_blocks) - 1 if not stop_early else max(chosen)
     tokens = all_blocks[0].input
@@ -127,7 +127,7 @@ def _block_indices(blocks, count):
 def _block_input(model, config, index, tokens, grid):
     """Block `index`'s input: `tokens`, plus the position embedding added before it
     when the model places one there (`position_embedding_placement="every_layer"`
-    or `"every_layer_shared"`), reading its grid off `grid` (see `grid_input`).
+    or `"every_layer_shared"`), reading its grid off `grid` (`VisionTransformer.grid_input`).
     For block 0, `tokens` is already that input."""
     name = {
         "every_layer": names.position_embedding(index),

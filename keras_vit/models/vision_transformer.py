@@ -1,7 +1,9 @@
-"""`VisionTransformer`: the functional model every builder returns, holding its `ViTConfig`."""
+"""`VisionTransformer`: the functional model every builder returns, holding its `ViTConfig`;
+and reading the config of any model keras_vit may be handed."""
 
 import keras
 
+from keras_vit.layers import names
 from keras_vit.models.config import ViTConfig
 
 
@@ -111,7 +113,73 @@ class VisionTransformer(keras.Model):
         """Whether the model ends in the classification head."""
         return self._vit_config.include_top
 
+    @property
+    def patch_tokens(self):
+        """The graph's tensor of patch embeddings as a sequence, `(batch, patches,
+        hidden_dim)`: the `patch_tokens` layer's output."""
+        return self.get_layer(names.PATCH_TOKENS).output
+
+    @property
+    def grid_input(self):
+        """The graph's tensor that the position layers of a dynamic-size model read
+        each call's grid off (the patch embedding's output on its grid); None for
+        a fixed-size model."""
+        if not self._vit_config.dynamic_image_size:
+            return None
+        return self.get_layer(names.PATCH_EMBEDDING).output
+
     def get_config(self):
         config = super().get_config()
         config["vit_config"] = self._vit_config.get_config()
         return config
+
+
+def find_config(model):
+    """The `ViTConfig` of a model keras_vit built, or None for any other model."""
+    config = getattr(model, "vit_config", None)
+    return config if isinstance(config, ViTConfig) else None
+
+
+def config_of(model):
+    """Returns the `ViTConfig` of a keras_vit model.
+
+    Args:
+        model: keras.Model. A `keras_vit.models.VisionTransformer`.
+
+    Returns:
+        A `ViTConfig`.
+
+    Raises:
+        ValueError: if `model` was not built by keras_vit.
+    """
+    config = find_config(model)
+    if config is None:
+        raise ValueError(
+            "`model` must be built by keras_vit (a keras_vit.models.VisionTransformer, which keeps "
+            f"its ViTConfig). Received: model.name={model.name!r} of type {type(model).__name__}"
+        )
+    return config
+
+
+def input_size(model):
+    """The `(height, width)` images `model` trains and evaluates at: a keras_vit
+    ViT's configured `image_size` (a dynamic-size model's built size), or
+    another model's static input size (e.g. a `ResNetV2`)."""
+    config = find_config(model)
+    if config is not None:
+        return config.image_size
+    height, width = model.input_shape[1:3]
+    if height is None or width is None:
+        raise ValueError(
+            "`model` must take images of a fixed size to train and evaluate at. Received: "
+            f"model.name={model.name!r} with input shape {model.input_shape}"
+        )
+    return (height, width)
+
+
+def dynamic_patch_stride(model):
+    """The pixels per patch token of a keras_vit model built with
+    `dynamic_image_size=True`; None for a fixed-size model or one keras_vit
+    did not build (the exporters take any `keras.Model` of images)."""
+    config = find_config(model)
+    return None if config is None else config.dynamic_patch_stride

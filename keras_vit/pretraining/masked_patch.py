@@ -7,7 +7,7 @@ import keras
 from keras import ops
 
 from keras_vit.layers import names
-from keras_vit.models.legacy import config_of, patch_tokens
+from keras_vit.models.vision_transformer import config_of
 from keras_vit.preprocessing import OFFSET, SCALE, includes_preprocessing
 from keras_vit.pretraining.targets import (
     NUM_COLORS,
@@ -132,7 +132,7 @@ class MaskedPatchPrediction(keras.Model):
         self.counts = _counts(self.num_patches, *rates)
         # Two views of the encoder that share its layers: images to patch
         # embeddings, and patch embeddings to the final LayerNorm's tokens.
-        embeddings = patch_tokens(encoder)
+        embeddings = encoder.patch_tokens
         self.patch_embedder = keras.Model(encoder.input, embeddings, name="patch_embedder")
         self.token_encoder = keras.Model(embeddings, norm.output, name="token_encoder")
         self.takes_pixels = includes_preprocessing(encoder)

@@ -18,7 +18,7 @@ import dataclasses
 import keras
 
 from keras_vit.data.load import load_source
-from keras_vit.models.legacy import config_of
+from keras_vit.models.vision_transformer import config_of
 from keras_vit.pretraining.masked_patch import MaskedPatchPrediction, check_rates
 from keras_vit.pretraining.targets import TARGETS
 from keras_vit.training.callbacks import ProgressFile, save_atomically

@@ -22,7 +22,7 @@ from keras_vit.data.pipeline import Augmentation, eval_pipeline, padded_eval_pip
 from keras_vit.data.subset import check_fraction, subset_size, subset_train
 from keras_vit.evaluation import FewShotResult, few_shot, split_batches
 from keras_vit.evaluation.sampling import check_shots
-from keras_vit.models.legacy import input_size
+from keras_vit.models.vision_transformer import input_size
 from keras_vit.training.callbacks import EpochCheckpoint, ProgressFile, SharedBackup, save_atomically
 from keras_vit.training.lora import DEFAULT_TARGETS, LoRASummary, RestartLoRA, check_lora_arguments, enable_lora
 from keras_vit.training.placement import Placement, placement_for, prepare_fit

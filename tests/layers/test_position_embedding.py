@@ -130,18 +130,3 @@ def test_a_layer_checks_the_tokens_against_the_grid_it_is_given():
     config = layer.get_config()
     assert "patch_stride" not in config and config["resample_method"] == "bicubic"
     assert NoPositionEmbedding.from_config(config).get_config() == config
-
-
-def test_a_layer_from_an_older_file_reads_its_grid_off_the_images():
-    """Dynamic-size models saved before the grid came from the patch embedding
-    call their position layers with the input images and a `patch_stride`."""
-    layer = AddPositionEmbedding(grid_size=2, patch_stride=8, name="pos")
-    with pytest.raises(ValueError, match=r"reads its grid off the images \(patch_stride=8\): call it as layer\(tokens, images\)"):
-        layer(np.zeros((1, 5, 4), "float32"))
-    out = layer(np.zeros((1, 7, 4), "float32"), np.zeros((1, 16, 24, 3), "float32"))
-    assert keras.ops.shape(out) == (1, 7, 4)
-    assert layer.get_config()["patch_stride"] == 8
-    with pytest.raises(ValueError, match=r"Image width 20 is not divisible by 8"):
-        layer(np.zeros((1, 7, 4), "float32"), np.zeros((1, 16, 20, 3), "float32"))
-    with pytest.raises(ValueError, match=r"`resample_method` must be one of 'zoom', 'bicubic'"):
-        AddPositionEmbedding(grid_size=2, resample_method="area")

@@ -29,9 +29,3 @@ def test_a_map_given_a_grid_lays_the_tokens_out_on_it():
     grid = keras.ops.convert_to_numpy(TokenMap((3, 3))(tokens, np.zeros((1, 2, 4, 5), "float32")))
     np.testing.assert_array_equal(grid, tokens[:, 1:].reshape(1, 2, 4, 2))
     assert TokenMap((3, 3)).compute_output_shape((None, 9, 2), (None, 2, 4, 5)) == (None, 2, 4, 2)
-
-
-def test_a_map_from_an_older_file_takes_its_grid_from_the_images():
-    tokens = np.arange(1 * 9 * 2, dtype="float32").reshape(1, 9, 2)
-    grid = keras.ops.convert_to_numpy(TokenMap((3, 3), patch_stride=4)(tokens, np.zeros((1, 8, 16, 3), "float32")))
-    np.testing.assert_array_equal(grid, tokens[:, 1:].reshape(1, 2, 4, 2))

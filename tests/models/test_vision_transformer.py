@@ -1,21 +1,14 @@
 """Every builder returns a `VisionTransformer` that keeps its `ViTConfig` through `.keras`
-files, and `.keras` files written before that still load, run and report their config."""
-
-import pathlib
+files; keras_vit refuses a file without one, and models it did not build, in one line."""
 
 import keras
 import numpy as np
 import pytest
 
 import keras_vit
-from keras_vit.inspect import token_grid
 from keras_vit.models import VisionTransformer, ViTConfig, config_of, feature_maps, intermediates
 from tests.weights.original import original_arrays
 
-LEGACY = pathlib.Path(__file__).parent / "legacy"
-# The stored outputs were computed on another CPU: float32 sums in another order (SIMD
-# width, FMA) move these outputs of about 1 by up to 2e-5 (AMX against AVX2).
-STORED_ATOL = 1e-4
 TINY = dict(image_size=32, patch_size=8, hidden_dim=16, num_layers=2, num_heads=2, mlp_dim=32, num_classes=3)
 
 
@@ -88,54 +81,28 @@ def test_config_of_refuses_a_model_keras_vit_did_not_build():
         config_of(model)
 
 
-LEGACY_CONFIGS = {
-    "legacy_vit": ViTConfig(**TINY, representation_size=8),
-    "legacy_hybrid": ViTConfig(
-        resnet_layers=(1,), resnet_width=0.5, patch_size=2, image_size=32, hidden_dim=16, num_layers=1,
-        num_heads=2, mlp_dim=32, num_classes=4, pooling="gap", position_embedding="learned_2d",
-        dynamic_image_size=True,
-    ),
-}
+def _save_as_functional(model, path):
+    """`model`'s graph saved as a plain functional model, as keras_vit saved before
+    `VisionTransformer` kept the config."""
+    keras.Model(model.input, model.output, name=model.name).save(path)
 
 
-@pytest.mark.parametrize("name", sorted(LEGACY_CONFIGS))
-def test_keras_files_written_before_models_kept_their_config_load_and_run(name):
-    """The files were saved by the JAX backend before `VisionTransformer` existed: a
-    plain functional model, whose config keras_vit reads back from its layers."""
-    expected = np.load(LEGACY / "outputs.npz")
-    model = keras.saving.load_model(LEGACY / f"{name}.keras", safe_mode=True)
-    assert not isinstance(model, VisionTransformer)
-    config = config_of(model)
-    assert config == LEGACY_CONFIGS[name]
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(expected["images"])), expected[name], atol=STORED_ATOL)
-    if config.dynamic_image_size:
-        wide = keras.ops.convert_to_numpy(model(expected["wide"]))
-        np.testing.assert_allclose(wide, expected[f"{name}_wide"], atol=STORED_ATOL)
-        assert token_grid(model, (32, 48)).grid_size == (4, 6)  # 8 pixels a token
-    # What reads the config works on them as on a new model.
-    encoded = intermediates(model)(expected["images"])["output"]
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(encoded), expected[name], atol=STORED_ATOL)
-    (tokens,) = feature_maps(model)(expected["images"]).values()
-    assert tuple(tokens.shape) == (2, *config.grid_size, config.hidden_dim)
-    # keras_vit's own loader hands out the same layers as a VisionTransformer.
-    wrapped = keras_vit.models.build_model(str(LEGACY / f"{name}.keras"))
-    assert isinstance(wrapped, VisionTransformer) and wrapped.vit_config == config
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(wrapped(expected["images"])), expected[name], atol=STORED_ATOL)
+def test_a_file_without_a_vit_config_is_refused_in_one_line(tmp_path):
+    _save_as_functional(keras_vit.ViT(**TINY), tmp_path / "old.keras")
+    with pytest.raises(ValueError, match=r"old.keras was saved by a keras_vit from before models kept their "
+                                         r"config, which this version no longer reads: rebuild the model"):
+        keras_vit.models.build_model(str(tmp_path / "old.keras"))
+    keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)], name="mlp").save(tmp_path / "mlp.keras")
+    with pytest.raises(ValueError, match=r"mlp.keras holds a Sequential, not a keras_vit VisionTransformer"):
+        keras_vit.models.build_model(str(tmp_path / "mlp.keras"))
+    (tmp_path / "text.keras").write_text("not a zip")
+    with pytest.raises(ValueError, match=r"text.keras is not a .keras file Keras wrote"):
+        keras_vit.models.build_model(str(tmp_path / "text.keras"))
 
 
-def test_a_dynamic_file_whose_position_layers_read_the_images_loads_and_runs():
-    """Saved by the JAX backend at 9315000 (`legacy/make_images_grid_file.py`): a
-    `VisionTransformer` whose position layers, one before every block, read each
-    call's grid off the input images rather than off the patch embedding."""
-    stored = np.load(LEGACY / "images_grid_outputs.npz")
-    model = keras.saving.load_model(LEGACY / "images_grid_vit.keras", safe_mode=True)
-    assert isinstance(model, VisionTransformer)
-    assert model.dynamic_image_size and model.position_embedding_placement == "every_layer"
-    for images, outputs in (("images", "outputs"), ("wide", "wide_outputs")):
-        np.testing.assert_allclose(keras.ops.convert_to_numpy(model(stored[images])), stored[outputs], atol=STORED_ATOL)
-        encoded = intermediates(model)(stored[images])["output"]
-        np.testing.assert_allclose(keras.ops.convert_to_numpy(encoded), stored[outputs], atol=STORED_ATOL)
-    maps = feature_maps(model, blocks=2)(stored["wide"])
-    assert [tuple(m.shape) for m in maps.values()] == [(2, 4, 6, 16)] * 2
-    with pytest.raises(ValueError, match=r"Image width 36 is not divisible by 8"):
-        model(np.zeros((1, 32, 36, 3), "float32"))
+def test_the_views_of_the_graph_need_a_vision_transformer():
+    functional = keras_vit.ViT(**TINY)
+    functional = keras.Model(functional.input, functional.output, name="plain")
+    for view in (intermediates, feature_maps):
+        with pytest.raises(ValueError, match=r"must be built by keras_vit .*model.name='plain' of type Functional"):
+            view(functional)
