@@ -61,24 +61,24 @@ def measure(variant, runs, folder, cases):
     rows = [(variant, "Keras (predict_on_batch)", "float32", 4 * model.count_params(), None, None, None,
              latency(model.predict_on_batch, image, runs))]
     calibration = sample_images(shape, 16, seed=2)
-    for format, quantize, name in CASES:
-        if cases and f"{format}:{quantize or 'float32'}" not in cases:
+    for format, precision, name in CASES:
+        if cases and f"{format}:{precision or 'float32'}" not in cases:
             continue
         path = os.path.join(folder, f"{variant.replace('/', '')}_{name}")
-        report = export_model(model, path, format, quantize=quantize, representative_data=calibration)
+        report = export_model(model, path, format, precision=precision, representative_data=calibration)
         runner = FORMATS[format].Runner(path)
         parity = report.parity
-        rows.append((variant, format, quantize or "float32", report.size_bytes, parity.max_abs_diff,
+        rows.append((variant, format, precision or "float32", report.size_bytes, parity.max_abs_diff,
                      parity.noise_floor, parity.top1_agreement, latency(runner, image, runs)))
         print(_row(rows[-1]), flush=True)
     return rows
 
 
 def _row(row):
-    variant, format, quantize, size, diff, noise, top1, ms = row
+    variant, format, precision, size, diff, noise, top1, ms = row
     diff = "–" if diff is None else f"{diff:.2g} ({noise:.2g})"
     top1 = "–" if top1 is None else f"{top1:.0%}"
-    return f"| ViT-{variant} | {format} | {quantize} | {size / 2**20:.1f} MiB | {diff} | {top1} | {ms:.0f} ms |"
+    return f"| ViT-{variant} | {format} | {precision} | {size / 2**20:.1f} MiB | {diff} | {top1} | {ms:.0f} ms |"
 
 
 def main():

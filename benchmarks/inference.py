@@ -220,7 +220,7 @@ for path, format, quantize, source in files:
         export_model(keras_vit.ViTB16(approximate_gelu=False), path, format, verify=False)
         keras.config.set_dtype_policy("float32")
     else:
-        export_model(model, path, format, quantize=quantize, verify=False, representative_data=calibration)
+        export_model(model, path, format, precision=quantize, verify=False, representative_data=calibration)
     print(path, os.path.getsize(path), flush=True)
 """
 

@@ -49,7 +49,7 @@ def export(model_path, folder):
     images = images.astype("float32")
     np.savez(os.path.join(folder, "reference.npz"), images=images, labels=labels,
              logits=model.predict(images, verbose=0))
-    export_model(model, os.path.join(folder, "enable.xml"), "openvino", quantize="int8",
+    export_model(model, os.path.join(folder, "enable.xml"), "openvino", precision="int8",
                  representative_data=calibration)
     # NNCF's default, as keras_vit wrote it before: the same calls without the overflow fix.
     with tempfile.TemporaryDirectory(dir=folder) as staging:

@@ -1,18 +1,20 @@
-"""Quantization of keras_vit models, in one place.
+"""Post-training quantization of a keras_vit model with Keras' `model.quantize` (`quantize`),
+and which of a model's layers are quantized (`quantized_layers`).
 
-Post-training weight quantization with Keras' `model.quantize` (`quantize`,
-`quantized_layers`); the dtype policies that make a block's quantized
-projections save and load quantized (`sublayer_policy`,
-`quantized_dtype_config`); and which exporters cannot take a quantized model
-(`check_exportable`).
+What "quantize" means in keras_vit: Keras' int8, int4 or float8 layers, which
+compute quantized on every backend and save as `.keras`. The conversions an
+exported file makes on its own (float16, int8 in LiteRT or OpenVINO) are the
+exporters' `precision=`. The dtype policies that let a block's quantized
+projections save and load live in `keras_vit.layers.quantized_policy`; what each
+export format cannot take quantized, in that format's module.
 """
 
 import contextlib
 import gc
+import threading
 import warnings
 
 import keras
-from keras.dtype_policies import DTypePolicyMap
 
 # Keras 3.15's modes for Dense and EinsumDense that need no calibration data.
 # "gptq" and "awq" also exist; they calibrate on data and take Keras' own
@@ -82,6 +84,20 @@ def quantize(model, mode="int8"):
     return model
 
 
+# `gc.collect` while a thread quantizes: a collection asked for by that thread is left
+# to the one at the end, any other thread's runs as always.
+_collect = gc.collect
+_quantizing = threading.local()
+_lock = threading.Lock()
+_threads_quantizing = 0
+
+
+def _collect_unless_quantizing(generation=2):
+    if getattr(_quantizing, "active", False):
+        return 0
+    return _collect(generation)
+
+
 @contextlib.contextmanager
 def _one_garbage_collection():
     """Runs Python's full garbage collection once, on leaving, instead of at
@@ -91,17 +107,25 @@ def _one_garbage_collection():
     deletes, so that the device frees the buffer. Each takes 0.1-1 s in a
     process holding a model and a framework or three, once per quantized
     layer: most of the time quantizing takes. The buffers are freed all the
-    same by the one collection at the end. `gc.collect` is replaced for the
-    duration, so a collection another thread asks for meanwhile is left to
-    that one at the end.
+    same by the one collection at the end. While any thread quantizes,
+    `gc.collect` skips the calls of the threads that quantize and runs
+    everyone else's; the last thread to finish puts the original back.
     """
-    collect = gc.collect
-    gc.collect = lambda generation=2: 0
+    global _threads_quantizing
+    with _lock:
+        if _threads_quantizing == 0:
+            gc.collect = _collect_unless_quantizing
+        _threads_quantizing += 1
+    _quantizing.active = True
     try:
         yield
     finally:
-        gc.collect = collect
-        gc.collect()
+        _quantizing.active = False
+        with _lock:
+            _threads_quantizing -= 1
+            if _threads_quantizing == 0:
+                gc.collect = _collect
+        _collect()
 
 
 def quantized_layers(model):
@@ -113,79 +137,3 @@ def quantized_layers(model):
             if layer.quantization_mode is not None
         )
     )
-
-
-def sublayer_policy(layer, path):
-    """The dtype policy for `layer`'s sublayer at `path` (relative, such as
-    `"attn/query"`): `layer`'s own policy or, when `layer` was loaded with
-    a `DTypePolicyMap`, the policy that map holds for the path, a map of
-    its own for a path with quantized sublayers below it."""
-    policy = layer.dtype_policy
-    if not isinstance(policy, DTypePolicyMap):
-        return policy
-    prefix = path + "/"
-    below = {key[len(prefix) :]: policy[key] for key in policy if key.startswith(prefix)}
-    if below:
-        return DTypePolicyMap(policy.default_policy.name, below)
-    return policy[path] if path in policy else policy.default_policy
-
-
-def quantized_dtype_config(layer, sublayers):
-    """`{"dtype": ...}`, a serialized `DTypePolicyMap` of the quantized layers
-    among `sublayers` (`{relative path: layer}`) over `layer`'s float policy,
-    or `{}` when none is quantized.
-
-    Keras rebuilds a layer's sublayers from the layer's config alone; without
-    the map, a quantized model's projections would come back float and their
-    saved int8 kernels and scales would not fit them. The keys are relative to
-    `layer`, not Keras paths, so they hold wherever the layer is nested.
-    """
-    quantized = {
-        path: sublayer.dtype_policy
-        for path, sublayer in sublayers.items()
-        if sublayer.quantization_mode is not None
-    }
-    if not quantized:
-        return {}
-    policy = layer.dtype_policy
-    if isinstance(policy, DTypePolicyMap):
-        policy = policy.default_policy
-    return {"dtype": keras.dtype_policies.serialize(DTypePolicyMap(policy.name, quantized))}
-
-
-# Models quantized with `quantize` (Keras' `model.quantize`)
-# that a converter or runtime cannot take, by (format, backend, mode), measured
-# with the pinned Keras, tf2onnx, jax2onnx, LiteRT and onnxruntime.
-EXPORT_UNSUPPORTED = {
-    ("litert", "tensorflow", "int8"): "the LiteRT converter rejects the int8 BatchMatMul of Keras' int8 layers",
-    ("litert", "tensorflow", "float8"): "LiteRT has no float8 kernels",
-    ("onnx", "tensorflow", "float8"): "tf2onnx has no float8 operations",
-    ("onnx", "jax", "int8"): "onnxruntime has no int8 Einsum",
-    ("onnx", "torch", "int4"): "onnxruntime rejects the int8 - float Sub of Keras' int4 layers",
-    ("openvino", "tensorflow", "int8"): "OpenVINO miscomputes the int8 matmuls of Keras' int8 layers "
-    "from TensorFlow (outputs off by their whole scale)",
-    ("openvino", "tensorflow", "float8"): "OpenVINO's CPU plugin has no kernel for the float8 casts",
-    ("openvino", "torch", "float8"): "OpenVINO rounds the float8 casts otherwise than Keras "
-    "(0.064 on outputs of 1.4, past the check)",
-    ("openvino", "torch", "int4"): "OpenVINO's ONNX reader rejects the int8 - float Sub of Keras' int4 layers",
-    **{
-        ("openvino", "jax", mode): "OpenVINO misreads the quantized operations jax2onnx writes "
-        "(outputs off by 0.14 to 1.9 on a scale of 1)"
-        for mode in ("int8", "float8", "int4")
-    },
-}
-
-
-def check_exportable(model, format):
-    """Raises if a quantized layer of `model` is one that `format`'s converter or
-    runtime cannot take from the running backend (`EXPORT_UNSUPPORTED`)."""
-    backend = keras.backend.backend()
-    for path, mode in quantized_layers(model).items():
-        reason = EXPORT_UNSUPPORTED.get((format, backend, mode))
-        if reason:
-            raise ValueError(
-                f"Cannot export {model.name!r} to {format} from the {backend} backend: it is "
-                f"quantized to {mode} (layer {path}, with Keras' model.quantize) and {reason}. "
-                "Export the float model instead (for a small LiteRT file: quantize="
-                "'dynamic_int8'), or see the export docs' table of what each backend writes."
-            )

@@ -1,9 +1,10 @@
 """`keras-vit export`: a model to a SavedModel, a LiteRT, ONNX, OpenVINO or `.pt2` file, checked."""
 
+import argparse
 import os
 import sys
 
-from keras_vit.cli.choices import EXPORT_FORMATS, EXPORT_QUANTIZATIONS
+from keras_vit.cli.choices import EXPORT_FORMATS, EXPORT_PRECISIONS
 from keras_vit.cli.class_names import imagenet_class_names, run_class_names
 from keras_vit.cli.model_source import add_model_arguments, keras_model
 from keras_vit.cli.quiet import framework_output_held
@@ -18,7 +19,9 @@ def add_arguments(parser):
     add_model_arguments(parser, positional=True)
     parser.add_argument("--format", required=True, choices=EXPORT_FORMATS, help="tflite is litert, saved_model is tf_saved_model, pt2 is torch (torch.export)")
     parser.add_argument("-o", "--output", help="where to write; default: beside MODEL, or here")
-    parser.add_argument("--quantize", choices=EXPORT_QUANTIZATIONS, help="litert: float16, dynamic_int8, int8; openvino: bfloat16, int8_weights, int8 (int8 needs --calibration-images)")
+    parser.add_argument("--precision", choices=EXPORT_PRECISIONS, help="the file's own conversion; litert: float16, dynamic_int8, int8; openvino: bfloat16, int8_weights, int8 (int8 needs --calibration-images)")
+    # The flag's name before --precision, kept to say so.
+    parser.add_argument("--quantize", dest="removed_quantize", help=argparse.SUPPRESS)
     parser.add_argument(
         "--calibration-images", nargs="+", default=(), help="images (or folders) to calibrate int8 on"
     )
@@ -33,8 +36,10 @@ def run(args):
     from keras_vit.export.labels import class_names_path
     from keras_vit.inspect.geometry import token_grid
 
+    if args.removed_quantize is not None:
+        raise ValueError(f"--quantize is now --precision (the file's own conversion). Received: --quantize {args.removed_quantize}")
     name = ALIASES.get(args.format, args.format)
-    output = args.output or _default_output(args.model, name, args.quantize)
+    output = args.output or _default_output(args.model, name, args.precision)
     if os.path.lexists(output) and not args.overwrite:
         raise ValueError(f"{output} exists; pass --overwrite to replace it.")
     model = keras_model(args)
@@ -48,7 +53,7 @@ def run(args):
             model,
             output,
             name,
-            quantize=args.quantize,
+            precision=args.precision,
             verify=not args.no_verify,
             overwrite=args.overwrite,
             representative_data=calibration,
@@ -63,7 +68,7 @@ def _first(names, count=3):
     return ", ".join(names[:count]) + (", ..." if len(names) > count else "")
 
 
-def _default_output(model, format, quantize):
+def _default_output(model, format, precision):
     stem = model[: -len(".keras")] if model.endswith(".keras") else model.replace("/", "").lower()
     stem = stem if model.endswith(".keras") else "vit_" + stem.removeprefix("vit")
-    return stem + (f"_{quantize}" if quantize else "") + SUFFIXES[format]
+    return stem + (f"_{precision}" if precision else "") + SUFFIXES[format]

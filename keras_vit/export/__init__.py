@@ -8,7 +8,7 @@ runs an artifact on NumPy images.
 from keras_vit.export.exporter import (
     ALIASES,
     FORMATS,
-    QUANTIZATIONS,
+    PRECISIONS,
     ExportReport,
     UnsupportedExportError,
     export_model,
@@ -28,7 +28,7 @@ from keras_vit.export.parity import (
 __all__ = [
     "ALIASES",
     "FORMATS",
-    "QUANTIZATIONS",
+    "PRECISIONS",
     "KERAS_QUANTIZED",
     "TOLERANCES",
     "ExportReport",

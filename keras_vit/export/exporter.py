@@ -14,11 +14,26 @@ from keras_vit.export.parity import verify as verify_artifact
 from keras_vit.inspect.geometry import token_grid
 from keras_vit.models.vision_transformer import dynamic_patch_stride
 from keras_vit.preprocessing import includes_preprocessing, rescaling_layer
-from keras_vit.quantization import check_exportable
+from keras_vit.quantization import quantized_layers
 
 FORMATS = {module.FORMAT: module for module in (saved_model, litert, onnx, openvino, torch_export)}
 ALIASES = {"saved_model": "tf_saved_model", "tflite": "litert", "pt2": "torch"}
-QUANTIZATIONS = {name: module.QUANTIZATIONS for name, module in FORMATS.items()}
+PRECISIONS = {name: module.PRECISIONS for name, module in FORMATS.items()}
+
+
+def check_exportable(model, format):
+    """Raises if a layer of `model` quantized in Keras is one that `format`'s converter or
+    runtime cannot take from the running backend (its `KERAS_QUANTIZED_UNSUPPORTED`)."""
+    backend = keras.backend.backend()
+    for path, mode in quantized_layers(model).items():
+        reason = FORMATS[format].KERAS_QUANTIZED_UNSUPPORTED.get((backend, mode))
+        if reason:
+            raise ValueError(
+                f"Cannot export {model.name!r} to {format} from the {backend} backend: it is "
+                f"quantized to {mode} (layer {path}, with Keras' model.quantize) and {reason}. "
+                "Export the float model instead (for a small LiteRT file: precision="
+                "'dynamic_int8'), or see the export docs' table of what each backend writes."
+            )
 
 
 class UnsupportedExportError(ValueError):
@@ -32,7 +47,7 @@ class ExportReport:
     Attributes:
         path: str. The artifact.
         format: str. `"tf_saved_model"`, `"litert"`, `"onnx"`, `"openvino"` or `"torch"`.
-        quantize: str or None.
+        precision: str or None.
         backend: str. The Keras backend it was exported from.
         size_bytes: int. Size of the file, or of the artifact's files.
         parity_by_size: dict. `{(height, width): ParityReport}` for every
@@ -44,7 +59,7 @@ class ExportReport:
 
     path: str
     format: str
-    quantize: object
+    precision: object
     backend: str
     size_bytes: int
     parity_by_size: dict = dataclasses.field(default_factory=dict)
@@ -58,7 +73,7 @@ class ExportReport:
         if self.parity_by_size:
             checked = "".join(f"; at {h}x{w}: {report}" for (h, w), report in self.parity_by_size.items())
         return (
-            f"{self.path}: {self.format} ({self.quantize or 'float32'}) from {self.backend}, "
+            f"{self.path}: {self.format} ({self.precision or 'float32'}) from {self.backend}, "
             f"{self.size_bytes / 2**20:.2f} MiB{checked}"
         )
 
@@ -67,12 +82,13 @@ def export_model(
     model,
     path,
     format,
-    quantize=None,
+    precision=None,
     verify=True,
     overwrite=False,
     representative_data=None,
     image_size=None,
     class_names=None,
+    **removed,
 ):
     """Exports `model` to `path` and checks the artifact against the model.
 
@@ -83,7 +99,7 @@ def export_model(
     own runtime (TensorFlow, the LiteRT interpreter, onnxruntime, OpenVINO or
     PyTorch) on sample
     images, compared with `model.predict`, and renamed to `path` only if it
-    agrees within `keras_vit.export.TOLERANCES[quantize]`; on any failure
+    agrees within `keras_vit.export.TOLERANCES[precision]`; on any failure
     nothing is left behind.
 
     A model built with `dynamic_image_size=True` keeps its open height and
@@ -101,14 +117,16 @@ def export_model(
         format: str. `"tf_saved_model"` (or `"saved_model"`), `"litert"` (or
             `"tflite"`), `"onnx"`, `"openvino"`, or `"torch"` (or `"pt2"`:
             a `torch.export` ExportedProgram, from the torch backend).
-        quantize: None, or for `"litert"` one of `"float16"`,
+        precision: The file's own numeric conversion, made by the format's
+            converter: None, or for `"litert"` one of `"float16"`,
             `"dynamic_int8"` and `"int8"`, or for `"openvino"` one of
             `"bfloat16"`, `"int8_weights"` and `"int8"`. Defaults to None
-            (float32).
+            (float32). A model quantized in Keras first
+            (`keras_vit.training.quantize`) is exported as it computes, with None.
         verify: bool, or an array of images in `[0, 255]` to compare on. True
             compares on `keras_vit.export.sample_images`. Defaults to True.
         overwrite: bool. Replace an existing `path`. Defaults to False.
-        representative_data: images for `quantize="int8"` (LiteRT or
+        representative_data: images for `precision="int8"` (LiteRT or
             OpenVINO) to calibrate on:
             an array `(batch, height, width, channels)` in `[0, 255]` or an
             iterable of such batches. Defaults to None.
@@ -119,6 +137,8 @@ def export_model(
             order, kept with the artifact (see `keras_vit.export.labels`) for
             `load` and `keras-vit predict`. None keeps none, and removes names
             an earlier export left at `path`. Defaults to None.
+        **removed: `quantize=`, the name `precision` had before, raises a
+            `TypeError` saying so.
 
     Returns:
         An `ExportReport`.
@@ -131,7 +151,8 @@ def export_model(
             the message names the backend that can.
         ParityError: when the artifact does not match the model.
     """
-    format, quantize = _check_request(format, quantize)
+    _check_removed(removed)
+    format, precision = _check_request(format, precision)
     class_names = labels.check_class_names(class_names, model)
     check_exportable(model, format)
     module = FORMATS[format]
@@ -142,7 +163,7 @@ def export_model(
     os.makedirs(staging)
     try:
         staged = os.path.join(staging, os.path.basename(path))
-        module.write(model, staged, quantize=quantize, representative_data=representative_data)
+        module.write(model, staged, precision=precision, representative_data=representative_data)
         parity = {}
         if verify is not False:
             runner = module.Runner(staged)
@@ -150,13 +171,13 @@ def export_model(
                 batches = {size: sample_images((*size, model.input_shape[-1])) for size in sizes}
             else:
                 batches = {tuple(np.shape(verify)[1:3]): verify}
-            parity = {size: verify_artifact(model, runner, quantize, images) for size, images in batches.items()}
+            parity = {size: verify_artifact(model, runner, precision, images) for size, images in batches.items()}
         size = sum(_size(file) for file in _files(module, staged))
         _replace(module, staged, path, aside=os.path.join(staging, "replaced"))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     labels.write_class_names(path, class_names)
-    return ExportReport(path, format, quantize, keras.backend.backend(), size, parity)
+    return ExportReport(path, format, precision, keras.backend.backend(), size, parity)
 
 
 def load(path, compile=False):
@@ -208,16 +229,28 @@ def _check_compile(compile):
     )
 
 
-def _check_request(format, quantize):
+def _check_removed(removed):
+    if "quantize" in removed:
+        raise TypeError(
+            "export_model's `quantize` is now `precision`: the file's own conversion (float16, "
+            "dynamic_int8, int8, bfloat16, int8_weights). To quantize the model in Keras (int8, "
+            "int4, float8), call keras_vit.training.quantize(model, mode) before exporting it. Received: "
+            f"quantize={removed['quantize']!r}"
+        )
+    if removed:
+        raise TypeError(f"export_model() got an unexpected keyword argument {next(iter(removed))!r}")
+
+
+def _check_request(format, precision):
     name = ALIASES.get(format, format)
     if name not in FORMATS:
         known = sorted([*FORMATS, *ALIASES])
         raise ValueError(f"`format` must be one of {known}. Received: format={format!r}")
-    quantize = None if quantize == "float32" else quantize
-    if quantize not in FORMATS[name].QUANTIZATIONS:
-        allowed = ["float32" if q is None else q for q in FORMATS[name].QUANTIZATIONS]
+    precision = None if precision == "float32" else precision
+    if precision not in FORMATS[name].PRECISIONS:
+        allowed = ["float32" if q is None else q for q in FORMATS[name].PRECISIONS]
         raise ValueError(
-            f"`quantize` for {name} must be one of {allowed}. Received: quantize={quantize!r}"
+            f"`precision` for {name} must be one of {allowed}. Received: precision={precision!r}"
         )
     backend = keras.backend.backend()
     if backend not in FORMATS[name].BACKENDS:
@@ -228,7 +261,7 @@ def _check_request(format, quantize):
             f"the {able} backend instead: set KERAS_BACKEND={FORMATS[name].BACKENDS[0]} "
             "before importing Keras, and load the model there (from its .keras file)."
         )
-    return name, quantize
+    return name, precision
 
 
 def _fix_size(model, format, image_size):

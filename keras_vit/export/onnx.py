@@ -24,16 +24,23 @@ from keras_vit.models.vision_transformer import dynamic_patch_stride
 from keras_vit.utils.install import install_hint
 
 FORMAT = "onnx"
-QUANTIZATIONS = (None,)
+PRECISIONS = (None,)
 BACKENDS = ("tensorflow", "jax", "torch")
+# Models quantized in Keras (`keras_vit.training.quantize`) that this format's converter or runtime
+# cannot take, by (backend, mode), measured with the pinned versions; `exporter` refuses them.
+KERAS_QUANTIZED_UNSUPPORTED = {
+    ("tensorflow", "float8"): "tf2onnx has no float8 operations",
+    ("jax", "int8"): "onnxruntime has no int8 Einsum",
+    ("torch", "int4"): "onnxruntime rejects the int8 - float Sub of Keras' int4 layers",
+}
 UNSUPPORTED = {}
 SUFFIX = ".onnx"
 CONVERTERS = {"tensorflow": "tf2onnx", "jax": "jax2onnx", "torch": "onnxscript"}
 
 
-def write(model, path, quantize=None, representative_data=None):
+def write(model, path, precision=None, representative_data=None):
     """Writes `model` as an ONNX file at `path`, input `images` with a dynamic batch."""
-    del quantize, representative_data  # ONNX is exported in float32 only.
+    del precision, representative_data  # ONNX is exported in float32 only.
     backend = keras.backend.backend()
     converter = CONVERTERS[backend]
     if importlib.util.find_spec(converter) is None:

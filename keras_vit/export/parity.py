@@ -53,8 +53,8 @@ TOLERANCES = {
     ),
     "dynamic_int8": Tolerance(0.25, 0.75, "int8 weights: about 0.1 of the scale, top-1 97% agree"),
     "int8": Tolerance(1.0, 0.4, "int8 weights and activations: 0.35 to 0.8 of the scale, top-1 47-78% agree"),
-    # Not a `quantize=` choice: the float export of a model quantized in Keras
-    # (`keras_vit.quantize`), which quantizes its activations at every call.
+    # Not a `precision=` choice: the float export of a model quantized in Keras
+    # (`keras_vit.training.quantize`), which quantizes its activations at every call.
     # Another runtime's round-off now and then moves one across a rounding
     # boundary: one int8 step, where a float model moves by round-off alone.
     KERAS_QUANTIZED: Tolerance(
@@ -137,14 +137,14 @@ def sample_images(input_shape, num_images=8, seed=0):
     return rng.integers(0, 256, (num_images, *input_shape)).astype("float32")
 
 
-def verify(model, runner, quantize=None, images=None):
+def verify(model, runner, precision=None, images=None):
     """Runs `runner` and `model` on the same images and compares them.
 
     Args:
         model: the Keras model, taking RGB pixels in `[0, 255]`.
         runner: a loaded artifact (see `keras_vit.export.load`), called with
             a batch of images in each of its `input_dtypes`.
-        quantize: None or a key of `TOLERANCES`: the quantization the
+        precision: None or a key of `TOLERANCES`: the quantization the
             artifact adds. None for a float export, or for one of a model
             quantized in Keras, which is checked against
             `TOLERANCES[KERAS_QUANTIZED]`. Defaults to None.
@@ -157,7 +157,7 @@ def verify(model, runner, quantize=None, images=None):
 
     Raises:
         ParityError: if the difference or the top-1 agreement is outside the
-            tolerance of `quantize`; the message names the numbers.
+            tolerance of `precision`; the message names the numbers.
     """
     if images is None:
         images = sample_images(tuple(model.input_shape[1:]))
@@ -165,9 +165,9 @@ def verify(model, runner, quantize=None, images=None):
     reference = _predict(model, images)
     scale = float(np.abs(reference).max())
     noise = float(np.abs(_predict(model, images * (1 + NOISE_PERTURBATION)) - reference).max())
-    if quantize is None and quantized_layers(model):
-        quantize = KERAS_QUANTIZED
-    tolerance = TOLERANCES[quantize]
+    if precision is None and quantized_layers(model):
+        precision = KERAS_QUANTIZED
+    tolerance = TOLERANCES[precision]
     allowed = max(tolerance.relative * max(1.0, scale), NOISE_FACTOR * noise)
     decisive = _margin(reference) > allowed
     diff, agreement, decisive_agreement = 0.0, 1.0, 1.0
@@ -192,7 +192,7 @@ def verify(model, runner, quantize=None, images=None):
     )
     if not report.passed:
         raise ParityError(
-            f"The exported artifact ({quantize or 'float32'}) does not match the Keras "
+            f"The exported artifact ({precision or 'float32'}) does not match the Keras "
             f"model: {report}. Output scale {scale:.3g}, noise floor {noise:.3g}."
         )
     return report

@@ -13,15 +13,16 @@ import numpy as np
 from keras_vit.models.vision_transformer import dynamic_patch_stride
 
 FORMAT = "tf_saved_model"
-QUANTIZATIONS = (None,)
+PRECISIONS = (None,)
 BACKENDS = ("tensorflow", "jax")
+KERAS_QUANTIZED_UNSUPPORTED = {}  # every mode Keras quantizes to exports
 UNSUPPORTED = {
     "torch": "Keras writes a SavedModel from torch only through torch_xla, which does "
     "not install beside the CPU build of torch",
 }
 
 
-def write(model, path, quantize=None, representative_data=None):
+def write(model, path, precision=None, representative_data=None):
     """Writes `model` as a SavedModel directory at `path`.
 
     Endpoints: `serve` (`serving_default`) takes float32 RGB pixels in
@@ -30,7 +31,7 @@ def write(model, path, quantize=None, representative_data=None):
     """
     import tensorflow as tf
 
-    del quantize, representative_data  # A SavedModel is exported in float32 only.
+    del precision, representative_data  # A SavedModel is exported in float32 only.
     shape = (None, *model.input_shape[1:])
     archive = keras.export.ExportArchive()
     archive.track(model)

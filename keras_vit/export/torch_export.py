@@ -19,18 +19,19 @@ import numpy as np
 from keras_vit.export.torch_program import export_program
 
 FORMAT = "torch"
-QUANTIZATIONS = (None,)
+PRECISIONS = (None,)
 BACKENDS = ("torch",)
 _TRACES_TORCH = "torch.export traces PyTorch modules, and only the torch backend's Keras model is one"
+KERAS_QUANTIZED_UNSUPPORTED = {}  # every mode Keras quantizes to exports
 UNSUPPORTED = {"tensorflow": _TRACES_TORCH, "jax": _TRACES_TORCH}
 SUFFIX = ".pt2"
 
 
-def write(model, path, quantize=None, representative_data=None):
+def write(model, path, precision=None, representative_data=None):
     """Writes `model`'s inference call as an ExportedProgram at `path` (a `.pt2` file)."""
     import torch
 
-    del quantize, representative_data  # A .pt2 file is exported in float32 only.
+    del precision, representative_data  # A .pt2 file is exported in float32 only.
     torch.export.save(export_program(model), path)
 
 

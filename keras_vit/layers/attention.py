@@ -5,7 +5,7 @@ from keras import ops
 
 from keras_vit.layers.interpolation import resize_offsets
 from keras_vit.layers.fast_path import attend, project
-from keras_vit.quantization import quantized_dtype_config, sublayer_policy
+from keras_vit.layers.quantized_policy import quantized_dtype_config, sublayer_policy
 from keras_vit.utils.resample import resample_relative_embedding
 from keras_vit.utils.validation import check_heads, check_positive_int, check_rate
 

@@ -8,7 +8,7 @@ from keras import ops
 from keras_vit.layers.attention import MultiHeadSelfAttention, attention_output_spec
 from keras_vit.layers.fast_path import normalize, project
 from keras_vit.layers.stochastic_depth import StochasticDepth
-from keras_vit.quantization import quantized_dtype_config, sublayer_policy
+from keras_vit.layers.quantized_policy import quantized_dtype_config, sublayer_policy
 from keras_vit.utils.validation import check_bool, check_heads, check_positive_int, check_rate
 
 

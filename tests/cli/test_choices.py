@@ -4,7 +4,7 @@ from keras_vit.cli import choices
 
 
 def test_every_copy_equals_the_library_value():
-    from keras_vit.export import ALIASES, FORMATS, QUANTIZATIONS
+    from keras_vit.export import ALIASES, FORMATS, PRECISIONS
     from keras_vit.pretraining.targets import TARGETS
     from keras_vit.training.lora import DEFAULT_TARGETS, LORA_TARGETS
     from keras_vit.training.precision import POLICIES
@@ -18,4 +18,4 @@ def test_every_copy_equals_the_library_value():
     assert choices.LORA_DEFAULT_TARGETS == DEFAULT_TARGETS
     assert choices.PRETRAIN_TARGETS == TARGETS
     assert choices.EXPORT_FORMATS == tuple(sorted({*FORMATS, *ALIASES}))
-    assert choices.EXPORT_QUANTIZATIONS == tuple(sorted({q for modes in QUANTIZATIONS.values() for q in modes if q}))
+    assert choices.EXPORT_PRECISIONS == tuple(sorted({q for modes in PRECISIONS.values() for q in modes if q}))

@@ -123,6 +123,8 @@ def test_export_command_writes_checks_and_refuses_to_overwrite(exported, tmp_pat
     with pytest.raises(SystemExit):
         main(["export", str(tmp_path / "vit.keras"), "--format", "coreml"])
     assert "argument --format: invalid choice: 'coreml' (choose from 'litert', 'onnx', 'openvino', 'pt2', 'saved_model'" in capsys.readouterr().err
+    assert main([*argv, "--quantize", "int8"]) == 1
+    assert "keras-vit export: --quantize is now --precision (the file's own conversion). Received: --quantize int8" in capsys.readouterr().err
     assert sorted(os.listdir(tmp_path)) == sorted(["vit.keras", os.path.basename(out)])
 
 

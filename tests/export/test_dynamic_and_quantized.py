@@ -10,7 +10,6 @@ import pytest
 import keras_vit
 from keras_vit import export as kv_export
 from keras_vit.export import FORMATS
-from keras_vit.quantization import EXPORT_UNSUPPORTED
 from keras_vit.training import quantize
 from tests.export.conftest import FILE_NAMES
 from tests.export.models import backend
@@ -79,7 +78,12 @@ def test_dynamic_onnx_from_jax_names_the_backends_that_can(format, name, tmp_pat
 
 
 def test_quantized_models_a_converter_cannot_take_are_refused_in_our_words(tmp_path):
-    cases = [(format, mode, reason) for (format, name, mode), reason in EXPORT_UNSUPPORTED.items() if name == backend()]
+    cases = [
+        (format, mode, reason)
+        for format, module in FORMATS.items()
+        for (name, mode), reason in module.KERAS_QUANTIZED_UNSUPPORTED.items()
+        if name == backend()
+    ]
     assert cases, "every backend has a format that refuses some quantized model"
     for format, mode, reason in cases:
         model = quantize(keras_vit.ViT(image_size=16, patch_size=8, hidden_dim=32, num_layers=1,

@@ -103,21 +103,21 @@ def _litert_elements_by_dtype(path):
     return counts
 
 
-@pytest.mark.parametrize("quantize, stored_as", [("float16", "float16"), ("dynamic_int8", "int8"), ("int8", "int8")])
-def test_quantized_litert_agrees_within_its_stated_tolerance(quantize, stored_as, tmp_path, exported):
+@pytest.mark.parametrize("precision, stored_as", [("float16", "float16"), ("dynamic_int8", "int8"), ("int8", "int8")])
+def test_quantized_litert_agrees_within_its_stated_tolerance(precision, stored_as, tmp_path, exported):
     _supported("litert")
     model = MODELS["vit"]()
-    path = str(tmp_path / f"{quantize}.tflite")
+    path = str(tmp_path / f"{precision}.tflite")
     calibration = pixels(model, 16, seed=3)
-    report = kv_export.export_model(model, path, "tflite", quantize=quantize, representative_data=calibration)
-    assert report.parity.passed and report.quantize == quantize
+    report = kv_export.export_model(model, path, "tflite", precision=precision, representative_data=calibration)
+    assert report.parity.passed and report.precision == precision
     # The file holds the weights quantized: most of the model's values in the narrow type
     # (biases and norms stay float32 with dynamic_int8), and it is smaller than the float32 file.
     assert _litert_elements_by_dtype(path)[stored_as] >= 0.9 * model.count_params()
     assert report.size_bytes == os.path.getsize(path) < 0.7 * exported("vit", "litert").report.size_bytes
     images = pixels(model, 16)
     outputs, expected = _run_litert(path, images), reference(model, images)
-    tolerance = TOLERANCES[quantize]
+    tolerance = TOLERANCES[precision]
     assert np.abs(outputs - expected).max() <= tolerance.relative * max(1.0, np.abs(expected).max())
     assert np.mean(outputs.argmax(1) == expected.argmax(1)) >= tolerance.top1
     assert 0 < np.abs(outputs - expected).max()  # It did quantize.
@@ -126,7 +126,7 @@ def test_quantized_litert_agrees_within_its_stated_tolerance(quantize, stored_as
 def test_int8_asks_for_representative_data(tmp_path):
     _supported("litert")
     with pytest.raises(ValueError, match="pass `representative_data`"):
-        kv_export.export_model(MODELS["vit"](), str(tmp_path / "m.tflite"), "litert", quantize="int8")
+        kv_export.export_model(MODELS["vit"](), str(tmp_path / "m.tflite"), "litert", precision="int8")
     assert os.listdir(tmp_path) == []
 
 
@@ -194,13 +194,23 @@ def test_a_writer_that_fails_half_way_leaves_nothing(tmp_path, monkeypatch):
     "format, kwargs, message",
     [
         ("coreml", {}, r"`format` must be one of \['litert', 'onnx', 'openvino', 'pt2', 'saved_model'"),
-        ("onnx", {"quantize": "int8"}, r"`quantize` for onnx must be one of \['float32'\]"),
-        ("litert", {"quantize": "int4"}, r"`quantize` for litert must be one of"),
+        ("onnx", {"precision": "int8"}, r"`precision` for onnx must be one of \['float32'\]"),
+        ("litert", {"precision": "int4"}, r"`precision` for litert must be one of"),
     ],
 )
 def test_bad_requests_are_named(format, kwargs, message, tmp_path):
     with pytest.raises(ValueError, match=message):
         kv_export.export_model(MODELS["vit"](), str(tmp_path / "m"), format, **kwargs)
+
+
+@pytest.mark.parametrize("value", ["int8", "dynamic_int8"])
+def test_the_old_quantize_keyword_says_it_is_precision_now(value, tmp_path):
+    with pytest.raises(TypeError, match=rf"export_model's `quantize` is now `precision`: .* call "
+                                        rf"keras_vit.training.quantize\(model, mode\) before exporting it. Received: quantize='{value}'"):
+        kv_export.export_model(MODELS["vit"](), str(tmp_path / "m.tflite"), "litert", quantize=value)
+    with pytest.raises(TypeError, match=r"unexpected keyword argument 'quantise'"):
+        kv_export.export_model(MODELS["vit"](), str(tmp_path / "m.tflite"), "litert", quantise=value)
+    assert os.listdir(tmp_path) == []
 
 
 def test_bad_paths_are_named(tmp_path):
@@ -238,7 +248,7 @@ def test_verify_measures_difference_and_decisive_top1():
     shift = np.zeros(10, "float32")
     shift[min(set(range(10)) - set(best.tolist()))] = 50.0
     with pytest.raises(ParityError, match=r"0% on [1-8] decisive ones \(at least 75%\)"):
-        verify(model, _Shifted(model, shift), quantize="float16")
+        verify(model, _Shifted(model, shift), precision="float16")
 
 
 @pytest.mark.skipif(backend() != "jax", reason="the refusal is JAX's; the other backends export the hybrid to ONNX above")

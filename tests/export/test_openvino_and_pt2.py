@@ -52,24 +52,24 @@ def _outputs_without_vnni(path, images, tmp_path):
     return np.load(folder / "outputs.npy")
 
 
-@pytest.mark.parametrize("quantize", ["bfloat16", "int8_weights", "int8"])
-def test_openvino_precisions_agree_within_their_stated_tolerance(quantize, tmp_path, exported):
+@pytest.mark.parametrize("precision", ["bfloat16", "int8_weights", "int8"])
+def test_openvino_precisions_agree_within_their_stated_tolerance(precision, tmp_path, exported):
     float_export = exported("vit", "openvino")
     model = MODELS["vit"]()
-    path = str(tmp_path / f"{quantize}.xml")
+    path = str(tmp_path / f"{precision}.xml")
     calibration = pixels(model, 16, seed=3)
-    report = kv_export.export_model(model, path, "openvino", quantize=quantize, representative_data=calibration)
-    assert report.parity.passed and report.quantize == quantize
-    assert sorted(os.listdir(tmp_path)) == [f"{quantize}.bin", f"{quantize}.xml"]
+    report = kv_export.export_model(model, path, "openvino", precision=precision, representative_data=calibration)
+    assert report.parity.passed and report.precision == precision
+    assert sorted(os.listdir(tmp_path)) == [f"{precision}.bin", f"{precision}.xml"]
     runner = kv_export.load(path)
-    assert runner.precision == ("bf16" if quantize == "bfloat16" else "f32")
+    assert runner.precision == ("bf16" if precision == "bfloat16" else "f32")
     images = pixels(model, 16)
     outputs, expected = runner(images), reference(model, images)
-    tolerance = TOLERANCES[quantize]
+    tolerance = TOLERANCES[precision]
     assert np.abs(outputs - expected).max() <= tolerance.relative * max(1.0, np.abs(expected).max())
     assert np.mean(outputs.argmax(1) == expected.argmax(1)) >= tolerance.top1
     elements = _constant_elements(path)
-    if quantize == "bfloat16":
+    if precision == "bfloat16":
         # The same float32 weights, run in bfloat16 where the CPU has it.
         assert elements == _constant_elements(float_export.path)
         if cpu.bfloat16_units():
@@ -77,8 +77,8 @@ def test_openvino_precisions_agree_within_their_stated_tolerance(quantize, tmp_p
     else:
         # The kernels of the projections and the MLP, most of the model, in 8 bits.
         assert elements["u8"] + elements["i8"] >= 0.5 * model.count_params()
-        assert ("FakeQuantize" in _openvino_ops(path)) == (quantize == "int8")
-    if quantize == "int8":
+        assert ("FakeQuantize" in _openvino_ops(path)) == (precision == "int8")
+    if precision == "int8":
         # Every weight kept to 7 bits: sums of int8 products cannot saturate in 16 bits, so
         # a CPU without VNNI is as accurate as this one (the same outputs from TensorFlow's
         # IR; from the ONNX files, up to 1.2e-2 of the scale apart from torch's and 0.17 from
@@ -98,20 +98,20 @@ def test_openvino_runner_takes_another_precision(exported):
     )
 
 
-@pytest.mark.parametrize("missing, quantize", [("openvino", None), ("nncf", "int8_weights")])
-def test_a_missing_runtime_names_the_extra_to_install(missing, quantize, tmp_path, monkeypatch):
+@pytest.mark.parametrize("missing, precision", [("openvino", None), ("nncf", "int8_weights")])
+def test_a_missing_runtime_names_the_extra_to_install(missing, precision, tmp_path, monkeypatch):
     import importlib.util
 
     find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == missing else find_spec(name, *a))
     with pytest.raises(ImportError, match=rf"needs the `{missing}` package: pip install \"keras-vit-zoo\[openvino\]\""):
-        kv_export.export_model(MODELS["vit"](), str(tmp_path / "m.xml"), "openvino", quantize=quantize)
+        kv_export.export_model(MODELS["vit"](), str(tmp_path / "m.xml"), "openvino", precision=precision)
     assert os.listdir(tmp_path) == []
 
 
 def test_openvino_int8_asks_for_representative_data(tmp_path):
     with pytest.raises(ValueError, match="pass `representative_data`"):
-        kv_export.export_model(MODELS["vit"](), str(tmp_path / "m.xml"), "openvino", quantize="int8")
+        kv_export.export_model(MODELS["vit"](), str(tmp_path / "m.xml"), "openvino", precision="int8")
     assert os.listdir(tmp_path) == []
 
 
@@ -167,7 +167,7 @@ def test_pt2_holds_each_weight_once(exported):
 def test_every_format_states_where_it_can_be_written():
     assert FORMATS["torch"].BACKENDS == ("torch",)
     assert set(FORMATS["openvino"].BACKENDS) == {"tensorflow", "jax", "torch"}
-    assert FORMATS["openvino"].QUANTIZATIONS == (None, "bfloat16", "int8_weights", "int8")
+    assert FORMATS["openvino"].PRECISIONS == (None, "bfloat16", "int8_weights", "int8")
 
 
 _PT2_ONLY = ".pt2 files are written from the torch backend only; test_compile_* below checks the refusals on every backend"
