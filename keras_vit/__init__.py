@@ -17,7 +17,7 @@ _BUILDERS = (
     "ResNetV2", "ResNetV2R50x1", "ResNetV2R50x3", "ResNetV2R101x1", "ResNetV2R101x3", "ResNetV2R152x4",
 )
 _SUBPACKAGES = (
-    "ablation", "data", "evaluation", "export", "inspect", "layers", "models", "pretraining", "quantization",
+    "ablation", "config", "data", "evaluation", "export", "inspect", "layers", "models", "pretraining", "quantization",
     "training", "utils", "variants", "weights",
 )
 __getattr__, __dir__ = lazy_attributes(

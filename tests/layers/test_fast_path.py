@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import pytest
 
+from keras_vit import config
 from keras_vit.layers import fast_path
 
 ON_TORCH = keras.config.backend() == "torch"
@@ -132,3 +133,84 @@ def test_attend_equals_dot_product_attention(dtype, with_bias):
     assert tuple(fused.shape) == (2, 7, 3, 4)
     tolerance = 1e-5 if dtype == "float32" else 2e-2
     np.testing.assert_allclose(_numpy(fused), _numpy(portable), atol=tolerance, rtol=0)
+
+
+@pytest.fixture
+def fused_ops_off():
+    config.set_fused_ops(False)
+    yield
+    config.set_fused_ops(True)
+
+
+def test_the_switch_turns_every_fused_call_off(fused_ops_off):
+    layer = _built(*PROJECTIONS["dense"])
+    norm = keras.layers.LayerNormalization()
+    norm.build((2, 5, 8))
+    assert not config.fused_ops_enabled()
+    assert fast_path._fused_axes(layer) is None and not fast_path._fused_norm(norm)
+    inputs = _inputs((2, 5, 8))
+    np.testing.assert_array_equal(_numpy(fast_path.project(layer, inputs)), _numpy(layer(inputs)))
+    with pytest.raises(TypeError, match="`enabled` must be True or False. Received: enabled=1"):
+        config.set_fused_ops(1)
+
+
+def test_the_switchs_default_comes_from_the_environment():
+    import os
+    import subprocess
+    import sys
+
+    code = "import keras_vit; print(keras_vit.config.fused_ops_enabled())"
+    for value, expected in (("0", "False"), ("1", "True"), (None, "True")):
+        environment = {k: v for k, v in os.environ.items() if k != "KERAS_VIT_FUSED_OPS"}
+        if value is not None:
+            environment["KERAS_VIT_FUSED_OPS"] = value
+        done = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True)
+        assert done.stdout.strip() == expected
+
+
+def test_a_config_entry_the_allow_list_does_not_know_fails_closed(monkeypatch):
+    # What a layer feature Keras adds later looks like: one more entry in the layer's config.
+    layer = _built(*PROJECTIONS["query"])
+    norm = keras.layers.LayerNormalization()
+    norm.build((2, 5, 8))
+    for each in (layer, norm):
+        get_config = each.get_config
+        monkeypatch.setattr(each, "get_config", lambda get_config=get_config: {**get_config(), "new_feature": 1})
+    assert fast_path._fused_axes(layer) is None and not fast_path._fused_norm(norm)
+    inputs = _inputs((2, 5, 8))
+    np.testing.assert_array_equal(_numpy(fast_path.project(layer, inputs)), _numpy(layer(inputs)))
+
+
+def test_a_subclass_of_a_keras_layer_is_called_as_it_is():
+    class Doubled(keras.layers.Dense):
+        def call(self, inputs):
+            return 2 * super().call(inputs)
+
+    layer = _built(lambda: Doubled(6), (2, 5, 8))
+    assert fast_path._fused_axes(layer) is None
+    inputs = _inputs((2, 5, 8))
+    np.testing.assert_array_equal(_numpy(fast_path.project(layer, inputs)), _numpy(layer(inputs)))
+
+
+@pytest.mark.parametrize("change", ["lora", "int8"])
+def test_a_block_with_lora_or_quantized_projections_is_not_fused(change):
+    from keras_vit.layers import TransformerBlock
+
+    block = TransformerBlock(num_heads=2, mlp_dim=16, name="encoderblock_0")
+    tokens = _inputs((2, 5, 8))
+    block(tokens)
+    projections = block.projections()
+    before = {path: fast_path._fused_axes(layer) for path, layer in projections.items()}
+    assert all(before.values()) == ON_TORCH  # decided, and kept on each layer
+    for path, layer in projections.items():
+        if change == "lora":
+            layer.enable_lora(2, b_initializer="ones")
+        else:
+            layer.quantize("int8")
+    assert all(fast_path._fused_axes(layer) is None for layer in projections.values())
+    with_switch_off = []
+    for enabled in (True, False):
+        config.set_fused_ops(enabled)
+        with_switch_off.append(_numpy(block(tokens)))
+    config.set_fused_ops(True)
+    np.testing.assert_array_equal(*with_switch_off)
