@@ -5,6 +5,7 @@ Command lines, configs and notebooks build every model through `build_model`,
 so a name means the same model everywhere.
 """
 
+import inspect
 import json
 import os
 import zipfile
@@ -75,11 +76,22 @@ def _description(variant):
     )
 
 
+def _signature(variant):
+    """The generic builder's keyword arguments less the size the variant fixes, all
+    keyword-only, `weights` first: what `help()` and editors show for a named builder."""
+    fixed = set(vars(variants.ALL_VARIANTS[variant]))
+    generic = inspect.signature(_generic(variant)).parameters.values()
+    rest = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in generic if p.name not in fixed | {"weights"}]
+    weights = inspect.Parameter("weights", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)
+    return inspect.Signature([weights, *rest])
+
+
 def _builder(variant):
     def build(weights=None, **kwargs):
         return from_variant(variant, weights=weights, **kwargs)
 
     build.__name__ = build.__qualname__ = variants.builder_name(variant)
+    build.__signature__ = _signature(variant)
     published = ", ".join(f'"{name}"' for name in registry.names(variant)) or "none yet"
     build.__doc__ = _DOC.format(
         title=variants.title(variant),

@@ -1,12 +1,6 @@
 """The hybrid Vision Transformer: a ResNetV2 (BiT) stem, then the Transformer (paper Section 3.1)."""
 
-import dataclasses
-import inspect
-
-from keras_vit.models.config import ViTConfig
-from keras_vit.models.pretrained import config_for
-from keras_vit.models.vit import build_vit
-
+from keras_vit.models.vit import build_with_weights
 
 
 def ViTHybrid(
@@ -20,8 +14,24 @@ def ViTHybrid(
     mlp_dim=3072,
     *,
     weights=None,
+    include_top=True,
+    num_classes=None,
+    pooling="token",
+    representation_size=None,
+    classifier_activation=None,
+    include_preprocessing=True,
+    dropout_rate=0.0,
+    attention_dropout_rate=0.0,
+    stochastic_depth_rate=0.0,
+    approximate_gelu=None,
+    layer_norm_epsilon=None,
+    position_embedding="learned_1d",
+    position_embedding_placement="stem",
+    num_channels=3,
+    dynamic_image_size=False,
+    resample_method="zoom",
+    remat=False,
     name=None,
-    **kwargs,
 ):
     """Builds a hybrid Vision Transformer (Dosovitskiy et al., ICLR 2021, Section 3.1).
 
@@ -57,10 +67,14 @@ def ViTHybrid(
             `image_size`; a head for another `num_classes` starts from zero.
             Defaults to None.
         name: str or None. Model name. Defaults to `"vit_hybrid"`.
-        **kwargs: Any other keyword argument of `keras_vit.ViT`, with the
-            same meaning and default: {kwargs}. With
-            `dynamic_image_size=True` the model takes any size divisible by
-            the stem's stride times `patch_size`.
+        include_top, num_classes, pooling, representation_size,
+            classifier_activation, include_preprocessing, dropout_rate,
+            attention_dropout_rate, stochastic_depth_rate, approximate_gelu,
+            layer_norm_epsilon, position_embedding,
+            position_embedding_placement, num_channels, dynamic_image_size,
+            resample_method, remat: as for `keras_vit.ViT`, with the same
+            defaults. With `dynamic_image_size=True` the model takes any size
+            divisible by the stem's stride times `patch_size`.
 
     Returns:
         A `keras_vit.models.VisionTransformer` (a functional `keras.Model`
@@ -78,36 +92,11 @@ def ViTHybrid(
     >>> keras.ops.shape(model(keras.ops.zeros((1, 32, 32, 3))))
     (1, 10)
     """
-    unknown = sorted(set(kwargs) - KWARGS)
-    if unknown:
-        raise TypeError(
-            f"ViTHybrid got unexpected keyword arguments {', '.join(unknown)}; it takes "
-            "the arguments of keras_vit.ViT plus resnet_layers and resnet_width."
-        )
     if resnet_layers is None:
         raise ValueError(
             "`resnet_layers` must be a tuple of positive ints such as (3, 4, 9) for a "
             "hybrid; keras_vit.ViT builds the plain ViT. Received: resnet_layers=None"
         )
-    arguments = dict(
-        resnet_layers=resnet_layers,
-        resnet_width=resnet_width,
-        patch_size=patch_size,
-        image_size=image_size,
-        hidden_dim=hidden_dim,
-        num_layers=num_layers,
-        num_heads=num_heads,
-        mlp_dim=mlp_dim,
-    )
-    config, source = config_for(weights, {**arguments, **kwargs})
-    return build_vit(config, weights=source, name=name or "vit_hybrid")
-
-
-# The config fields ViTHybrid takes as **kwargs: every one it does not name.
-KWARGS = frozenset(field.name for field in dataclasses.fields(ViTConfig)) - set(
-    inspect.signature(ViTHybrid).parameters
-)
-# Every field the generic builders share, named once in the docstring.
-ViTHybrid.__doc__ = ViTHybrid.__doc__.format(
-    kwargs=", ".join(f"`{field}`" for field in sorted(KWARGS))
-)
+    arguments = dict(locals())
+    weights, name = arguments.pop("weights"), arguments.pop("name")
+    return build_with_weights(arguments, weights, name or "vit_hybrid")

@@ -1,9 +1,10 @@
-"""`weights=` of every builder: what it names, and which builder arguments it implies.
+"""`weights=` of every builder: what it names, and which config fields it implies.
 
-One resolution path for `keras_vit.ViT`, `keras_vit.ViTHybrid`, every named
-builder and `from_checkpoint`: a registry name or a checkpoint path becomes the
-source to load, and the arguments the caller left out (resolution, classes,
-pre-logits, and a checkpoint's GELU and LayerNorm epsilon) follow the weights.
+One path for `keras_vit.ViT`, `keras_vit.ViTHybrid`, every named builder and
+`from_checkpoint`: the arguments become a `ViTConfig` first (`open_config`), then
+`resolve_weights(config, weights)` turns a registry name or a checkpoint path
+into the source to load and fills the fields the caller left open (resolution,
+classes, pre-logits, and a checkpoint's GELU and LayerNorm epsilon).
 """
 
 import os
@@ -15,60 +16,48 @@ from keras_vit.weights.architecture import stem_mismatch
 from keras_vit.weights.checkpoint import Checkpoint
 from keras_vit.weights.reader import CHECKPOINT_SUFFIXES, KERAS_SUFFIXES, read_checkpoint
 
-# Builder arguments that follow the weights when the caller leaves them at None,
-# and their values without weights.
-FOLLOW_WEIGHTS = {
-    "image_size": 224,
-    "num_classes": 1000,
-    "representation_size": None,
-    "approximate_gelu": True,
-    "layer_norm_epsilon": 1e-6,
-}
+# The `ViTConfig` fields a builder leaves open when the caller passes None: they
+# follow the weights, or keep `ViTConfig`'s default without weights.
+FOLLOW_WEIGHTS = ("image_size", "num_classes", "representation_size", "approximate_gelu", "layer_norm_epsilon")
 # What a checkpoint file's arrays or a registry entry say about the model.
-IMPLIED_BY_CHECKPOINTS = tuple(FOLLOW_WEIGHTS)
+IMPLIED_BY_CHECKPOINTS = FOLLOW_WEIGHTS
 IMPLIED_BY_REGISTRY = ("image_size", "num_classes", "representation_size")
 
 
-def config_for(weights, arguments):
-    """Resolves a builder's `weights=` once: the `ViTConfig` to build and the source to load.
+def open_config(arguments):
+    """A builder's arguments as a validated `ViTConfig`, and the fields left open.
 
     Args:
-        weights: what the builder's `weights=` got (see `resolve_weights`), or None.
-        arguments: dict. Every `ViTConfig` field the builder received; those of
-            `FOLLOW_WEIGHTS` at None follow the weights, or take their value
-            in `FOLLOW_WEIGHTS` without weights.
+        arguments: dict. `ViTConfig` fields as the builder received them; those
+            of `FOLLOW_WEIGHTS` at None take `ViTConfig`'s default.
 
     Returns:
-        `(config, source)`: the validated `ViTConfig`, and the source for
-        `keras_vit.weights.load_weights` (None without weights).
+        `(config, open_fields)`: the config, and the `FOLLOW_WEIGHTS` fields the
+        caller left at None, which the weights may set (`resolve_weights`).
     """
-    given = {key: value for key, value in arguments.items() if key not in FOLLOW_WEIGHTS or value is not None}
-    source, implied = None, {}
-    if weights is not None:
-        size = {field: given[field] for field in variants.size_fields(given.get("resnet_layers"))}
-        if size.get("resnet_layers") is not None:
-            size["resnet_layers"] = tuple(size["resnet_layers"])
-        source, implied = resolve_weights(size, weights, given)
-    defaults = {key: value for key, value in FOLLOW_WEIGHTS.items() if key not in given}
-    return ViTConfig(**{**defaults, **implied, **given}), source
+    open_fields = frozenset(key for key in FOLLOW_WEIGHTS if arguments.get(key) is None)
+    return ViTConfig(**{k: v for k, v in arguments.items() if k not in open_fields}), open_fields
 
 
-def resolve_weights(size, weights, passed):
-    """Resolves `weights=` for a model of the given size.
+def resolve_weights(config, weights, open_fields=frozenset()):
+    """Resolves `weights=` for the model `config` describes.
 
     Args:
-        size: dict. The size fields of the model to build (`patch_size`,
-            `hidden_dim`, ... and for a hybrid `resnet_layers`, `resnet_width`).
-        weights: a registry name, the path of a checkpoint or of a keras_vit
-            `.weights.h5`/`.keras` file, a `registry.WeightsEntry` or a read
-            `Checkpoint`.
-        passed: dict. The builder arguments the caller gave; they win over
-            what the weights imply.
+        config: `ViTConfig`. The model the caller asked for.
+        weights: None, a registry name, the path of a checkpoint or of a
+            keras_vit `.weights.h5`/`.keras` file, a `registry.WeightsEntry` or
+            a read `Checkpoint`.
+        open_fields: set of str. The fields of `FOLLOW_WEIGHTS` the caller
+            left open; the weights set those they know. Defaults to none.
 
     Returns:
-        The source to load (a registry entry, a read `Checkpoint` or a path)
-        and the builder arguments the weights imply that `passed` leaves open.
+        `(config, source)`: `config` with what the weights imply for the open
+        fields, and the source to load (a registry entry, a read
+        `Checkpoint`, a path, or None without weights).
     """
+    if weights is None:
+        return config, None
+    size = {field: getattr(config, field) for field in variants.size_fields(config.resnet_layers)}
     source = _source(size, weights)
     if isinstance(source, registry.WeightsEntry):
         implied = {key: getattr(source, key) for key in IMPLIED_BY_REGISTRY}
@@ -78,11 +67,11 @@ def resolve_weights(size, weights, passed):
     else:
         implied = {}
     headless_file = isinstance(source, Checkpoint) and source.architecture.get("include_top") is False
-    if passed.get("include_top") is False and not headless_file:
+    if not config.include_top and not headless_file:
         # A model without a head keeps the checkpoint's pre-logits only if asked to;
         # a file without a head (a HF ViTModel) ends in them, so they follow it.
         implied.pop("representation_size", None)
-    return source, {key: value for key, value in implied.items() if key not in passed}
+    return config.replace(**{key: value for key, value in implied.items() if key in open_fields}), source
 
 
 def _source(size, weights):

@@ -9,7 +9,7 @@ from keras_vit.layers.pooling import SequencePooling
 from keras_vit.layers.position_embedding import POSITION_EMBEDDINGS
 from keras_vit.layers.resnet import resnet_stem
 from keras_vit.layers.transformer_block import TransformerBlock
-from keras_vit.models.pretrained import config_for
+from keras_vit.models.pretrained import open_config, resolve_weights
 from keras_vit.models.vision_transformer import VisionTransformer
 from keras_vit.preprocessing import rescaling_layer
 from keras_vit.weights.load import load_weights
@@ -159,42 +159,32 @@ def ViT(
     >>> keras.ops.shape(model(keras.ops.zeros((1, 48, 24, 3))))
     (1, 10)
     """
-    config, source = config_for(
-        weights,
-        dict(
-            image_size=image_size,
-            patch_size=patch_size,
-            hidden_dim=hidden_dim,
-            num_layers=num_layers,
-            num_heads=num_heads,
-            mlp_dim=mlp_dim,
-            num_channels=num_channels,
-            include_top=include_top,
-            num_classes=num_classes,
-            pooling=pooling,
-            representation_size=representation_size,
-            classifier_activation=classifier_activation,
-            include_preprocessing=include_preprocessing,
-            dropout_rate=dropout_rate,
-            attention_dropout_rate=attention_dropout_rate,
-            stochastic_depth_rate=stochastic_depth_rate,
-            approximate_gelu=approximate_gelu,
-            layer_norm_epsilon=layer_norm_epsilon,
-            position_embedding=position_embedding,
-            position_embedding_placement=position_embedding_placement,
-            dynamic_image_size=dynamic_image_size,
-            resample_method=resample_method,
-            remat=remat,
-        ),
-    )
-    return build_vit(config, weights=source, name=name or "vit")
+    arguments = dict(locals())
+    weights, name = arguments.pop("weights"), arguments.pop("name")
+    return build_with_weights(arguments, weights, name or "vit")
 
 
-def build_vit(config, weights=None, name="vit"):
-    """Builds the functional model that `config` describes and loads `weights`.
+def build_with_weights(arguments, weights, name):
+    """What every ViT builder does: `arguments` (`ViTConfig` fields, those of
+    `FOLLOW_WEIGHTS` at None left open) become a `ViTConfig`, `weights` fill the
+    open fields and name the source, the model is built and the source loaded."""
+    config, open_fields = open_config(arguments)
+    config, source = resolve_weights(config, weights, open_fields)
+    model = build_vit(config, name=name)
+    if source is not None:
+        load_weights(model, source, resample_method=config.resample_method)
+    return model
 
-    `weights` is the source `keras_vit.models.pretrained.config_for` returns:
-    None, a registry entry, a read checkpoint or a keras_vit weights file.
+
+def build_vit(config, name="vit"):
+    """Builds the functional model that `config` describes, with fresh weights.
+
+    Args:
+        config: `keras_vit.models.ViTConfig`.
+        name: str. The model's name. Defaults to `"vit"`.
+
+    Returns:
+        A `keras_vit.models.VisionTransformer`.
     """
     size = (None, None) if config.dynamic_image_size else config.image_size
     images = keras.Input((*size, config.num_channels), name="images")
@@ -208,10 +198,7 @@ def build_vit(config, weights=None, name="vit"):
     patches = PatchEmbedding(config.patch_size, config.hidden_dim, flatten=False, name=names.PATCH_EMBEDDING)(features)
     tokens = keras.layers.Reshape((-1, config.hidden_dim), name=names.PATCH_TOKENS)(patches)
     outputs = head(encode(tokens, config, patches if config.dynamic_image_size else None), config)
-    model = VisionTransformer(images, outputs, name=name, vit_config=config)
-    if weights is not None:
-        load_weights(model, weights, resample_method=config.resample_method)
-    return model
+    return VisionTransformer(images, outputs, name=name, vit_config=config)
 
 
 def encode(tokens, config, grid=None):

@@ -4,6 +4,7 @@ import dataclasses
 import inspect
 
 import numpy as np
+import pytest
 
 import keras_vit
 from keras_vit.models import ViTConfig
@@ -32,9 +33,22 @@ def test_arguments_left_at_none_follow_the_weights_and_given_ones_win(tmp_path):
     assert (given.image_size, given.num_classes, given.representation_size) == ((48, 48), 3, 12)
 
 
-def test_vit_hybrid_documents_every_config_field_it_takes_as_a_keyword():
-    named = set(inspect.signature(keras_vit.ViTHybrid).parameters) - {"weights", "name", "kwargs"}
+@pytest.mark.parametrize("builder", ["ViT", "ViTHybrid"])
+def test_the_generic_builders_take_every_config_field_by_name_and_document_it(builder):
+    builder = getattr(keras_vit, builder)
+    named = set(inspect.signature(builder).parameters) - {"weights", "name"}
     fields = {field.name for field in dataclasses.fields(ViTConfig)}
-    assert named < fields
-    for field in fields - named:
-        assert f"`{field}`" in keras_vit.ViTHybrid.__doc__, field
+    expected = fields if builder is keras_vit.ViTHybrid else fields - {"resnet_layers", "resnet_width"}
+    assert named == expected
+    arguments = builder.__doc__.split("Args:")[1].split("Returns:")[0]
+    for field in named | {"weights", "name"}:
+        assert field in arguments, field
+
+
+@pytest.mark.parametrize("builder, generic", [("ViTB16", "ViT"), ("ViTR50B16", "ViTHybrid")])
+def test_a_named_builder_shows_the_generic_signature_less_its_size(builder, generic):
+    named = inspect.signature(getattr(keras_vit, builder)).parameters
+    size = {"patch_size", "hidden_dim", "num_layers", "num_heads", "mlp_dim", "resnet_layers", "resnet_width"}
+    expected = [name for name in inspect.signature(getattr(keras_vit, generic)).parameters if name not in size]
+    assert list(named) == ["weights", *(name for name in expected if name != "weights")]
+    assert named["image_size"].default is None and named["pooling"].default == "token"

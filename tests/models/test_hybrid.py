@@ -93,7 +93,7 @@ def test_bad_arguments_fail_before_building(kwargs, message):
 
 
 def test_unknown_keyword_is_named():
-    with pytest.raises(TypeError, match=r"ViTHybrid got unexpected keyword arguments resnet_depth"):
+    with pytest.raises(TypeError, match=r"ViTHybrid\(\) got an unexpected keyword argument .resnet_depth."):
         ViTHybrid(**TINY, resnet_depth=(1, 1))
 
 

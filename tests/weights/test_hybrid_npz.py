@@ -9,7 +9,7 @@ import keras_vit
 from keras_vit.models import HYBRID_VARIANTS
 from keras_vit.weights import get, infer_architecture, load_weights, names
 from keras_vit.weights.formats import flax_npz
-from keras_vit.models.pretrained import resolve_weights
+from keras_vit.models.pretrained import open_config, resolve_weights
 from tests.weights.original import hybrid_arrays, images, original_arrays, original_forward
 
 # The tiny hybrid `hybrid_arrays()` writes: root width 32, stages (1, 1), 40 x 40 -> a 5 x 5 grid.
@@ -113,9 +113,14 @@ def test_published_hybrids():
         "--imagenet2012-steps_20k-lr_0.03-res_384.npz"
     )
     assert names("R26+S/32") == ["augreg-i21k", "augreg-i21k-ft-i1k-224", "augreg-i21k-ft-i1k-384"]
-    entry, implied = resolve_weights(vars(HYBRID_VARIANTS["R50+B/16"]), "imagenet21k", {})
+    config, open_fields = open_config({**vars(HYBRID_VARIANTS["R50+B/16"]), "image_size": None,
+                                       "num_classes": None, "representation_size": None})
+    config, entry = resolve_weights(config, "imagenet21k", open_fields)
     assert entry.variant == "R50+B/16"
-    assert implied == {"image_size": 224, "num_classes": 21843, "representation_size": 768}
+    assert (config.image_size, config.num_classes, config.representation_size) == ((224, 224), 21843, 768)
+    given, _ = resolve_weights(open_config({**vars(HYBRID_VARIANTS["R50+B/16"]), "num_classes": 5})[0],
+                               "imagenet21k", {"image_size", "representation_size"})
+    assert (given.num_classes, given.representation_size) == (5, 768)
 
 
 def test_plain_checkpoint_into_a_hybrid_builder(tmp_path):
