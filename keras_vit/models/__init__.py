@@ -20,6 +20,7 @@ from keras_vit.models.builders import (
     from_checkpoint,
     from_variant,
 )
+from keras_vit.models.bit import ResNetV2Config, ResNetV2Model
 from keras_vit.models.config import ViTConfig, macs
 from keras_vit.models.flops import count_flops
 from keras_vit.models.hybrid import ViTHybrid

@@ -214,7 +214,7 @@ def from_checkpoint(path, resample_method="zoom", **overrides):
 
     Returns:
         A `keras_vit.models.VisionTransformer` with the checkpoint's weights
-        (a functional `keras.Model` for BiT).
+        (a `keras_vit.models.ResNetV2Model` for BiT).
     """
     checkpoint = read_checkpoint(path, num_heads=overrides.get("num_heads"))
     architecture = checkpoint.architecture

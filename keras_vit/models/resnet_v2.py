@@ -5,7 +5,6 @@ Learning" (2020): a pre-activation ResNetV2 with weight-standardised
 convolutions and GroupNorm, global average pooling and a linear head.
 """
 
-import numbers
 import os
 
 import keras
@@ -13,14 +12,12 @@ import keras
 from keras_vit import variants
 from keras_vit.layers import names
 from keras_vit.layers.resnet_v2 import PreActResNetStage, bit_conv, bit_group_norm
-from keras_vit.models.config import check_classifier_activation
+from keras_vit.models.bit import ResNetV2Config, ResNetV2Model
 from keras_vit.preprocessing import rescaling_layer
-from keras_vit.utils.validation import check_bool, check_grid, check_positive_int
 from keras_vit.weights.checkpoint import Checkpoint
 from keras_vit.weights.load import load_weights
 from keras_vit.weights.reader import KERAS_SUFFIXES, read_checkpoint
 
-NUM_STAGES = 4
 ROOT_POOL = "root_pool"
 NORM = "norm"
 
@@ -77,8 +74,10 @@ def ResNetV2(
         name: str or None. Model name. Defaults to `"resnetv2"`.
 
     Returns:
-        A functional `keras.Model` mapping `(batch, height, width, channels)`
-        images to `(batch, num_classes)` outputs (or the pooled features).
+        A `keras_vit.models.ResNetV2Model` (a functional `keras.Model` holding
+        its `ResNetV2Config` as `resnet_config`) mapping `(batch, height,
+        width, channels)` images to `(batch, num_classes)` outputs (or the
+        pooled features).
 
     Example:
 
@@ -88,26 +87,36 @@ def ResNetV2(
     >>> model.get_layer("block4").output.shape
     (None, 1, 1, 1024)
     """
-    layers, width = check_layers(layers), check_width(width)
-    size = None if image_size is None else check_grid("image_size", image_size)
-    check_bool("include_top", include_top)
-    check_bool("include_preprocessing", include_preprocessing)
-    check_positive_int("num_channels", num_channels)
-    if num_classes is not None:
-        check_positive_int("num_classes", num_classes)
-    check_classifier_activation(classifier_activation)
-    source = None if weights is None else _source(weights, layers, width)
-    if num_classes is None:
-        implied = source.architecture.get("num_classes") if isinstance(source, Checkpoint) else None
-        num_classes = implied or 1000
-    images = keras.Input((*(size or (None, None)), num_channels), name="images")
-    features = rescaling_layer()(images) if include_preprocessing else images
-    features = _features(features, layers, int(64 * width))
-    outputs = _head(features, include_top, num_classes, classifier_activation)
-    model = keras.Model(images, outputs, name=name or "resnetv2")
+    arguments = dict(locals())
+    weights, name = arguments.pop("weights"), arguments.pop("name")
+    num_classes_open = arguments["num_classes"] is None
+    config = ResNetV2Config(**{k: v for k, v in arguments.items() if not (k == "num_classes" and v is None)})
+    config, source = resolve_resnet_weights(config, weights, num_classes_open)
+    model = build_resnet_v2(config, name=name or "resnetv2")
     if source is not None:
         load_weights(model, source)
     return model
+
+
+def build_resnet_v2(config, name="resnetv2"):
+    """Builds the ResNetV2 that `config` (a `ResNetV2Config`) describes, with fresh weights."""
+    images = keras.Input((*(config.image_size or (None, None)), config.num_channels), name="images")
+    features = rescaling_layer()(images) if config.include_preprocessing else images
+    features = _features(features, config.layers, config.root_width)
+    outputs = _head(features, config.include_top, config.num_classes, config.classifier_activation)
+    return ResNetV2Model(images, outputs, name=name, resnet_config=config)
+
+
+def resolve_resnet_weights(config, weights, num_classes_open=False):
+    """`(config, source)`: the source `weights` names, checked against `config`, and
+    `config` with the checkpoint's classes when `num_classes_open`."""
+    if weights is None:
+        return config, None
+    source = _source(weights, config.layers, config.width)
+    implied = source.architecture.get("num_classes") if isinstance(source, Checkpoint) else None
+    if num_classes_open and implied:
+        config = config.replace(num_classes=implied)
+    return config, source
 
 
 def _features(images, layers, root_width):
@@ -130,30 +139,6 @@ def _head(features, include_top, num_classes, activation):
     # BiT starts its head from zero.
     logits = keras.layers.Dense(num_classes, kernel_initializer="zeros", name=names.HEAD)(features)
     return keras.layers.Activation(activation or "linear", dtype="float32", name="predictions")(logits)
-
-
-def check_layers(layers):
-    """Returns `layers` as a tuple of 4 positive ints, else raises a `ValueError`."""
-    if (
-        not isinstance(layers, (tuple, list))
-        or len(layers) != NUM_STAGES
-        or not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n > 0 for n in layers)
-    ):
-        raise ValueError(
-            f"`layers` must be a tuple of {NUM_STAGES} positive ints, the bottleneck units of "
-            f"BiT's four stages, e.g. (3, 4, 6, 3) for ResNet-50. Received: layers={layers!r}"
-        )
-    return tuple(int(n) for n in layers)
-
-
-def check_width(width):
-    """Returns `width` if it is a positive multiple of 0.5, else raises a `ValueError`."""
-    if isinstance(width, bool) or not isinstance(width, numbers.Real) or width <= 0 or (64 * width) % 32:
-        raise ValueError(
-            "`width` must be a positive multiple of 0.5 (BiT uses 1, 2, 3 and 4), so that the "
-            f"root's 64 * width channels split into 32 groups. Received: width={width!r}"
-        )
-    return int(width) if float(width).is_integer() else float(width)
 
 
 def _source(weights, layers, width):
@@ -203,7 +188,7 @@ def _builder(variant):
         "        weights: None or a BiT checkpoint path, as `keras_vit.ResNetV2` takes. Defaults to None.\n"
         "        **kwargs: Any other keyword argument of `keras_vit.ResNetV2` but `layers` and `width`.\n\n"
         "    Returns:\n"
-        "        A functional `keras.Model`.\n"
+        "        A `keras_vit.models.ResNetV2Model`.\n"
     )
     return build
 

@@ -52,3 +52,19 @@ def test_a_named_builder_shows_the_generic_signature_less_its_size(builder, gene
     expected = [name for name in inspect.signature(getattr(keras_vit, generic)).parameters if name not in size]
     assert list(named) == ["weights", *(name for name in expected if name != "weights")]
     assert named["image_size"].default is None and named["pooling"].default == "token"
+
+
+@pytest.mark.parametrize("builder, config_class", [("ViT", "ViTConfig"), ("ViTHybrid", "ViTConfig"),
+                                                   ("ResNetV2", "ResNetV2Config")])
+def test_every_builder_default_is_its_configs(builder, config_class):
+    # A default the signature and the config both spell must agree; None leaves a field open.
+    defaults = {field.name: field.default for field in dataclasses.fields(getattr(keras_vit.models, config_class))}
+    if builder == "ViTHybrid":
+        del defaults["patch_size"]  # a hybrid cuts 1x1 patches from the stem's map by default
+    for name, parameter in inspect.signature(getattr(keras_vit, builder)).parameters.items():
+        if name in defaults and parameter.default is not inspect.Parameter.empty and parameter.default is not None:
+            expected = defaults[name]
+            given = parameter.default
+            if name == "image_size":
+                given = (given, given)
+            assert given == expected, (name, given, expected)

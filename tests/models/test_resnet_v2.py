@@ -198,6 +198,11 @@ def test_saves_and_loads_as_keras_file(model, tmp_path):
     model.save(tmp_path / "bit.keras")
     restored = keras.saving.load_model(tmp_path / "bit.keras", safe_mode=True)
     assert restored.get_layer("conv_root").get_config()["padding"] == "symmetric"
+    # The model keeps its config, with the classes the checkpoint implied.
+    assert isinstance(restored, keras_vit.models.ResNetV2Model)
+    assert restored.resnet_config == model.resnet_config == keras_vit.models.ResNetV2Config(
+        layers=LAYERS, width=WIDTH, image_size=SIZE, num_classes=CLASSES, include_preprocessing=False
+    )
     for ours, theirs in zip(model.weights, restored.weights, strict=True):
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(ours), keras.ops.convert_to_numpy(theirs))
 
