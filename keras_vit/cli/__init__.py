@@ -14,12 +14,24 @@ import sys
 
 from keras_vit.cli.start import missing_module, prepare
 
+__all__ = ["COMMANDS", "main"]
+
 COMMANDS = (
     "demo", "train", "pretrain", "ablate", "evaluate", "predict", "export", "inspect", "convert", "weights",
 )
 
 
 def main(argv=None):
+    """Runs `keras-vit ARGV` (the console script's entry point) and returns its exit status.
+
+    Args:
+        argv: list of str or None. The command line after `keras-vit`; None
+            reads `sys.argv`. Defaults to None.
+
+    Returns:
+        int: 0 on success, 1 when the command failed (the error is printed to
+        stderr in one line), 2 when no command was given.
+    """
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = _parser(_chosen(argv))
     args = parser.parse_args(argv)

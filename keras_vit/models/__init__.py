@@ -37,3 +37,12 @@ from keras_vit.models.intermediates import feature_maps, intermediates
 from keras_vit.models.vit import ViT, build_vit
 from keras_vit.variants import ALL_VARIANTS, HYBRID_VARIANTS, VARIANTS, HybridVariant, Variant
 from keras_vit.models.vision_transformer import VisionTransformer, config_of
+
+__all__ = [
+    "ALL_VARIANTS", "BUILDERS", "HYBRID_VARIANTS", "RESNET_V2_BUILDERS", "VARIANTS",
+    "HybridVariant", "ResNetV2", "ResNetV2Config", "ResNetV2Model", "ResNetV2R101x1", "ResNetV2R101x3",
+    "ResNetV2R152x4", "ResNetV2R50x1", "ResNetV2R50x3", "Variant", "ViT", "ViTB16", "ViTB32", "ViTConfig",
+    "ViTH14", "ViTHybrid", "ViTL16", "ViTL32", "ViTR26B32", "ViTR26S32", "ViTR50B16", "ViTR50L32",
+    "ViTRTi16", "ViTS16", "ViTS32", "ViTTi16", "VisionTransformer", "build_model", "build_vit", "config_of",
+    "count_flops", "feature_maps", "from_checkpoint", "from_variant", "intermediates", "macs",
+]

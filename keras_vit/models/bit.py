@@ -79,8 +79,10 @@ class ResNetV2Model(keras.Model):
         inputs: the model's input tensor, a `keras.Input`.
         outputs: its output tensor.
         name: str or None. The model's name.
-        resnet_config: `ResNetV2Config`, or its `get_config()` dict.
-        **kwargs: other `keras.Model` arguments (`trainable`).
+        **kwargs: `resnet_config`, required: the `ResNetV2Config` the graph
+            was built from, or its `get_config()` dict (a keyword, so that
+            Keras revives the class as a functional model); and other
+            `keras.Model` arguments (`trainable`).
     """
 
     def __init__(self, inputs, outputs, name=None, **kwargs):

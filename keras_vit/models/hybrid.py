@@ -67,14 +67,25 @@ def ViTHybrid(
             `image_size`; a head for another `num_classes` starts from zero.
             Defaults to None.
         name: str or None. Model name. Defaults to `"vit_hybrid"`.
-        include_top, num_classes, pooling, representation_size,
-            classifier_activation, include_preprocessing, dropout_rate,
-            attention_dropout_rate, stochastic_depth_rate, approximate_gelu,
-            layer_norm_epsilon, position_embedding,
-            position_embedding_placement, num_channels, dynamic_image_size,
-            resample_method, remat: as for `keras_vit.ViT`, with the same
-            defaults. With `dynamic_image_size=True` the model takes any size
-            divisible by the stem's stride times `patch_size`.
+        include_top: as for `keras_vit.ViT`, with the same default.
+        num_classes: as for `keras_vit.ViT`, with the same default.
+        pooling: as for `keras_vit.ViT`, with the same default.
+        representation_size: as for `keras_vit.ViT`, with the same default.
+        classifier_activation: as for `keras_vit.ViT`, with the same default.
+        include_preprocessing: as for `keras_vit.ViT`, with the same default.
+        dropout_rate: as for `keras_vit.ViT`, with the same default.
+        attention_dropout_rate: as for `keras_vit.ViT`, with the same default.
+        stochastic_depth_rate: as for `keras_vit.ViT`, with the same default.
+        approximate_gelu: as for `keras_vit.ViT`, with the same default.
+        layer_norm_epsilon: as for `keras_vit.ViT`, with the same default.
+        position_embedding: as for `keras_vit.ViT`, with the same default.
+        position_embedding_placement: as for `keras_vit.ViT`, with the same default.
+        num_channels: as for `keras_vit.ViT`, with the same default.
+        dynamic_image_size: as for `keras_vit.ViT`, with the same default;
+            the model then takes any size divisible by the stem's stride times
+            `patch_size`.
+        resample_method: as for `keras_vit.ViT`, with the same default.
+        remat: as for `keras_vit.ViT`, with the same default.
 
     Returns:
         A `keras_vit.models.VisionTransformer` (a functional `keras.Model`

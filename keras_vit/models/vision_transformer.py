@@ -28,9 +28,10 @@ class VisionTransformer(keras.Model):
         inputs: the model's input tensor, a `keras.Input`.
         outputs: its output tensor.
         name: str or None. The model's name.
-        vit_config: `keras_vit.models.ViTConfig`, or its `get_config()` dict.
-            The architecture the graph was built from.
-        **kwargs: other `keras.Model` arguments (`trainable`).
+        **kwargs: `vit_config`, required: the `keras_vit.models.ViTConfig`
+            the graph was built from, or its `get_config()` dict (a keyword,
+            so that Keras revives the class as a functional model); and
+            other `keras.Model` arguments (`trainable`).
 
     Example:
 

@@ -5,3 +5,5 @@ errors that name the argument (`validation`), NumPy resampling of position
 embeddings and maps over a grid (`resample`), and what the CPU computes natively,
 from its feature flags (`cpu`).
 """
+
+__all__ = ["cpu", "install", "lazy", "plotting", "resample", "validation"]
