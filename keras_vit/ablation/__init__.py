@@ -32,7 +32,7 @@ from keras_vit.ablation.report import (
     position_table,
     write_csv,
 )
-from keras_vit.ablation.row import AblationRow
+from keras_vit.ablation.result_row import AblationRow
 from keras_vit.ablation.runner import CELLS, run_position_ablation, run_pretraining_ablation
 from keras_vit.ablation.suite import EXPERIMENTS, run_experiments, write_report
 

@@ -4,7 +4,7 @@ class token against global average pooling (Appendix D.3, Figure 9)."""
 import dataclasses
 
 from keras_vit.ablation.families import data_size_models, scaling_ladder
-from keras_vit.ablation.row import out_dir, run_cell
+from keras_vit.ablation.result_row import out_dir, run_cell
 from keras_vit.ablation.seeds import seeds_of
 from keras_vit.data.subset import check_fraction
 

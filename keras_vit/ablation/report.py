@@ -4,7 +4,7 @@ import csv
 import dataclasses
 import math
 
-from keras_vit.ablation.row import AblationRow
+from keras_vit.ablation.result_row import AblationRow
 from keras_vit.ablation.seeds import LEGEND, cells, difference, marked, marks
 from keras_vit.layers.position_embedding import LEARNED_KINDS
 from keras_vit.utils.plotting import new_figure, save_figure

@@ -3,7 +3,7 @@
 import dataclasses
 import time
 
-from keras_vit.ablation.row import AblationRow, out_dir, run_cell
+from keras_vit.ablation.result_row import AblationRow, out_dir, run_cell
 from keras_vit.ablation.seeds import seeds_of
 from keras_vit.layers.position_embedding import POSITION_EMBEDDING_PLACEMENTS
 

@@ -18,7 +18,7 @@ from keras_vit.ablation.experiments import (
     run_head_ablation,
     run_scaling_ablation,
 )
-from keras_vit.ablation.row import PAPER_SHOTS
+from keras_vit.ablation.result_row import PAPER_SHOTS
 from keras_vit.ablation.runner import CELLS, check_cell, check_config, run_position_ablation, run_pretraining_ablation
 from keras_vit.ablation.seeds import LEGEND, cells as seed_cells
 from keras_vit.evaluation.sampling import check_class_sizes, check_shots

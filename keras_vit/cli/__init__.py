@@ -12,7 +12,7 @@ import argparse
 import importlib
 import sys
 
-from keras_vit.cli.start import missing_module, prepare
+from keras_vit.cli.command_setup import missing_module, prepare
 
 __all__ = ["COMMANDS", "main"]
 

@@ -11,7 +11,7 @@ import importlib.util
 import json
 import os
 
-from keras_vit.cli.quiet import USES_TENSORFLOW
+from keras_vit.cli.framework_output import USES_TENSORFLOW
 from keras_vit.utils.install import install_hint
 
 BACKENDS = ("jax", "tensorflow", "torch")

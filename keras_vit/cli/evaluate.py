@@ -46,7 +46,7 @@ def add_arguments(parser):
 
 
 def run(args):
-    from keras_vit.cli.quiet import framework_output_held
+    from keras_vit.cli.framework_output import framework_output_held
 
     # The input pipeline runs in tf.data on every backend; TensorFlow's start-up lines are held back.
     with framework_output_held():

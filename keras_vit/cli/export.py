@@ -7,7 +7,7 @@ import sys
 from keras_vit.cli.choices import EXPORT_FORMATS, EXPORT_PRECISIONS
 from keras_vit.cli.class_names import imagenet_class_names, run_class_names
 from keras_vit.cli.model_source import add_model_arguments, keras_model
-from keras_vit.cli.quiet import framework_output_held
+from keras_vit.cli.framework_output import framework_output_held
 
 SUFFIXES = {"tf_saved_model": "_saved_model", "litert": ".tflite", "onnx": ".onnx", "openvino": ".xml", "torch": ".pt2"}
 

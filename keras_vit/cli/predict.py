@@ -7,7 +7,7 @@ import numpy as np
 
 from keras_vit.cli.class_names import imagenet_class_names, or_numbers, run_class_names
 from keras_vit.cli.model_source import add_model_arguments, image_size, keras_model
-from keras_vit.cli.quiet import framework_output_held
+from keras_vit.cli.framework_output import framework_output_held
 from keras_vit.utils.validation import check_grid
 
 ARTIFACT_SUFFIXES = (".tflite", ".onnx", ".xml", ".pt2")

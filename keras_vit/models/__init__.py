@@ -34,7 +34,7 @@ from keras_vit.models.resnet_v2 import (
     ResNetV2R152x4,
 )
 from keras_vit.models.intermediates import feature_maps, intermediates
-from keras_vit.models.vit import ViT, build_vit
+from keras_vit.models.vit_builder import ViT, build_vit
 from keras_vit.variants import ALL_VARIANTS, HYBRID_VARIANTS, VARIANTS, HybridVariant, Variant
 from keras_vit.models.vision_transformer import VisionTransformer, config_of
 

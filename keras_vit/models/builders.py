@@ -16,7 +16,7 @@ from keras_vit import variants
 from keras_vit.models.hybrid import ViTHybrid
 from keras_vit.models.pretrained import IMPLIED_BY_CHECKPOINTS
 from keras_vit.models.resnet_v2 import ResNetV2
-from keras_vit.models.vit import ViT
+from keras_vit.models.vit_builder import ViT
 from keras_vit.weights import registry
 from keras_vit.weights.reader import read_checkpoint
 from keras_vit.weights.load import load_weights

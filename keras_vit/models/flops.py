@@ -61,7 +61,7 @@ def count_flops(model):
 
 def _static_flops(config):
     """A dynamic-size model counted as the fixed-size twin its config describes."""
-    from keras_vit.models.vit import build_vit
+    from keras_vit.models.vit_builder import build_vit
 
     with keras.StatelessScope():
         return count_flops(build_vit(config.replace(dynamic_image_size=False)))

@@ -1,6 +1,6 @@
 """The hybrid Vision Transformer: a ResNetV2 (BiT) stem, then the Transformer (paper Section 3.1)."""
 
-from keras_vit.models.vit import build_with_weights
+from keras_vit.models.vit_builder import build_with_weights
 
 
 def ViTHybrid(

@@ -320,7 +320,7 @@ def build_model_for(config, num_classes):
 
 
 def _vit():
-    from keras_vit.models.vit import ViT
+    from keras_vit.models.vit_builder import ViT
 
     return ViT
 

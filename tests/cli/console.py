@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-SITE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "site")
+SITE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hide_modules")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 

@@ -14,7 +14,7 @@ import re
 from keras_vit.weights.architecture import stem_depths
 from keras_vit.weights.checkpoint import Checkpoint
 from keras_vit.weights.formats.state_dict import read_state_dict
-from keras_vit.weights.formats.unused import check_unused
+from keras_vit.weights.formats.unmapped_keys import check_unused
 
 _ROOT_KEYS = ("stem.conv.weight", "embedder.convolution.weight", "bit.embedder.convolution.weight")
 _UNIT = re.compile(r"^stages\.(\d+)\.blocks\.(\d+)\.(norm[123]|conv[123]|downsample\.conv)\.(weight|bias)$")

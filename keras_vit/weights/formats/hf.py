@@ -12,7 +12,7 @@ import re
 from keras_vit.weights.architecture import heads_for, infer_architecture
 from keras_vit.weights.checkpoint import Checkpoint
 from keras_vit.weights.formats.state_dict import read_state_dict
-from keras_vit.weights.formats.unused import check_unused
+from keras_vit.weights.formats.unmapped_keys import check_unused
 
 _BLOCK_PATTERNS = [
     (r"(?:encoder\.layer|layers)\.(\d+)\.attention\.(?:attention\.query|q_proj)\.(weight|bias)", "attn/query"),

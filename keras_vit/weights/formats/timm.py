@@ -14,7 +14,7 @@ import numpy as np
 from keras_vit import variants
 from keras_vit.weights.architecture import heads_for, infer_architecture
 from keras_vit.weights.checkpoint import Checkpoint
-from keras_vit.weights.formats.unused import check_unused
+from keras_vit.weights.formats.unmapped_keys import check_unused
 
 _BLOCK = re.compile(r"^blocks\.(\d+)\.(.+)$")
 # timm's model names for the paper's sizes, e.g. "vit_base_patch16_384".

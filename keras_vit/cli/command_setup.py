@@ -4,7 +4,7 @@ import logging
 import sys
 
 from keras_vit.cli.backend import check_backend
-from keras_vit.cli.quiet import WITHOUT_KERAS, quiet_start
+from keras_vit.cli.framework_output import WITHOUT_KERAS, quiet_start
 from keras_vit.utils.install import extra_for, install_hint
 
 
