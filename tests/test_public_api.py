@@ -49,3 +49,14 @@ def test_the_api_reference_renders_every_package():
     rendered = {line.split()[1] for line in reference.splitlines() if line.startswith("::: ")}
     packages = set(PACKAGES) - {"keras_vit", "keras_vit.cli"}  # the builders are rendered one by one
     assert not packages - rendered, sorted(packages - rendered)
+
+
+def test_each_public_object_is_exported_by_one_subpackage_at_most():
+    # Reachable from two places at most: keras_vit itself, and the one subpackage it belongs to.
+    exporters = {}
+    for package in PACKAGES[1:]:
+        for name, value in _exported(package).items():
+            if inspect.isclass(value) or inspect.isfunction(value):
+                exporters.setdefault((name, id(value)), []).append(package)
+    twice = {name: packages for (name, _), packages in exporters.items() if len(packages) > 1}
+    assert not twice, twice
