@@ -6,13 +6,14 @@ import numbers
 import keras
 
 from keras_vit.models.config import check_classifier_activation
+from keras_vit.models.configured import ConfiguredModel, FrozenConfig
 from keras_vit.utils.validation import check_bool, check_grid, check_positive_int
 
 NUM_STAGES = 4
 
 
 @dataclasses.dataclass(frozen=True)
-class ResNetV2Config:
+class ResNetV2Config(FrozenConfig):
     """Everything that fixes a BiT ResNetV2's graph and weight shapes.
 
     Every field is validated on construction, so a bad argument fails before
@@ -45,21 +46,6 @@ class ResNetV2Config:
         """Channels of the root convolution, `64 * width`."""
         return int(64 * self.width)
 
-    def replace(self, **changes):
-        """Returns a copy with `changes` applied and validated."""
-        return dataclasses.replace(self, **changes)
-
-    @classmethod
-    def from_config(cls, config):
-        """The `ResNetV2Config` whose `get_config()` returned `config`."""
-        unknown = sorted(set(config) - {field.name for field in dataclasses.fields(cls)})
-        if unknown:
-            raise ValueError(
-                f"A ResNetV2Config has no fields {', '.join(unknown)}: this config was written by "
-                f"another version of keras_vit. Received: config keys {sorted(config)}"
-            )
-        return cls(**config)
-
     def get_config(self):
         config = dataclasses.asdict(self)
         config["layers"] = list(self.layers)
@@ -68,7 +54,7 @@ class ResNetV2Config:
 
 
 @keras.saving.register_keras_serializable(package="keras_vit")
-class ResNetV2Model(keras.Model):
+class ResNetV2Model(ConfiguredModel):
     """A functional `keras.Model` that keeps the `ResNetV2Config` it was built from.
 
     What `keras_vit.ResNetV2` and the named BiT builders return, as every ViT
@@ -85,27 +71,13 @@ class ResNetV2Model(keras.Model):
             `keras.Model` arguments (`trainable`).
     """
 
-    def __init__(self, inputs, outputs, name=None, **kwargs):
-        resnet_config = kwargs.pop("resnet_config", None)
-        if isinstance(resnet_config, dict):
-            resnet_config = ResNetV2Config.from_config(resnet_config)
-        if not isinstance(resnet_config, ResNetV2Config):
-            raise TypeError(
-                "`resnet_config` must be the keras_vit.models.ResNetV2Config the graph was built from. "
-                f"Received: resnet_config={resnet_config!r}"
-            )
-        super().__init__(inputs, outputs, name=name, **kwargs)
-        self._resnet_config = resnet_config
+    CONFIG_KEYWORD = "resnet_config"
+    CONFIG_CLASS = ResNetV2Config
 
     @property
     def resnet_config(self):
         """The `ResNetV2Config` this model was built from."""
-        return self._resnet_config
-
-    def get_config(self):
-        config = super().get_config()
-        config["resnet_config"] = self._resnet_config.get_config()
-        return config
+        return self._architecture
 
 
 def check_layers(layers):

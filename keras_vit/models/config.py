@@ -13,6 +13,7 @@ from keras_vit.layers.position_embedding import (
     POSITION_EMBEDDING_PLACEMENTS,
     check_sincos_width,
 )
+from keras_vit.models.configured import FrozenConfig
 from keras_vit.utils.resample import METHODS
 from keras_vit.utils.validation import (
     check_bool,
@@ -26,7 +27,7 @@ from keras_vit.variants import stem_stride
 
 
 @dataclasses.dataclass(frozen=True)
-class ViTConfig:
+class ViTConfig(FrozenConfig):
     """Everything that fixes a Vision Transformer's graph and weight shapes.
 
     Every field is validated on construction, so a bad argument fails before
@@ -208,21 +209,6 @@ class ViTConfig:
         if self.num_layers == 1:
             return self.stochastic_depth_rate
         return self.stochastic_depth_rate * index / (self.num_layers - 1)
-
-    def replace(self, **changes):
-        """Returns a copy with `changes` applied and validated."""
-        return dataclasses.replace(self, **changes)
-
-    @classmethod
-    def from_config(cls, config):
-        """The `ViTConfig` whose `get_config()` returned `config`."""
-        unknown = sorted(set(config) - {field.name for field in dataclasses.fields(cls)})
-        if unknown:
-            raise ValueError(
-                f"A ViTConfig has no fields {', '.join(unknown)}: this config was written by "
-                f"another version of keras_vit. Received: config keys {sorted(config)}"
-            )
-        return cls(**config)
 
     def get_config(self):
         config = dataclasses.asdict(self)

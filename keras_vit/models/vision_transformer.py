@@ -5,10 +5,11 @@ import keras
 
 from keras_vit.layers import names
 from keras_vit.models.config import ViTConfig
+from keras_vit.models.configured import ConfiguredModel
 
 
 @keras.saving.register_keras_serializable(package="keras_vit")
-class VisionTransformer(keras.Model):
+class VisionTransformer(ConfiguredModel):
     """A functional `keras.Model` that keeps the `ViTConfig` it was built from.
 
     Every keras_vit builder (`keras_vit.ViT`, `keras_vit.ViTHybrid`, the named
@@ -43,76 +44,65 @@ class VisionTransformer(keras.Model):
     16
     """
 
-    def __init__(self, inputs, outputs, name=None, **kwargs):
-        # A functional-like signature keeps Keras' own graph serialization; the
-        # config travels as a keyword that `get_config` adds.
-        vit_config = kwargs.pop("vit_config", None)
-        if isinstance(vit_config, dict):
-            vit_config = ViTConfig.from_config(vit_config)
-        if not isinstance(vit_config, ViTConfig):
-            raise TypeError(
-                "`vit_config` must be the keras_vit.models.ViTConfig the graph was built from. "
-                f"Received: vit_config={vit_config!r}"
-            )
-        super().__init__(inputs, outputs, name=name, **kwargs)
-        self._vit_config = vit_config
+    CONFIG_KEYWORD = "vit_config"
+    CONFIG_CLASS = ViTConfig
 
     @property
     def vit_config(self):
         """The `ViTConfig` this model was built from."""
-        return self._vit_config
+        return self._architecture
 
     @property
     def image_size(self):
         """The `(height, width)` the model was built for (its position tables' grid
         times `patch_stride`); a dynamic-size model takes other sizes too."""
-        return self._vit_config.image_size
+        return self._architecture.image_size
 
     @property
     def grid_size(self):
         """The `(rows, cols)` of the patch grid at `image_size`."""
-        return self._vit_config.grid_size
+        return self._architecture.grid_size
 
     @property
     def patch_stride(self):
         """Input pixels per patch token along each axis (the patch size, times the
         ResNet stem's stride in a hybrid)."""
-        return self._vit_config.patch_stride
+        return self._architecture.patch_stride
 
     @property
     def num_prefix_tokens(self):
         """Tokens before the patches: 1 with a class token, 0 with `pooling="gap"`."""
-        return self._vit_config.num_prefix_tokens
+        return self._architecture.num_prefix_tokens
 
     @property
     def position_embedding(self):
         """The kind of position embedding (`keras_vit.layers.POSITION_EMBEDDING_KINDS`)."""
-        return self._vit_config.position_embedding
+        return self._architecture.position_embedding
 
     @property
     def position_embedding_placement(self):
         """Where learned position embeddings are added (`"stem"`, `"every_layer"`, ...)."""
-        return self._vit_config.position_embedding_placement
+        return self._architecture.position_embedding_placement
 
     @property
     def dynamic_image_size(self):
         """Whether the model takes any height and width `patch_stride` divides."""
-        return self._vit_config.dynamic_image_size
+        return self._architecture.dynamic_image_size
 
     @property
     def is_hybrid(self):
         """Whether the patches are cut from a ResNet stem's feature map."""
-        return self._vit_config.resnet_layers is not None
+        return self._architecture.resnet_layers is not None
 
     @property
     def pooling(self):
         """`"token"` (the class token) or `"gap"` (the mean of the patch tokens)."""
-        return self._vit_config.pooling
+        return self._architecture.pooling
 
     @property
     def include_top(self):
         """Whether the model ends in the classification head."""
-        return self._vit_config.include_top
+        return self._architecture.include_top
 
     @property
     def patch_tokens(self):
@@ -125,14 +115,10 @@ class VisionTransformer(keras.Model):
         """The graph's tensor that the position layers of a dynamic-size model read
         each call's grid off (the patch embedding's output on its grid); None for
         a fixed-size model."""
-        if not self._vit_config.dynamic_image_size:
+        if not self._architecture.dynamic_image_size:
             return None
         return self.get_layer(names.PATCH_EMBEDDING).output
 
-    def get_config(self):
-        config = super().get_config()
-        config["vit_config"] = self._vit_config.get_config()
-        return config
 
 
 def find_config(model):

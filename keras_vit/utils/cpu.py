@@ -59,8 +59,7 @@ def bfloat16_units(flags=None):
     Returns:
         True or False, or None where the flags are unknown.
     """
-    flags = cpu_flags() if flags is None else flags
-    return bool(flags & BFLOAT16_FLAGS) if flags else None
+    return _any_of(BFLOAT16_FLAGS, flags)
 
 
 def int8_dot_products(flags=None):
@@ -73,8 +72,13 @@ def int8_dot_products(flags=None):
     Returns:
         True or False, or None where the flags are unknown.
     """
+    return _any_of(INT8_DOT_PRODUCT_FLAGS, flags)
+
+
+def _any_of(wanted, flags):
+    """Whether `flags` (None: this CPU's) hold any of `wanted`; None where they are unknown."""
     flags = cpu_flags() if flags is None else flags
-    return bool(flags & INT8_DOT_PRODUCT_FLAGS) if flags else None
+    return bool(flags & wanted) if flags else None
 
 
 def cpu_kind(flags=None):
