@@ -13,14 +13,15 @@ rounding) and takes the fused call only on torch, while
 path and fuse it themselves.
 
 Which layers are fused is an allow-list that fails closed: the layer's exact
-Keras class, and every entry of its config either known to leave the call's
-computation alone or holding the one value the fused call reproduces. A layer
-feature Keras adds later shows up as an unknown config entry, and the layer is
-called as it is. The decision is kept on the layer while what Keras changes in
-place (quantization, LoRA, the dtype policy, its variables) stays the same:
-`get_config` takes about 0.7 ms, longer than a small layer's call.
+Keras class, and every argument of its constructor either known to leave the
+call's computation alone, holding the one value the fused call reproduces, or
+at its default. A layer feature Keras adds later shows up as a constructor
+argument set to something else, and the layer is called as it is. The decision
+is kept on the layer while what Keras changes in place (quantization, LoRA, the
+dtype policy, its variables) stays the same.
 """
 
+import inspect
 import math
 
 import keras
@@ -33,18 +34,21 @@ from keras_vit import config
 _CONTRACTED_AXES = {"btd,dhk->bthk": 1, "bthk,hkd->btd": 2}
 
 
-# Config entries that do not change what a call computes (names, initializers,
-# regularizers and constraints of the weights, sizes the weights already have),
-# and the entries that must hold exactly these values for the fused call.
+# Constructor arguments that do not change what a call computes (names, sizes the
+# weights already have, the weights' initializers, regularizers and constraints),
+# and what the fused call needs of the others. Any other argument must hold its
+# default: a feature Keras adds later is an argument the fused call knows nothing of.
 _INERT = {
-    "name", "trainable", "dtype", "units", "output_shape", "equation", "bias_axes", "epsilon",
+    "units", "equation", "output_shape", "bias_axes", "epsilon",
     *(f"{weight}_{part}" for weight in ("kernel", "bias", "gamma", "beta")
       for part in ("initializer", "regularizer", "constraint")),
 }
+_LINEAR = (None, keras.activations.linear)
 _REQUIRED = {
-    keras.layers.Dense: {"activation": "linear", "use_bias": True, "quantization_config": None},
-    keras.layers.EinsumDense: {"activation": "linear", "quantization_config": None, "activity_regularizer": None},
-    keras.layers.LayerNormalization: {"axis": (-1,), "center": True, "scale": True, "rms_scaling": False},
+    keras.layers.Dense: {"activation": _LINEAR, "use_bias": (True,)},
+    keras.layers.EinsumDense: {"activation": _LINEAR},
+    keras.layers.LayerNormalization: {"axis": (-1, [-1], (-1,)), "center": (True,), "scale": (True,),
+                                      "rms_scaling": (False,)},
 }
 _DECISION = "_keras_vit_fused"
 
@@ -54,33 +58,43 @@ def _on_torch():
 
 
 def _allowed(layer):
-    """Whether `layer` is an exact Keras class whose config the fused call reproduces
-    entry by entry, cached on the layer while its mutable state stays the same."""
+    """Whether `layer` is an exact Keras class whose arguments the fused call reproduces,
+    cached on the layer while its mutable state stays the same."""
     state = (layer.quantization_mode, getattr(layer, "lora_enabled", False), type(layer.dtype_policy),
              layer.dtype_policy.name, len(layer.weights))
     decision = layer.__dict__.get(_DECISION)
     if decision is None or decision[0] != state:
-        decision = (state, _config_allowed(layer))
+        decision = (state, _arguments_allowed(layer))
         object.__setattr__(layer, _DECISION, decision)  # not a tracked Keras attribute
     return decision[1]
 
 
-def _config_allowed(layer):
+def _arguments(layer_class):
+    """`{name: inspect.Parameter}` of `layer_class`'s constructor."""
+    return dict(inspect.signature(layer_class.__init__).parameters)
+
+
+def _arguments_allowed(layer):
+    """The allow-list, read off the layer's attributes (its `get_config()` would
+    serialize the initializers, which makes Keras import TensorFlow)."""
     required = _REQUIRED.get(type(layer))
     if required is None or layer.quantization_mode is not None or getattr(layer, "lora_enabled", False):
         return False
-    if type(layer.dtype_policy) is not keras.DTypePolicy:
+    if type(layer.dtype_policy) is not keras.DTypePolicy or layer.activity_regularizer is not None:
         return False
-    layer_config = layer.get_config()
-    for key, value in layer_config.items():
-        if key in required:
-            value = tuple(value) if isinstance(value, list) else value
-            value = (value,) if key == "axis" and isinstance(value, int) else value
-            if value != required[key]:
-                return False
-        elif key not in _INERT:
+    missing = object()
+    for name, allowed in required.items():
+        if not any(getattr(layer, name, missing) is value or getattr(layer, name, missing) == value
+                   for value in allowed):
             return False
-    return all(key in layer_config or value is None for key, value in required.items())
+    for name, parameter in _arguments(type(layer)).items():
+        if name == "self" or name in _INERT or name in required:
+            continue
+        if parameter.kind in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL):
+            continue
+        if getattr(layer, name, missing) != parameter.default:
+            return False
+    return True
 
 
 def project(layer, inputs):

@@ -168,17 +168,49 @@ def test_the_switchs_default_comes_from_the_environment():
         assert done.stdout.strip() == expected
 
 
-def test_a_config_entry_the_allow_list_does_not_know_fails_closed(monkeypatch):
-    # What a layer feature Keras adds later looks like: one more entry in the layer's config.
+@pytest.mark.parametrize("value, fused", [(None, True), (1, False)])
+def test_a_constructor_argument_the_allow_list_does_not_know_must_hold_its_default(value, fused, monkeypatch):
+    # What a layer feature Keras adds later looks like: one more constructor argument,
+    # stored on the layer. At its default the layer is fused; set, it is called as it is.
+    import inspect
+
+    arguments = fast_path._arguments
+
+    def with_new_feature(layer_class):
+        extra = inspect.Parameter("new_feature", inspect.Parameter.KEYWORD_ONLY, default=None)
+        return {**arguments(layer_class), "new_feature": extra}
+
+    monkeypatch.setattr(fast_path, "_arguments", with_new_feature)
     layer = _built(*PROJECTIONS["query"])
     norm = keras.layers.LayerNormalization()
     norm.build((2, 5, 8))
     for each in (layer, norm):
-        get_config = each.get_config
-        monkeypatch.setattr(each, "get_config", lambda get_config=get_config: {**get_config(), "new_feature": 1})
-    assert fast_path._fused_axes(layer) is None and not fast_path._fused_norm(norm)
+        each.new_feature = value
+    assert (fast_path._fused_axes(layer) is not None) == (fused and ON_TORCH)
+    assert fast_path._fused_norm(norm) == (fused and ON_TORCH)
     inputs = _inputs((2, 5, 8))
-    np.testing.assert_array_equal(_numpy(fast_path.project(layer, inputs)), _numpy(layer(inputs)))
+    np.testing.assert_allclose(_numpy(fast_path.project(layer, inputs)), _numpy(layer(inputs)), atol=1e-5)
+
+
+def test_deciding_imports_no_other_framework():
+    # Layer.get_config serializes initializers, which makes Keras import TensorFlow.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, keras\n"
+        "from keras_vit.layers import fast_path\n"
+        "layer = keras.layers.Dense(4); layer.build((None, 3)); fast_path._fused_axes(layer)\n"
+        "norm = keras.layers.LayerNormalization(); norm.build((None, 3)); fast_path._fused_norm(norm)\n"
+        "print('tensorflow' in sys.modules)"
+    )
+    import os
+
+    environment = {**os.environ, "KERAS_BACKEND": keras.backend.backend()}
+    if keras.backend.backend() == "tensorflow":
+        pytest.skip("the TensorFlow backend imports TensorFlow anyway")
+    done = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
 
 
 def test_a_subclass_of_a_keras_layer_is_called_as_it_is():
