@@ -13,6 +13,7 @@ import importlib
 import sys
 
 from keras_vit.cli.command_setup import missing_module, prepare
+from keras_vit.utils import progress
 
 __all__ = ["COMMANDS", "main"]
 
@@ -40,7 +41,9 @@ def main(argv=None):
         return 2
     try:
         prepare(args.command)
-        return args.run(args) or 0
+        # Long work says how far it got, on stderr; a library call from Python stays quiet.
+        with progress.shown():
+            return args.run(args) or 0
     except ModuleNotFoundError as error:
         print(f"keras-vit {args.command}: {missing_module(error)}", file=sys.stderr)
     except (ValueError, OSError, ImportError) as error:

@@ -2,8 +2,9 @@
 
 Nothing here imports Keras or any other part of keras_vit: argument checks with
 errors that name the argument (`validation`), NumPy resampling of position
-embeddings and maps over a grid (`resample`), and what the CPU computes natively,
-from its feature flags (`cpu`).
+embeddings and maps over a grid (`resample`), what the CPU computes natively,
+from its feature flags (`cpu`), output folders a failed command removes
+(`folders`), and the progress of long work on stderr (`progress`).
 """
 
-__all__ = ["cpu", "install", "lazy", "plotting", "resample", "validation"]
+__all__ = ["cpu", "folders", "install", "lazy", "plotting", "progress", "resample", "validation"]
