@@ -40,7 +40,7 @@ def main(argv=None):
         parser.print_help()
         return 2
     try:
-        prepare(args.command)
+        prepare(args)
         # Long work says how far it got, on stderr; a library call from Python stays quiet.
         with progress.shown():
             return args.run(args) or 0

@@ -7,19 +7,16 @@ which backends there are and which are installed. Installed means importable:
 `importlib.util.find_spec` answers that without importing anything.
 """
 
-import importlib.util
 import json
 import os
 
-from keras_vit.cli.framework_output import USES_TENSORFLOW
-from keras_vit.utils.install import install_hint
+from keras_vit.utils.install import install_hint, installed
 
 BACKENDS = ("jax", "tensorflow", "torch")
 
 
 def check_backend(command):
-    """Raises a `ValueError` of one line if Keras could not start on the chosen
-    backend, or if `command` reads data with tf.data and TensorFlow is missing."""
+    """Raises a `ValueError` of one line if Keras could not start on the chosen backend."""
     name, setting = chosen_backend()
     installed = installed_backends()
     if name not in BACKENDS:
@@ -29,11 +26,6 @@ def check_backend(command):
         )
     if name not in installed:
         raise ValueError(_missing_backend(command, name, setting, installed))
-    if command in USES_TENSORFLOW and "tensorflow" not in installed:
-        raise ValueError(
-            f"its input pipelines run in tf.data on every backend, and TensorFlow is not installed: "
-            f"{install_hint('tensorflow-cpu')}"
-        )
 
 
 def chosen_backend():
@@ -55,13 +47,7 @@ def chosen_backend():
 
 def installed_backends():
     """The backends among `BACKENDS` that are installed."""
-    return [name for name in BACKENDS if _installed(name)]
-
-
-def _installed(module):
-    spec = importlib.util.find_spec(module)
-    # A folder an uninstall left behind imports as a namespace package, without origin.
-    return spec is not None and spec.origin is not None
+    return [name for name in BACKENDS if installed(name)]
 
 
 def _missing_backend(command, name, setting, installed):

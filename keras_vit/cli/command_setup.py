@@ -5,15 +5,19 @@ import sys
 
 from keras_vit.cli.backend import check_backend
 from keras_vit.cli.framework_output import WITHOUT_KERAS, quiet_start
-from keras_vit.utils.install import extra_for, install_hint
+from keras_vit.cli.requirements import check_modules
+from keras_vit.utils.install import extra_for, missing_text
 
 
-def prepare(command):
-    """Checks the backend and loads the frameworks quietly; importing Keras
-    registers keras_vit's saved classes (`keras_vit.serialization`)."""
+def prepare(args):
+    """Checks the backend and every optional module the command line `args`
+    needs, then loads the frameworks quietly; importing Keras registers
+    keras_vit's saved classes (`keras_vit.serialization`)."""
+    command = args.command
     if command in WITHOUT_KERAS:
         return
     check_backend(command)
+    check_modules(args)
     quiet_start(command)
     _show_notes()
 
@@ -34,7 +38,6 @@ def _show_notes():
 def missing_module(error):
     """The message for a `ModuleNotFoundError`: the extra that provides the module, if one does."""
     module = (error.name or "").split(".")[0]
-    extra = extra_for(module)
-    if extra is None:
+    if extra_for(module) is None:
         return str(error)
-    return f"the module {module!r} is not installed; it comes with the {extra!r} extra: {install_hint(extra)}"
+    return missing_text([module])

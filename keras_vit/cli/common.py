@@ -165,18 +165,46 @@ def _lora_values(args):
     return values
 
 
-def announce(command, config):
-    """Says in one line what a run is about to do."""
+def starter(command, doing="training"):
+    """The `on_start` of `keras_vit.training.train` (and `pretrain`) that says
+    in one line what the run will do, once its data and batch are known."""
+    return lambda config, source: announce(command, config, source, doing)
+
+
+def announce(command, config, source, doing="training"):
+    """Says in one line what a run is about to do: the model, the data, the
+    epochs, the batch it runs with and the options that change the run."""
     import keras
 
     model = config.model
     if config.model_kwargs:
         model += " (" + ", ".join(f"{k}={v}" for k, v in config.model_kwargs.items()) + ")"
+    options = "".join(f", {option}" for option in _options(config))
     print(
-        f"keras-vit {command}: training {model} on {config.data} for {config.epochs} epochs, batch "
-        f"{config.batch_size}, seed {config.seed}, {keras.backend.backend()} backend, into {config.out}/",
+        f"keras-vit {command}: {doing} {model} on {config.data} ({source.sizes['train']:,} training images) "
+        f"for {plural(config.epochs, 'epoch')}, batch {config.batch_size}{options}, seed {config.seed}, "
+        f"{keras.backend.backend()} backend, into {config.out}/",
         flush=True,
     )
+
+
+def _options(config):
+    """What the header names beyond the defaults."""
+    if config.precision != "float32":
+        yield config.precision
+    if config.remat:
+        yield "--remat (blocks recomputed in the backward pass)"
+    if getattr(config, "lora_rank", None) is not None:
+        yield f"LoRA rank {config.lora_rank}"
+    if getattr(config, "distribute", None):
+        yield f"--distribute {config.distribute}"
+    if getattr(config, "train_fraction", 1.0) != 1.0:
+        yield f"{config.train_fraction:g} of the training split"
+
+
+def plural(count, noun):
+    """`1 epoch`, `3 epochs`."""
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def report(result):
@@ -184,7 +212,7 @@ def report(result):
     from keras_vit.cli.class_names import run_class_names
 
     epochs = len(next(iter(result.history.values()), [])) + result.resumed_from_epoch
-    summary = f"test accuracy {result.test_accuracy:.4f}, test loss {result.test_loss:.4f} after {epochs} epochs"
+    summary = f"test accuracy {result.test_accuracy:.4f}, test loss {result.test_loss:.4f} after {plural(epochs, 'epoch')}"
     placement = getattr(result, "placement", None)
     if placement is not None and not placement.writes:
         # One process of a multi-process job: process 0 writes the files and reports them.

@@ -1,13 +1,14 @@
 """`keras-vit demo`: train a small ViT on the bundled digits, offline, in a few minutes."""
 
-from keras_vit.cli.common import add_training_flags, announce, config_from_flags, report
+from keras_vit.cli.common import add_training_flags, config_from_flags, report, run_fitting_batch, starter
+from keras_vit.cli.model_source import image_size_hint
 
 # A 4-block ViT on 16x16 digits cut into 4x4 patches (16 tokens), trained from
 # scratch with AdamW, cosine decay and label smoothing. Random crops hurt on
 # 8x8 scans (they cut strokes off), so there is no augmentation.
 DEMO = dict(
     model="ViT", image_size=16, patch_size=4, hidden_dim=64, num_layers=4, num_heads=4, mlp_dim=128,
-    epochs=40, batch_size=64, recipe="pretrain", learning_rate=3e-3, weight_decay=0.05, decay="cosine",
+    epochs=40, recipe="pretrain", learning_rate=3e-3, weight_decay=0.05, decay="cosine",
     label_smoothing=0.1, no_crop=True, no_flip=True, crop_fraction=1.0, overwrite=True,
 )
 SHOWN = 6
@@ -33,8 +34,8 @@ def run(args):
     from keras_vit.training.run import train
 
     config = config_from_flags(args)
-    announce("demo", config)
-    result = train(config)
+    with image_size_hint(args, "trains at", "the training images are resized to it"):
+        result = run_fitting_batch(lambda fitted: train(fitted, on_start=starter("demo")), config, args, "demo")
     report(result)
     _show_predictions(result.model, args)
 

@@ -46,11 +46,8 @@ def add_arguments(parser):
 
 
 def run(args):
-    from keras_vit.cli.framework_output import framework_output_held
-
-    # The input pipeline runs in tf.data on every backend; TensorFlow's start-up lines are held back.
-    with framework_output_held():
-        import tensorflow  # noqa: F401
+    # The input pipeline runs in tf.data on every backend: TensorFlow was
+    # imported quietly before (`framework_output.quiet_start`).
     from keras_vit.data.load import load_source
     from keras_vit.evaluation import few_shot, split_batches
     from keras_vit.models.vision_transformer import config_of

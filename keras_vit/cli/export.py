@@ -31,22 +31,23 @@ def add_arguments(parser):
 
 
 def run(args):
-    from keras_vit.cli.images import read_images
-    from keras_vit.export import ALIASES, export_model
+    from keras_vit.cli.images import open_images, to_batch
+    from keras_vit.export import check_request, export_model
     from keras_vit.export.labels import class_names_path
     from keras_vit.inspect.geometry import token_grid
 
     if args.removed_quantize is not None:
         raise ValueError(f"--quantize is now --precision (the file's own conversion). Received: --quantize {args.removed_quantize}")
-    name = ALIASES.get(args.format, args.format)
+    # Everything that can be checked without the model is, before it loads.
+    name, precision = check_request(args.format, args.precision, verify=not args.no_verify)
+    _check_calibration(precision, args.calibration_images)
     output = args.output or _default_output(args.model, name, args.precision)
     if os.path.lexists(output) and not args.overwrite:
         raise ValueError(f"{output} exists; pass --overwrite to replace it.")
+    pictures = open_images(args.calibration_images)[1] if args.calibration_images else None
     model = keras_model(args)
     print(f"keras-vit export: {model.name} to {name} at {output}", file=sys.stderr)
-    calibration = None
-    if args.calibration_images:
-        _, calibration = read_images(args.calibration_images, token_grid(model).image_size)
+    calibration = None if pictures is None else to_batch(pictures, token_grid(model).image_size)
     names = run_class_names(args.model, model.output_shape[-1]) or imagenet_class_names(model.output_shape[-1])
     with framework_output_held():
         report = export_model(
@@ -62,6 +63,18 @@ def run(args):
     print(report)
     if names is not None:
         print(f"{len(names)} class names, {_first(names)}, in {class_names_path(report.path)}")
+
+
+def _check_calibration(precision, images):
+    if precision == "int8" and not images:
+        raise ValueError(
+            "--precision int8 calibrates its activation ranges on images like the ones the model will "
+            "see: pass them with --calibration-images (files or folders; a few hundred is typical)."
+        )
+    if images and precision != "int8":
+        raise ValueError(
+            f"--calibration-images apply to --precision int8 only. Received: --precision {precision or 'float32'}"
+        )
 
 
 def _first(names, count=3):

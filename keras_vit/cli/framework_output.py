@@ -8,7 +8,7 @@ import tempfile
 import warnings
 
 # The commands whose input pipelines run in tf.data on every backend, and those that load no Keras.
-USES_TENSORFLOW = ("demo", "train", "pretrain", "ablate")
+USES_TENSORFLOW = ("demo", "train", "pretrain", "ablate", "evaluate")
 WITHOUT_KERAS = ("weights",)
 
 

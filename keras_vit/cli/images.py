@@ -14,8 +14,10 @@ def open_images(paths):
     """Opens image files as RGB PIL images, before any model is loaded.
 
     Grayscale is copied to three channels and an alpha channel dropped, with
-    a note on stderr. A folder stands for the images in it: its other files
-    are skipped with a note, while a file named on its own must be an image.
+    a note on stderr. A folder stands for the images in it and in its
+    sub-folders (an image folder with a sub-folder per class, say), in sorted
+    order: its other files are skipped with a note, while a file named on its
+    own must be an image.
 
     Args:
         paths: list of str. Image files or folders of them.
@@ -72,13 +74,21 @@ def _expand(paths):
     files = []
     for path in paths:
         if os.path.isdir(path):
-            names = sorted(name for name in os.listdir(path) if not name.startswith("."))
-            files += [(os.path.join(path, name), True) for name in names if os.path.isfile(os.path.join(path, name))]
+            files += [(name, True) for name in _folder_files(path)]
         elif os.path.isfile(path):
             files.append((path, False))
         else:
             raise ValueError(f"No such image file: {path}")
     return files
+
+
+def _folder_files(folder):
+    """The files in `folder` and its sub-folders, sorted, hidden ones left out."""
+    files = []
+    for root, folders, names in os.walk(folder):
+        folders[:] = sorted(name for name in folders if not name.startswith("."))
+        files += [os.path.join(root, name) for name in sorted(names) if not name.startswith(".")]
+    return sorted(files)
 
 
 def _open(Image, path):

@@ -4,6 +4,7 @@ import os
 import sys
 
 from keras_vit.cli.model_source import add_model_arguments, keras_model
+from keras_vit.utils.folders import removed_if_unwritten
 
 FIGURES = ("rollout.png", "attention_distance.png", "embedding_filters.png")
 
@@ -20,14 +21,21 @@ def add_arguments(parser):
 
 def run(args):
     from keras_vit import inspect
+    from keras_vit.cli.images import open_images, to_batch
 
+    picture = open_images([args.image])[1]  # a missing or unreadable image is named before the model loads
     model = keras_model(args)
-    image = read_image(args.image, inspect.token_grid(model).image_size)
+    image = to_batch(picture, inspect.token_grid(model).image_size)[0]
     print(f"keras-vit inspect: {model.name} on {args.image}, figures into {args.out}", file=sys.stderr)
+    with removed_if_unwritten(args.out):
+        _draw(inspect, model, image, args.out)
+
+
+def _draw(inspect, model, image, out):
     attention = inspect.attention_weights(model, _model_input(model, image)[None])
     grid = inspect.token_grid(model)
-    os.makedirs(args.out, exist_ok=True)
-    paths = dict(zip(FIGURES, (os.path.join(args.out, name) for name in FIGURES)))
+    os.makedirs(out, exist_ok=True)
+    paths = dict(zip(FIGURES, (os.path.join(out, name) for name in FIGURES)))
 
     heads = inspect.last_layer_map(attention, grid)[0]
     maps = inspect.upsample([inspect.rollout_map(attention, grid)[0], *heads], grid.image_size)
@@ -35,7 +43,7 @@ def run(args):
     inspect.plot_attention(image, maps, titles=titles, path=paths["rollout.png"])
     distances = [inspect.mean_distance(weights, grid)[0] for weights in attention]
     inspect.plot_attention_distance(distances, path=paths["attention_distance.png"])
-    written = _plot_positions(inspect, model, _model_input(model, image)[None], args.out)
+    written = _plot_positions(inspect, model, _model_input(model, image)[None], out)
     kernel = inspect.filter_kernel(model)
     count = min(28, kernel.shape[-1], kernel[..., 0].size)
     filters = inspect.principal_components(kernel, count)
@@ -62,13 +70,6 @@ def _plot_positions(inspect, model, images, folder):
     path = os.path.join(folder, "position_embedding_similarity.png")
     inspect.plot_position_embedding_similarity(similarity, path=path)
     return path
-
-
-def read_image(path, size):
-    """Reads an image file as RGB pixels in `[0, 255]`, resized to `size` `(height, width)`."""
-    from keras_vit.cli.images import read_images
-
-    return read_images([path], size)[1][0]
 
 
 def _model_input(model, image):

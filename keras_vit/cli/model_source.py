@@ -4,6 +4,7 @@
 same way, through `keras_vit.models.build_model`.
 """
 
+import contextlib
 import os
 import sys
 
@@ -42,18 +43,25 @@ def keras_model(args):
     _check_keras_model(args.model)
     overrides = {"image_size": image_size(args.image_size), "num_classes": args.num_classes}
     overrides = {key: value for key, value in overrides.items() if value is not None}
-    try:
+    with image_size_hint(args, "takes", "image files of any size are resized to it"):
         model = build_model(args.model, weights=args.weights, **overrides)
-    except ValueError as error:
-        if "image_size" not in overrides:
-            raise
-        raise ValueError(
-            f"{error} (--image-size). Without --image-size, {args.model} takes {DEFAULT_SIZE}x{DEFAULT_SIZE} "
-            "images, or its --weights' size; image files of any size are resized to it."
-        ) from None
     if args.weights is None and not args.model.endswith(".keras"):
         print(f"note: {args.model} has random weights (no --weights given)", file=sys.stderr)
     return model
+
+
+@contextlib.contextmanager
+def image_size_hint(args, verb, resized):
+    """Adds to an error on `--image-size` the flag and the size used without it."""
+    try:
+        yield
+    except ValueError as error:
+        if not args.image_size or not str(error).startswith("`image_size`"):
+            raise
+        raise ValueError(
+            f"{error} (--image-size). Without --image-size, {args.model} {verb} {DEFAULT_SIZE}x{DEFAULT_SIZE} "
+            f"images, or its --weights' size; {resized}."
+        ) from None
 
 
 def _check_keras_model(spec):

@@ -1,7 +1,8 @@
 """`keras-vit pretrain`: self-supervised pre-training by masked patch prediction (paper Appendix B.1.2)."""
 
 from keras_vit.cli.choices import PRETRAIN_TARGETS
-from keras_vit.cli.common import add_training_flags, config_from_flags, run_fitting_batch
+from keras_vit.cli.common import add_training_flags, config_from_flags, plural, run_fitting_batch, starter
+from keras_vit.cli.model_source import image_size_hint
 
 HELP = "pre-train a ViT without labels: masked patch prediction (paper B.1.2)"
 DESCRIPTION = (
@@ -29,24 +30,17 @@ def add_arguments(pretrain):
 
 
 def run(args):
-    import keras
-
     from keras_vit.pretraining.run import pretrain
 
     config = config_from_flags(args)
-    model = config.model
-    if config.model_kwargs:
-        model += " (" + ", ".join(f"{k}={v}" for k, v in config.model_kwargs.items()) + ")"
-    print(
-        f"keras-vit pretrain: masked patch prediction ({args.target}, {args.mask_rate:g} of the patches "
-        f"corrupted) of {model} on {config.data} for {config.epochs} epochs, batch {config.batch_size}, "
-        f"seed {config.seed}, {keras.backend.backend()} backend, into {config.out}/",
-        flush=True,
-    )
-    result = run_fitting_batch(
-        lambda fitted: pretrain(fitted, target=args.target, mask_rate=args.mask_rate), config, args, "pretrain"
-    )
+    doing = f"masked patch prediction ({args.target}, {args.mask_rate:g} of the patches corrupted) of"
+    on_start = starter("pretrain", doing)
+    with image_size_hint(args, "trains at", "the training images are resized to it"):
+        result = run_fitting_batch(
+            lambda fitted: pretrain(fitted, target=args.target, mask_rate=args.mask_rate, on_start=on_start),
+            config, args, "pretrain",
+        )
     metrics = ", ".join(f"test {name} {value:.4f}" for name, value in result.test_metrics.items())
     epochs = len(next(iter(result.history.values()), [])) + result.resumed_from_epoch
-    print(f"{metrics} after {epochs} epochs; encoder saved to {result.encoder_path}")
+    print(f"{metrics} after {plural(epochs, 'epoch')}; encoder saved to {result.encoder_path}")
     print(f"fine-tune it with: keras-vit train --weights {result.encoder_path} and the same --model flags")

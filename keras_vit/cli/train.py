@@ -4,11 +4,12 @@ from keras_vit.cli.common import (
     add_distribution_flags,
     add_lora_flags,
     add_training_flags,
-    announce,
     config_from_flags,
     report,
     run_fitting_batch,
+    starter,
 )
+from keras_vit.cli.model_source import image_size_hint
 
 
 HELP = "train or fine-tune a model with model.fit"
@@ -37,8 +38,8 @@ def run(args):
     from keras_vit.training.run import train
 
     config = config_from_flags(args, few_shot=tuple(args.few_shot or ()), train_fraction=args.train_fraction)
-    announce("train", config)
-    result = run_fitting_batch(train, config, args, "train")
+    with image_size_hint(args, "trains at", "the training images are resized to it"):
+        result = run_fitting_batch(lambda fitted: train(fitted, on_start=starter("train")), config, args, "train")
     report(result)
     if result.few_shot is not None:
         print(result.few_shot)

@@ -23,11 +23,13 @@ KERAS_QUANTIZED_UNSUPPORTED = {
     ("tensorflow", "int8"): "the LiteRT converter rejects the int8 BatchMatMul of Keras' int8 layers",
     ("tensorflow", "float8"): "LiteRT has no float8 kernels",
 }
-UNSUPPORTED = {
-    "jax": "Keras converts to LiteRT only from the TensorFlow and torch backends",
-    "torch": "Keras converts to LiteRT from torch through the litert-torch package, "
-    "whose requirements conflict with the versions keras_vit is tested with",
-}
+# The same words from every backend that cannot: what each would need.
+_NEEDS = (
+    "LiteRT files are written from the TensorFlow backend (TensorFlow's converter); JAX has no "
+    "LiteRT converter, and Keras' torch route needs the litert-torch package, whose requirements "
+    "conflict with the versions keras_vit is tested with"
+)
+UNSUPPORTED = {"jax": _NEEDS, "torch": _NEEDS}
 SUFFIX = ".tflite"
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from keras_vit.export.torch_program import example_and_dynamic_shapes, inference_module
 from keras_vit.models.vision_transformer import dynamic_patch_stride
-from keras_vit.utils.install import install_hint
+from keras_vit.utils.install import extra_for, install_hint
 
 FORMAT = "onnx"
 PRECISIONS = (None,)
@@ -46,7 +46,7 @@ def write(model, path, precision=None, representative_data=None):
     if importlib.util.find_spec(converter) is None:
         raise ImportError(
             f"ONNX export from the {backend} backend needs the `{converter}` package: "
-            f"pip install {converter} (or {install_hint('export')})."
+            f"pip install {converter} (or {install_hint(extra_for(converter))})."
         )
     if backend == "jax":
         check_jax_convertible(model, "ONNX")

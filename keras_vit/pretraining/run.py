@@ -23,8 +23,9 @@ from keras_vit.pretraining.masked_patch import MaskedPatchPrediction, check_rate
 from keras_vit.pretraining.targets import TARGETS
 from keras_vit.training.callbacks import ProgressFile, save_atomically
 from keras_vit.training.recipes import RECIPES
-from keras_vit.training.run import build_model_for, optimizer_for, run_data, start_numerics
+from keras_vit.training.run import build_model_for, optimizer_for, run_data, start_numerics, started
 from keras_vit.training.run_folder import prepare_out, resume_epoch
+from keras_vit.utils.folders import removed_if_unwritten
 from keras_vit.utils.validation import check_choice, check_positive_int
 
 ENCODER_FILE = "encoder.keras"
@@ -50,7 +51,7 @@ class PretrainResult:
     resumed_from_epoch: int
 
 
-def pretrain(config, target="mean_color", mask_rate=0.5):
+def pretrain(config, target="mean_color", mask_rate=0.5, on_start=None):
     """Pre-trains `config`'s model by masked patch prediction on `config`'s data.
 
     The data's labels are not used. An interrupted run resumes from its last
@@ -66,10 +67,20 @@ def pretrain(config, target="mean_color", mask_rate=0.5):
             Defaults to `"mean_color"`.
         mask_rate: float. Fraction of each image's patches corrupted.
             Defaults to 0.5.
+        on_start: callable or None. Called with `config` and the data's
+            `Source` once the data is open and the batch checked against it,
+            before the model is built (see `keras_vit.training.train`).
+            Defaults to None.
 
     Returns:
         A `PretrainResult`.
     """
+    # A run that fails before writing anything (its data, its model) leaves no empty `out`.
+    with removed_if_unwritten(config.out):
+        return _pretrain(config, target, mask_rate, on_start)
+
+
+def _pretrain(config, target, mask_rate, on_start):
     check_positive_int("epochs", config.epochs)
     _check_config(config)
     # Checked again by the model; here, before any data is read.
@@ -78,6 +89,7 @@ def pretrain(config, target="mean_color", mask_rate=0.5):
     paths = prepare_out(config.out, ENCODER_FILE, config.overwrite, action="pre-train")
     start_numerics(config)
     source = load_source(config.data, data_dir=config.data_dir, image_size=config.image_size or 32, seed=config.seed)
+    started(config, source, on_start)
     encoder = _encoder(config, source.num_classes)
     model = MaskedPatchPrediction(encoder, target=target, mask_rate=mask_rate, seed=config.seed)
     image_size = config_of(encoder).image_size

@@ -18,7 +18,7 @@ import sys
 import keras
 
 from keras_vit.data.load import load_source
-from keras_vit.data.pipeline import Augmentation, eval_pipeline, padded_eval_pipeline, train_pipeline, unpad_loss
+from keras_vit.data.pipeline import Augmentation, BatchSizeError, eval_pipeline, padded_eval_pipeline, train_pipeline, unpad_loss
 from keras_vit.data.subset import check_fraction, subset_size, subset_train
 from keras_vit.evaluation import FewShotResult, few_shot, split_batches
 from keras_vit.evaluation.sampling import check_shots
@@ -29,6 +29,7 @@ from keras_vit.training.placement import Placement, placement_for, prepare_fit
 from keras_vit.training.precision import flush_denormals, set_mixed_precision
 from keras_vit.training.recipes import RECIPES, classification_loss
 from keras_vit.training.run_folder import prepare_out, resume_epoch
+from keras_vit.utils.folders import removed_if_unwritten
 from keras_vit.utils.validation import check_positive_int
 
 # Written beside model.keras; `keras-vit predict` names the classes from it.
@@ -146,7 +147,7 @@ class TrainResult:
     placement: Placement = Placement()
 
 
-def train(config):
+def train(config, on_start=None):
     """Runs `config`: builds the data and the model, fits, tests and saves.
 
     A run interrupted at any point resumes from its last finished epoch when
@@ -155,10 +156,24 @@ def train(config):
 
     Args:
         config: `TrainConfig`.
+        on_start: callable or None. Called with `config` and the data's
+            `keras_vit.data.Source` once the data is open and the batch checked
+            against it, before the model is built: where a caller says what
+            will run. Defaults to None.
 
     Returns:
         A `TrainResult`.
+
+    Raises:
+        keras_vit.data.pipeline.BatchSizeError: when `config.batch_size` is
+            more than the training split's examples (before the model is built).
     """
+    # A run that fails before writing anything (its data, its model) leaves no empty `out`.
+    with removed_if_unwritten(config.out):
+        return _train(config, on_start)
+
+
+def _train(config, on_start):
     check_positive_int("epochs", config.epochs)
     if config.recipe not in RECIPES:
         raise ValueError(f"`recipe` must be one of {sorted(RECIPES)}. Received: recipe={config.recipe!r}")
@@ -181,6 +196,7 @@ def train(config):
     )
     start_numerics(config)
     source = load_source(config.data, data_dir=config.data_dir, image_size=config.image_size or 32, seed=config.seed)
+    started(config, source, on_start)
     resumed = resume_epoch(paths, writes=placement.writes)
     with placement.scope():
         model = build_model_for(config, source.num_classes)
@@ -211,6 +227,15 @@ def train(config):
         _few_shot(config, model, source, paths["product"]) if config.few_shot else None,
         subset_size(subset), placement,
     )
+
+
+def started(config, source, on_start):
+    """Checks the batch against the data's training split, then calls `on_start`
+    (see `train`): both before any model is built."""
+    if config.batch_size > source.sizes["train"]:
+        raise BatchSizeError(config.batch_size, source.sizes["train"])
+    if on_start is not None:
+        on_start(config, source)
 
 
 def start_numerics(config):

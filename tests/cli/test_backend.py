@@ -42,8 +42,8 @@ def test_training_without_tensorflow_says_tf_data_needs_it(tmp_path):
     done = keras_vit("demo", "--out", tmp_path / "demo", hide=("tensorflow",), env={"KERAS_BACKEND": "jax"})
     assert done.returncode == 1
     assert done.stderr == (
-        "keras-vit demo: its input pipelines run in tf.data on every backend, and TensorFlow is not installed: "
-        'pip install "keras-vit-zoo[tensorflow-cpu]"\n'
+        "keras-vit demo: the module 'tensorflow' (for the tf.data input pipelines, on every backend) is not "
+        'installed; it comes with the \'tensorflow-cpu\' extra: pip install "keras-vit-zoo[tensorflow-cpu]"\n'
     )
 
 

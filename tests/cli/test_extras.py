@@ -37,7 +37,8 @@ def test_demo_without_scikit_learn_names_the_data_extra(tmp_path):
     done = keras_vit("demo", "--epochs", "1", "--out", tmp_path / "demo", hide=("sklearn",))
     assert done.returncode == 1
     assert done.stderr.endswith(
-        "keras-vit demo: the module 'sklearn' is not installed; it comes with the 'data' extra: "
+        "keras-vit demo: the module 'sklearn' (for the bundled digits) is not installed; it comes with the "
+        "'data' extra: "
         f'pip install "{DISTRIBUTION}[data]"\n'
     ), done.stderr
 
@@ -46,6 +47,7 @@ def test_predict_without_pillow_names_the_data_extra(tmp_path):
     done = keras_vit("predict", tmp_path / "photo.png", "--model", "B/16", hide=("PIL",))
     assert done.returncode == 1
     assert done.stderr == (
-        "keras-vit predict: the module 'PIL' is not installed; it comes with the 'data' extra: "
+        "keras-vit predict: the module 'PIL' (for reading images) is not installed; it comes with the 'data' "
+        "extra: "
         f'pip install "{DISTRIBUTION}[data]"\n'
     )

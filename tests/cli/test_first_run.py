@@ -28,7 +28,7 @@ def run(tmp_path_factory):
         (folder / "photos" / CLASSES[index % 3]).mkdir(parents=True, exist_ok=True)
         pixels = rng.integers(0, 256, (20, 20, 3), dtype=np.uint8)
         Image.fromarray(pixels).save(folder / "photos" / CLASSES[index % 3] / f"{index}.png")
-    done = keras_vit("train", "--data", folder / "photos", *TINY, "--epochs", "2", "--out", folder / "run")
+    done = keras_vit("train", "--data", folder / "photos", *TINY, "--epochs", "2", "--remat", "--out", folder / "run")
     return folder, done
 
 
@@ -36,9 +36,15 @@ def test_a_small_folder_trains_with_a_batch_that_fits_in_plain_lines(run):
     folder, done = run
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[1] == (
+    assert lines[0] == (
         f"keras-vit train: {folder / 'photos'} has 39 training examples, fewer than the default batch of 64: "
         "training with batch 32 (set it with --batch-size)"
+    )
+    # The header, once the data is open, says what runs: the batch that fits, every option given.
+    assert lines[1] == (
+        "keras-vit train: training ViT (patch_size=8, hidden_dim=16, num_layers=1, num_heads=2, mlp_dim=16) on "
+        f"{folder / 'photos'} (39 training images) for 2 epochs, batch 32, --remat (blocks recomputed in the "
+        f"backward pass), seed 0, {backend()} backend, into {folder / 'run'}/"
     )
     # Redirected output gets Keras' one line per epoch, without the progress bar's colour codes.
     assert "\x1b" not in done.stdout and "\r" not in done.stdout and "\b" not in done.stdout
