@@ -8,16 +8,19 @@ import uuid
 import keras
 import numpy as np
 
-from keras_vit.export import labels, litert, onnx, openvino, requirements, saved_model, torch_export
+from keras_vit.export import labels, litert, onnx, openvino, saved_model, torch_export
 from keras_vit.export.parity import sample_images
 from keras_vit.export.parity import verify as verify_artifact
 from keras_vit.inspect.geometry import token_grid
 from keras_vit.models.vision_transformer import dynamic_patch_stride
 from keras_vit.preprocessing import includes_preprocessing, rescaling_layer
 from keras_vit.quantization import quantized_layers
+from keras_vit.utils import progress
 
 FORMATS = {module.FORMAT: module for module in (saved_model, litert, onnx, openvino, torch_export)}
 ALIASES = {"saved_model": "tf_saved_model", "tflite": "litert", "pt2": "torch"}
+# Each format as the progress lines name it.
+LABELS = {"tf_saved_model": "a SavedModel", "litert": "LiteRT", "onnx": "ONNX", "openvino": "OpenVINO", "torch": ".pt2"}
 PRECISIONS = {name: module.PRECISIONS for name, module in FORMATS.items()}
 
 
@@ -152,7 +155,7 @@ def export_model(
         ParityError: when the artifact does not match the model.
     """
     _check_removed(removed)
-    format, precision = check_request(format, precision, verify=verify is not False)
+    format, precision = _check_request(format, precision)
     class_names = labels.check_class_names(class_names, model)
     check_exportable(model, format)
     module = FORMATS[format]
@@ -163,10 +166,13 @@ def export_model(
     os.makedirs(staging)
     try:
         staged = os.path.join(staging, os.path.basename(path))
-        module.write(model, staged, precision=precision, representative_data=representative_data)
+        label = LABELS[format] + (f" ({precision})" if precision else "")
+        with progress.stage(f"exporting to {label}"):
+            module.write(model, staged, precision=precision, representative_data=representative_data)
         parity = {}
         if verify is not False:
-            runner = module.Runner(staged)
+            with progress.stage("loading the exported model with its runtime"):
+                runner = module.Runner(staged)
             if verify is True:
                 batches = {size: sample_images((*size, model.input_shape[-1])) for size in sizes}
             else:
@@ -241,24 +247,7 @@ def _check_removed(removed):
         raise TypeError(f"export_model() got an unexpected keyword argument {next(iter(removed))!r}")
 
 
-def check_request(format, precision=None, verify=True):
-    """Checks an export before any work: the format and precision, that the
-    running backend writes it, and that every package it needs is installed.
-
-    Args:
-        format: str. A format name or alias.
-        precision: str or None. The file's own conversion.
-        verify: bool. Whether the file will be run to check it (its runtime
-            is then needed too). Defaults to True.
-
-    Returns:
-        The canonical format name, and the precision (None for float32).
-
-    Raises:
-        ValueError: for an unknown format or precision.
-        UnsupportedExportError: when the running backend cannot write the format.
-        ImportError: naming every package missing, and the extras that bring them.
-    """
+def _check_request(format, precision):
     name = ALIASES.get(format, format)
     if name not in FORMATS:
         known = sorted([*FORMATS, *ALIASES])
@@ -278,7 +267,6 @@ def check_request(format, precision=None, verify=True):
             f"the {able} backend instead: set KERAS_BACKEND={FORMATS[name].BACKENDS[0]} "
             "before importing Keras, and load the model there (from its .keras file)."
         )
-    requirements.check_installed(name, backend, precision, verify)
     return name, precision
 
 

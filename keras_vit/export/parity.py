@@ -17,6 +17,7 @@ import dataclasses
 import numpy as np
 
 from keras_vit.quantization import quantized_layers
+from keras_vit.utils import progress
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,10 +111,21 @@ class ParityReport:
 
     def __str__(self):
         return (
-            f"max |difference| {self.max_abs_diff:.3g} (tolerance {self.tolerance:.3g}), "
-            f"top-1 agreement {self.top1_agreement:.0%} on {self.num_images} images, "
-            f"{self.decisive_agreement:.0%} on {self.num_decisive} decisive ones "
-            f"(at least {self.min_top1:.0%}), inputs {'/'.join(self.input_dtypes)}"
+            f"max |difference| {self.max_abs_diff:.3g} (tolerance {self.tolerance:.3g}), {self._top1()}, "
+            f"inputs {'/'.join(self.input_dtypes)}"
+        )
+
+    def _top1(self):
+        """What the top-1 check found, in counts of images (the worst input dtype's)."""
+        same = f"same top-1 class on {round(self.top1_agreement * self.num_images)} of {self.num_images} images"
+        if self.min_top1 == 0:
+            return f"{same} (not required: only the difference is checked)"
+        if self.num_decisive == 0:
+            return (f"{same} (not required: no image's best class leads its runner-up by more than "
+                    "the allowed difference)")
+        return (
+            f"{same}, and on {round(self.decisive_agreement * self.num_decisive)} of the {self.num_decisive} "
+            f"whose best class leads by more than the allowed difference (at least {self.min_top1:.0%} required)"
         )
 
 
@@ -162,11 +174,24 @@ def verify(model, runner, precision=None, images=None):
     if images is None:
         images = sample_images(tuple(model.input_shape[1:]))
     images = np.round(np.clip(np.asarray(images, dtype="float32"), 0, 255))
+    if precision is None and quantized_layers(model):
+        precision = KERAS_QUANTIZED
+    height, width = images.shape[1:3]
+    with progress.stage(f"checking it against the Keras model on {len(images)} images of {height}x{width}"):
+        report = _compare(model, runner, precision, images)
+    if not report.passed:
+        raise ParityError(
+            f"The exported artifact ({precision or 'float32'}) does not match the Keras "
+            f"model: {report}. Output scale {report.scale:.3g}, noise floor {report.noise_floor:.3g}."
+        )
+    return report
+
+
+def _compare(model, runner, precision, images):
+    """`verify`'s measurements of `runner` against `model` on `images`, as a `ParityReport`."""
     reference = _predict(model, images)
     scale = float(np.abs(reference).max())
     noise = float(np.abs(_predict(model, images * (1 + NOISE_PERTURBATION)) - reference).max())
-    if precision is None and quantized_layers(model):
-        precision = KERAS_QUANTIZED
     tolerance = TOLERANCES[precision]
     allowed = max(tolerance.relative * max(1.0, scale), NOISE_FACTOR * noise)
     decisive = _margin(reference) > allowed
@@ -178,7 +203,7 @@ def verify(model, runner, precision=None, images=None):
         agreement = min(agreement, float(agrees.mean()))
         if decisive.any():
             decisive_agreement = min(decisive_agreement, float(agrees[decisive].mean()))
-    report = ParityReport(
+    return ParityReport(
         max_abs_diff=diff,
         scale=scale,
         noise_floor=noise,
@@ -190,12 +215,6 @@ def verify(model, runner, precision=None, images=None):
         num_images=len(images),
         input_dtypes=tuple(runner.input_dtypes),
     )
-    if not report.passed:
-        raise ParityError(
-            f"The exported artifact ({precision or 'float32'}) does not match the Keras "
-            f"model: {report}. Output scale {scale:.3g}, noise floor {noise:.3g}."
-        )
-    return report
 
 
 def _predict(model, images):
