@@ -15,6 +15,7 @@ from keras_vit.evaluation.linear import DEFAULT_L2_REG, check_examples, check_l2
 from keras_vit.evaluation.sampling import check_class_sizes, check_seeds, check_shots, sample_shots
 from keras_vit.layers import names
 from keras_vit.models.vision_transformer import find_config
+from keras_vit.utils import progress
 from keras_vit.utils.validation import check_positive_int
 
 DEFAULT_SHOTS = (1, 5, 10, 25)
@@ -154,11 +155,14 @@ def features(extractor, source, batch_size, name="source"):
         name: str. The argument `source` was, for error messages.
     """
     outputs, labels, size = [], [], None
-    for images, batch_labels in _batches(source, batch_size, name):
-        images = np.asarray(images, np.float32)
-        size = size or len(images)
-        outputs.append(_predict(extractor, images, size))
-        labels.append(np.asarray(batch_labels).reshape(-1))
+    batches, total, unit = _batches(source, batch_size, name)
+    with progress.counter(f"features of the {name.removesuffix('_source')} images", total, unit) as count:
+        for images, batch_labels in batches:
+            images = np.asarray(images, np.float32)
+            size = size or len(images)
+            outputs.append(_predict(extractor, images, size))
+            labels.append(np.asarray(batch_labels).reshape(-1))
+            count.add(len(images) if unit == "images" else 1)
     if not outputs:
         raise ValueError(f"`{name}` must hold at least one example. Received: an empty {type(source).__name__}")
     return check_examples(name.removesuffix("_source"), np.concatenate(outputs), np.concatenate(labels))
@@ -175,7 +179,8 @@ def _predict(extractor, images, size):
 
 
 def _batches(source, batch_size, name):
-    """`source` as an iterable of `(images, labels)` batches; a pair of arrays is one source, not two batches."""
+    """`source` as an iterable of `(images, labels)` batches, with how much it holds for the progress
+    counter: `(batches, total, unit)`. A pair of arrays is one source, not two batches."""
     if isinstance(source, (tuple, list)) and len(source) == 2 and not isinstance(source[0], (tuple, list)):
         images, labels = np.asarray(source[0]), np.asarray(source[1])
         if labels.ndim != 1 or len(labels) != len(images):
@@ -183,10 +188,15 @@ def _batches(source, batch_size, name):
                 f"`{name}` must be (images, labels) with one label per image. Received: "
                 f"images.shape={images.shape}, labels.shape={labels.shape}"
             )
-        return ((images[i:i + batch_size], labels[i:i + batch_size]) for i in range(0, len(images), batch_size))
+        batches = ((images[i:i + batch_size], labels[i:i + batch_size]) for i in range(0, len(images), batch_size))
+        return batches, len(images), "images"
     if isinstance(source, (str, bytes, dict, np.ndarray)) or not hasattr(source, "__iter__"):
         raise TypeError(
             f"`{name}` must be (images, labels) NumPy arrays or an iterable of (images, labels) "
             f"batches such as a tf.data.Dataset. Received: {name} of type {type(source).__name__}"
         )
-    return source
+    try:
+        total = len(source)  # a tf.data.Dataset of unknown length raises TypeError
+    except TypeError:
+        total = None
+    return source, total, "batches"

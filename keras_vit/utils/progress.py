@@ -21,8 +21,9 @@ logger's handler writes; `shown()` writes to a duplicate of it taken first.
 
 On a terminal a counter redraws its line in place; elsewhere (a pipe, a CI
 log) every line is a plain line, without carriage returns or escape codes,
-and a counter writes one every `PLAIN_EVERY_S` seconds at most. A counter
-stays silent for its first `QUIET_S` seconds, so fast work prints nothing.
+and a counter writes one every `PLAIN_EVERY_S` seconds, the first after as
+long. On a terminal a counter stays silent for its first `QUIET_S` seconds.
+So work that takes a few seconds prints no count.
 """
 
 import contextlib
@@ -32,8 +33,8 @@ import time
 
 __all__ = ["Counter", "Steps", "counter", "duration", "is_shown", "shown", "stage", "write"]
 
-# A counter's first line comes after this many seconds; then a plain one at
-# most every PLAIN_EVERY_S, a terminal's redrawn one every TERMINAL_EVERY_S.
+# A counter's plain line comes every PLAIN_EVERY_S, the first after as long; on a
+# terminal, the line is drawn after QUIET_S and redrawn every TERMINAL_EVERY_S.
 QUIET_S = 2.0
 PLAIN_EVERY_S = 10.0
 TERMINAL_EVERY_S = 0.2
@@ -210,8 +211,11 @@ class Counter:
         if console is None:
             return
         now = time.perf_counter()
-        every = TERMINAL_EVERY_S if console.terminal else PLAIN_EVERY_S
-        if now - self._start >= QUIET_S and (not self._printed or now - self._last >= every):
+        if console.terminal:
+            due = now - self._start >= QUIET_S and now - self._last >= TERMINAL_EVERY_S
+        else:
+            due = now - self._last >= PLAIN_EVERY_S
+        if due:
             self._last, self._printed = now, True
             console.open(self.text(now - self._start), self)
 

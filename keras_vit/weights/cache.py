@@ -19,6 +19,7 @@ import secrets
 import sys
 import urllib.request
 
+from keras_vit.utils import progress
 from keras_vit.weights.hashes import goog_hashes, transfer_hasher
 
 try:
@@ -134,12 +135,15 @@ def _receive(response, file, url, path):
     published = goog_hashes(response.headers)
     _announce(url, path, length)
     sha256, transfer, received = hashlib.sha256(), transfer_hasher(published), 0
-    while chunk := response.read1(_CHUNK):
-        file.write(chunk)
-        sha256.update(chunk)
-        if transfer is not None:
-            transfer.update(chunk)
-        received += len(chunk)
+    total = int(length) if length is not None else None
+    with progress.counter(f"downloading {os.path.basename(path)}", total, "bytes") as count:
+        while chunk := response.read1(_CHUNK):
+            file.write(chunk)
+            sha256.update(chunk)
+            if transfer is not None:
+                transfer.update(chunk)
+            received += len(chunk)
+            count.add(len(chunk))
     if length is not None and received != int(length):
         raise OSError(
             f"The download of {url} into {path} stopped short: expected {length} bytes "

@@ -77,11 +77,15 @@ def test_a_failed_stage_says_so_and_the_error_goes_on(every_update):
     assert re.fullmatch(r"converting \.\.\.\nconverting \.\.\. failed after \d\.\d s\n", out.getvalue())
 
 
-def test_a_counter_is_quiet_at_first(monkeypatch):
+@pytest.mark.parametrize("stream", [io.StringIO, _Terminal])
+def test_a_counter_is_quiet_at_first(monkeypatch, stream):
     monkeypatch.setattr(progress, "QUIET_S", 60.0)
-    out = io.StringIO()
+    monkeypatch.setattr(progress, "PLAIN_EVERY_S", 60.0)
+    monkeypatch.setattr(progress, "TERMINAL_EVERY_S", 0.0)
+    out = stream()
     with progress.shown(out), progress.counter("features", total=10, unit="images") as count:
-        count.add(10)
+        count.add(5)
+        count.add(5)
     assert out.getvalue() == ""
 
 

@@ -4,7 +4,9 @@ import base64
 import concurrent.futures
 import fcntl
 import hashlib
+import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,6 +15,7 @@ import time
 import numpy as np
 import pytest
 
+from keras_vit.utils import progress
 from keras_vit.weights import cache, download, registry
 from keras_vit.weights.hashes import Crc32c
 from keras_vit.weights.registry import WeightsEntry
@@ -107,6 +110,27 @@ def test_a_whole_download_is_kept_with_its_sha256_and_used_without_another_downl
     assert _listing(tmp_path) == [NAME, NAME + ".sha256"]
     assert _read(path + ".sha256") == f"{SHA256}  {NAME}\n".encode()
     assert _fetch(server, tmp_path) == path and server.requests == 1
+
+
+def test_a_download_counts_its_bytes_of_the_total_where_progress_is_shown(server, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(progress, "PLAIN_EVERY_S", 0.0)  # every chunk, not one line per 10 s
+    server.answer = "stall"  # half the file, and the rest once the first line is out
+
+    class Releasing(io.StringIO):
+        def write(self, text):
+            server.release.set()
+            return super().write(text)
+
+    shown = Releasing()
+    with progress.shown(shown):
+        _fetch(server, tmp_path)
+    lines = shown.getvalue().splitlines()
+    assert re.fullmatch(r"downloading ViT\.npz: \d\.\d of 6\.1 kB, [\d.]+ s, about [\d.]+ s left", lines[0]), lines
+    assert re.fullmatch(r"downloading ViT\.npz: 6\.1 kB in [\d.]+ s", lines[-1]), lines
+    cache.remove(str(tmp_path / "keras_vit" / NAME))
+    capsys.readouterr()
+    _fetch(server, tmp_path)  # a library call, progress not shown: the download's one line only
+    assert capsys.readouterr().err == f"Downloading {server.url(NAME)} (0.0 MB) to {tmp_path / 'keras_vit' / NAME}\n"
 
 
 @pytest.mark.parametrize(
