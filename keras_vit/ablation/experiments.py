@@ -7,6 +7,7 @@ from keras_vit.ablation.families import data_size_models, scaling_ladder
 from keras_vit.ablation.result_row import out_dir, run_cell
 from keras_vit.ablation.seeds import seeds_of
 from keras_vit.data.subset import check_fraction
+from keras_vit.utils.progress import Steps
 
 DEFAULT_FRACTIONS = (0.1, 0.3, 1.0)
 # The paper's Figure 9: the class token at 8e-4, global average pooling at
@@ -28,7 +29,7 @@ def check_fractions(fractions):
     return tuple(sorted({float(value) for value in values}))
 
 
-def run_data_size_ablation(config, fractions=DEFAULT_FRACTIONS, models=None, seeds=1, log=print):
+def run_data_size_ablation(config, fractions=DEFAULT_FRACTIONS, models=None, seeds=1, log=print, steps=None):
     """ViT, ResNet and hybrid trained on nested, class-stratified subsets of the training data.
 
     Each model (`families.data_size_models(config)` by default: `config`'s
@@ -46,6 +47,8 @@ def run_data_size_ablation(config, fractions=DEFAULT_FRACTIONS, models=None, see
         models: `families.ModelSpec`s, or None for the three above.
         seeds: int >= 1. Runs per cell. Defaults to 1.
         log: callable taking a line of progress. Defaults to `print`.
+        steps: `keras_vit.utils.progress.Steps` numbering the runs, or None
+            for one of this experiment's runs, writing to `log`. Defaults to None.
 
     Returns:
         A list of `AblationRow`, named `"LABEL/FRACTION"`.
@@ -53,9 +56,10 @@ def run_data_size_ablation(config, fractions=DEFAULT_FRACTIONS, models=None, see
     fractions = check_fractions(fractions)
     models = models or data_size_models(config)
     runs = [(spec, fraction, seed) for spec in models for fraction in fractions for seed in seeds_of(config, seeds)]
+    steps = steps or Steps(len(runs), log)
     rows = []
-    for index, (spec, fraction, seed) in enumerate(runs):
-        log(f"[{index + 1}/{len(runs)}] {spec.label} on {fraction:g} of the training data, seed {seed}")
+    for spec, fraction, seed in runs:
+        steps.next(f"{spec.label} on {fraction:g} of the training data, seed {seed}")
         run = dataclasses.replace(spec.apply(config), seed=seed, train_fraction=fraction)
         run = dataclasses.replace(run, out=out_dir(run, "data-size", spec.label, f"fraction_{fraction:g}"))
         rows.append(run_cell(run, "data-size", f"{spec.label}/{fraction:g}", model=spec.family,
@@ -64,7 +68,7 @@ def run_data_size_ablation(config, fractions=DEFAULT_FRACTIONS, models=None, see
     return rows
 
 
-def run_scaling_ablation(config, models=None, seeds=1, log=print):
+def run_scaling_ablation(config, models=None, seeds=1, log=print, steps=None):
     """A ladder of ViT, ResNet and hybrid sizes on the same data and recipe (the paper's Figure 5).
 
     Each row holds the model's forward FLOPs per image
@@ -77,15 +81,18 @@ def run_scaling_ablation(config, models=None, seeds=1, log=print):
         models: `families.ModelSpec`s, or None for `families.scaling_ladder(config)`.
         seeds: int >= 1. Runs per model. Defaults to 1.
         log: callable taking a line of progress. Defaults to `print`.
+        steps: `keras_vit.utils.progress.Steps` numbering the runs, or None
+            for one of this experiment's runs, writing to `log`. Defaults to None.
 
     Returns:
         A list of `AblationRow`, named by the models' labels.
     """
     models = models or scaling_ladder(config)
     runs = [(spec, seed) for spec in models for seed in seeds_of(config, seeds)]
+    steps = steps or Steps(len(runs), log)
     rows = []
-    for index, (spec, seed) in enumerate(runs):
-        log(f"[{index + 1}/{len(runs)}] {spec.label}, seed {seed}")
+    for spec, seed in runs:
+        steps.next(f"{spec.label}, seed {seed}")
         run = dataclasses.replace(spec.apply(config), seed=seed)
         run = dataclasses.replace(run, out=out_dir(run, "scaling", spec.label))
         rows.append(run_cell(run, "scaling", spec.label, model=spec.family))
@@ -105,7 +112,7 @@ def head_learning_rates(config):
     return (rate, rate * GAP_RATE_RATIO)
 
 
-def run_head_ablation(config, learning_rates=None, seeds=1, log=print):
+def run_head_ablation(config, learning_rates=None, seeds=1, log=print, steps=None):
     """The class token against global average pooling, each at two learning
     rates (the paper's Appendix D.3, Figure 9).
 
@@ -115,6 +122,8 @@ def run_head_ablation(config, learning_rates=None, seeds=1, log=print):
             `head_learning_rates(config)`.
         seeds: int >= 1. Runs per cell. Defaults to 1.
         log: callable taking a line of progress. Defaults to `print`.
+        steps: `keras_vit.utils.progress.Steps` numbering the runs, or None
+            for one of this experiment's runs, writing to `log`. Defaults to None.
 
     Returns:
         A list of `AblationRow`, named `"POOLING/lr=RATE"`, each with its
@@ -122,9 +131,10 @@ def run_head_ablation(config, learning_rates=None, seeds=1, log=print):
     """
     rates = check_rates(head_learning_rates(config) if learning_rates is None else learning_rates)
     runs = [(pooling, rate, seed) for pooling in POOLINGS for rate in rates for seed in seeds_of(config, seeds)]
+    steps = steps or Steps(len(runs), log)
     rows = []
-    for index, (pooling, rate, seed) in enumerate(runs):
-        log(f"[{index + 1}/{len(runs)}] pooling={pooling!r}, learning rate {rate:g}, seed {seed}")
+    for pooling, rate, seed in runs:
+        steps.next(f"pooling={pooling!r}, learning rate {rate:g}, seed {seed}")
         run = dataclasses.replace(config, seed=seed, learning_rate=rate,
                                   model_kwargs=dict(config.model_kwargs, pooling=pooling))
         run = dataclasses.replace(run, out=out_dir(run, "head", f"{pooling}-lr{rate:g}"))

@@ -205,6 +205,15 @@ def plot_ablation(rows, path=None, dpi=100):
     ax.set_xticks(range(len(group)), [_bar_label(c.name) for c in group], fontsize="x-small")
     ax.set_ylim(max(0.0, math.floor(min(means) * 10) / 10 - 0.1), 1.0)
     ax.set_ylabel("Test accuracy")
-    ax.set_title("Position embeddings (blue) and masked patch pre-training (orange)")
+    ax.set_title(_title({cell.experiment for cell in group}))
     figure.tight_layout()
     return save_figure(figure, path)
+
+
+def _title(experiments):
+    """The chart's title, naming only the experiments drawn."""
+    if experiments == {"position"}:
+        return "Position embeddings"
+    if experiments == {"pretraining"}:
+        return "From scratch against masked patch pre-training"
+    return "Position embeddings (blue) and masked patch pre-training (orange)"

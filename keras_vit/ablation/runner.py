@@ -6,6 +6,7 @@ import time
 from keras_vit.ablation.result_row import AblationRow, out_dir, run_cell
 from keras_vit.ablation.seeds import seeds_of
 from keras_vit.layers.position_embedding import POSITION_EMBEDDING_PLACEMENTS
+from keras_vit.utils.progress import Steps
 
 # The valid cells of the paper's Table 8 (Appendix D.4): "none" and "relative"
 # add nothing to the tokens, so only their "stem" cell exists (the paper's N/A);
@@ -19,7 +20,7 @@ CELLS = (
 )
 
 
-def run_position_ablation(config, cells=CELLS, seeds=1, log=print):
+def run_position_ablation(config, cells=CELLS, seeds=1, log=print, steps=None):
     """Trains `config`'s model once per position-embedding cell and seed.
 
     Every run is `config` with the cell's `position_embedding` and
@@ -35,6 +36,8 @@ def run_position_ablation(config, cells=CELLS, seeds=1, log=print):
         seeds: int >= 1. Runs per cell, with seeds `config.seed`,
             `config.seed + 1`, ... Defaults to 1.
         log: callable taking a line of progress. Defaults to `print`.
+        steps: `keras_vit.utils.progress.Steps` numbering the runs, or None
+            for one of this experiment's runs, writing to `log`. Defaults to None.
 
     Returns:
         A list of `AblationRow`, cell by cell, each cell's seeds in order.
@@ -42,9 +45,10 @@ def run_position_ablation(config, cells=CELLS, seeds=1, log=print):
     check_config(config)
     cells = [check_cell(cell) for cell in cells]
     runs = [(cell, seed) for cell in cells for seed in seeds_of(config, seeds)]
+    steps = steps or Steps(len(runs), log)
     rows = []
-    for index, ((kind, placement), seed) in enumerate(runs):
-        log(f"[{index + 1}/{len(runs)}] position_embedding={kind!r}, placement={placement!r}, seed {seed}")
+    for (kind, placement), seed in runs:
+        steps.next(f"position_embedding={kind!r}, placement={placement!r}, seed {seed}")
         run = _with_position(dataclasses.replace(config, seed=seed), kind, placement)
         rows.append(run_cell(run, "position", f"{kind}/{placement}"))
         log(f"    test accuracy {rows[-1].test_accuracy:.4f}, 5-shot {rows[-1].few_shot[5]:.4f} "
@@ -52,7 +56,8 @@ def run_position_ablation(config, cells=CELLS, seeds=1, log=print):
     return rows
 
 
-def run_pretraining_ablation(config, pretrain_config, scratch=(), target="mean_color", seeds=1, log=print):
+def run_pretraining_ablation(config, pretrain_config, scratch=(), target="mean_color", seeds=1, log=print,
+                             steps=None):
     """From scratch against masked patch pre-training, on the same fine-tuning budget.
 
     The pre-training run is `pretrain_config` (its own epochs and recipe; the
@@ -70,6 +75,8 @@ def run_pretraining_ablation(config, pretrain_config, scratch=(), target="mean_c
         seeds: int >= 1. Runs per cell, with seeds `config.seed`,
             `config.seed + 1`, ... Defaults to 1.
         log: callable taking a line of progress. Defaults to `print`.
+        steps: `keras_vit.utils.progress.Steps` numbering the runs, or None
+            for one of this experiment's runs, writing to `log`. Defaults to None.
 
     Returns:
         `AblationRow`s: per seed, `"scratch"` then `"masked_patch"`.
@@ -78,16 +85,18 @@ def run_pretraining_ablation(config, pretrain_config, scratch=(), target="mean_c
 
     check_config(config)
     done = {row.seed: row for row in scratch}
+    seed_list = seeds_of(config, seeds)
+    steps = steps or Steps(sum(1 if seed in done else 2 for seed in seed_list), log)
     rows = []
-    for seed in seeds_of(config, seeds):
+    for seed in seed_list:
         run = dataclasses.replace(config, seed=seed)
         if seed in done:
             rows.append(dataclasses.replace(done[seed], experiment="pretraining", name="scratch"))
         else:
-            log(f"from scratch, seed {seed}")
+            steps.next(f"from scratch, seed {seed}")
             rows.append(run_cell(dataclasses.replace(run, out=out_dir(run, "pretraining", "scratch")),
                                  "pretraining", "scratch"))
-        log(f"masked patch pre-training ({pretrain_config.epochs} epoch(s)), then fine-tuning, seed {seed}")
+        steps.next(f"masked patch pre-training ({pretrain_config.epochs} epoch(s)), then fine-tuning, seed {seed}")
         start = time.perf_counter()
         pretrained = pretrain(
             dataclasses.replace(pretrain_config, seed=seed, out=out_dir(run, "pretraining", "pretrain")),

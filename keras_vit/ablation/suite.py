@@ -9,11 +9,13 @@ import dataclasses
 import os
 import sys
 
-from keras_vit.ablation import figures, report
+from keras_vit.ablation import families, figures, report
 from keras_vit.ablation.experiments import (
     DEFAULT_FRACTIONS,
+    POOLINGS,
     check_fractions,
     check_rates,
+    head_learning_rates,
     run_data_size_ablation,
     run_head_ablation,
     run_scaling_ablation,
@@ -22,6 +24,7 @@ from keras_vit.ablation.result_row import PAPER_SHOTS
 from keras_vit.ablation.runner import CELLS, check_cell, check_config, run_position_ablation, run_pretraining_ablation
 from keras_vit.ablation.seeds import LEGEND, cells as seed_cells
 from keras_vit.evaluation.sampling import check_class_sizes, check_shots
+from keras_vit.utils.progress import Steps
 from keras_vit.utils.validation import check_positive_int
 
 EXPERIMENTS = ("position", "pretraining", "data-size", "scaling", "head")
@@ -68,7 +71,9 @@ def run_experiments(config, experiments=ALL, seeds=1, pretrain_config=None, frac
             or None for its default (`families.data_size_models`).
         scaling_models: `families.ModelSpec`s of the scaling experiment, or
             None for its default (`families.scaling_ladder`).
-        log: callable taking a line of progress. Defaults to `print`.
+        log: callable taking a line of progress: each run's number of all
+            the runs, with the time so far and an estimate of the time left,
+            and its result. Defaults to `print`.
         after_each: callable or None. Called with the rows so far after each
             experiment, e.g. to write the report as it grows. Defaults to None.
 
@@ -85,23 +90,39 @@ def run_experiments(config, experiments=ALL, seeds=1, pretrain_config=None, frac
     if "pretraining" in names and pretrain_config is None:
         raise ValueError("The pretraining experiment needs `pretrain_config`, the masked patch pre-training run.")
     _check_shots(config)
+    # One count of the runs over every experiment, so that each says how many are left.
+    per_seed = _runs_per_seed(config, names, cells, fractions, learning_rates, data_size_models, scaling_models)
+    steps = Steps(seeds * sum(per_seed[name] for name in names), log)
     rows = []
     for name in names:
         log(f"== {name} ==")
         if name == "position":
-            rows += run_position_ablation(config, cells, seeds=seeds, log=log)
+            rows += run_position_ablation(config, cells, seeds=seeds, log=log, steps=steps)
         elif name == "pretraining":
             scratch = [r for r in rows if r.name == "learned_1d/stem"]
-            rows += run_pretraining_ablation(config, pretrain_config, scratch=scratch, seeds=seeds, log=log)
+            rows += run_pretraining_ablation(config, pretrain_config, scratch=scratch, seeds=seeds, log=log,
+                                             steps=steps)
         elif name == "data-size":
-            rows += run_data_size_ablation(config, fractions, data_size_models, seeds=seeds, log=log)
+            rows += run_data_size_ablation(config, fractions, data_size_models, seeds=seeds, log=log, steps=steps)
         elif name == "scaling":
-            rows += run_scaling_ablation(config, scaling_models, seeds=seeds, log=log)
+            rows += run_scaling_ablation(config, scaling_models, seeds=seeds, log=log, steps=steps)
         else:
-            rows += run_head_ablation(config, learning_rates, seeds=seeds, log=log)
+            rows += run_head_ablation(config, learning_rates, seeds=seeds, log=log, steps=steps)
         if after_each is not None:
             after_each(list(rows))
     return rows
+
+
+def _runs_per_seed(config, names, cells, fractions, learning_rates, data_size_models, scaling_models):
+    """How many models each experiment trains per seed."""
+    return {
+        "position": len(cells),
+        # From scratch is the position experiment's learned_1d/stem run where it has one.
+        "pretraining": 1 if "position" in names and ("learned_1d", "stem") in cells else 2,
+        "data-size": len(data_size_models or families.data_size_models(config)) * len(fractions),
+        "scaling": len(scaling_models or families.scaling_ladder(config)),
+        "head": len(POOLINGS) * len(learning_rates or head_learning_rates(config)),
+    }
 
 
 def _check_shots(config):
@@ -175,7 +196,7 @@ def markdown_report(rows, drawn=None, paper=True):
         f"{len(rows)} runs, {seeds} seed(s) per cell. Cells: {LEGEND}.",
     ]
     if _has(rows, "position"):
-        parts += ["", "## Position embeddings and masked patch pre-training", "",
+        parts += ["", f"## {_position_heading(rows)}", "",
                   report.markdown_tables(rows, paper, legend=False).rstrip()]
         parts += _figure(drawn, "position")
     if _has(rows, "data-size"):
@@ -197,6 +218,16 @@ def markdown_report(rows, drawn=None, paper=True):
                   report.markdown(figures.head_table(rows, PAPER_SHOTS, markdown=True))]
         parts += _figure(drawn, "head")
     return "\n".join(parts) + "\n"
+
+
+def _position_heading(rows):
+    """The first section's heading, naming only the experiments that ran."""
+    ran = {row.experiment for row in rows}
+    if "pretraining" not in ran:
+        return "Position embeddings"
+    if "position" not in ran:
+        return "Masked patch pre-training"
+    return "Position embeddings and masked patch pre-training"
 
 
 def _figure(drawn, experiment):

@@ -10,7 +10,7 @@ import pytest
 
 import keras_vit
 from keras_vit import ablation
-from keras_vit.ablation import AblationRow
+from keras_vit.ablation import AblationRow, suite
 from keras_vit.ablation.report import text_table
 from keras_vit.cli import main
 from keras_vit.training.run import TrainConfig
@@ -70,6 +70,20 @@ def test_the_chart_is_drawn(tmp_path):
     assert "learned 1d\nevery layer,\nshared" in labels and "none\nstem" in labels
     with pytest.raises(ValueError, match=r"at least one AblationRow of the position or pretraining experiment"):
         ablation.plot_ablation([])
+
+
+@pytest.mark.backend_independent(reason="a matplotlib figure and Markdown of given rows")
+@pytest.mark.parametrize("experiments, title", [
+    (("position",), "Position embeddings"),
+    (("pretraining",), "From scratch against masked patch pre-training"),
+    (("position", "pretraining"), "Position embeddings (blue) and masked patch pre-training (orange)"),
+])
+def test_the_chart_and_its_section_name_only_the_experiments_that_ran(experiments, title):
+    rows = [row for row in _rows() if row.experiment in experiments]
+    assert ablation.plot_ablation(rows).axes[0].get_title() == title
+    heading = next(line for line in suite.markdown_report(rows).splitlines() if line.startswith("## "))
+    assert ("masked patch" in heading.lower()) == ("pretraining" in experiments)
+    assert ("position" in heading.lower()) == ("position" in experiments)
 
 
 def test_bad_requests_fail_before_training(tmp_path):
