@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from keras_vit.layers.interpolation import resize_offsets
-from keras_vit.layers.fast_path import attend, project
+from keras_vit.layers.fast_path import attend, contract, project
 from keras_vit.layers.quantized_policy import quantized_dtype_config, sublayer_policy
 from keras_vit.utils.resample import resample_relative_embedding
 from keras_vit.utils.validation import check_heads, check_positive_int, check_rate
@@ -166,7 +166,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         # reshapes pick them out, with no gather for exporters to translate.
         # The logits are flipped, not the table: the same products, and
         # OpenVINO 2026.4 miscomputes an einsum of a reversed weight.
-        logits = ops.einsum("bqhk,ohk->bhqo", query, ops.cast(table, query.dtype))
+        logits = contract("bqhk,ohk->bhqo", query, ops.cast(table, query.dtype))
         logits = ops.flip(logits, axis=-1)
         if isinstance(tokens, int) and tokens == 1:
             return logits
@@ -178,13 +178,13 @@ class MultiHeadSelfAttention(keras.layers.Layer):
 
     def _explicit_attention(self, query, key, value, bias, training):
         query = query * ops.cast(1.0 / self.head_dim**0.5, query.dtype)
-        logits = ops.einsum("bqhk,bthk->bhqt", query, key)
+        logits = contract("bqhk,bthk->bhqt", query, key)
         if bias is not None:
             logits = logits + bias
         # Softmax in float32: float16 logits can overflow exp().
         weights = ops.softmax(ops.cast(logits, "float32"), axis=-1)
         weights = ops.cast(weights, value.dtype)
-        mixed = ops.einsum("bhqt,bthk->bqhk", self.dropout(weights, training=training), value)
+        mixed = contract("bhqt,bthk->bqhk", self.dropout(weights, training=training), value)
         return mixed, weights
 
     def resample_weight(self, name, array, method="zoom"):

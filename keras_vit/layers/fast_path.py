@@ -12,6 +12,17 @@ rounding) and takes the fused call only on torch, while
 `keras_vit.config.fused_ops_enabled()`; JAX and TensorFlow compile the portable
 path and fuse it themselves.
 
+On a CPU without bfloat16 units torch emulates bfloat16 products, slowly: on
+AVX2 its reference kernel runs a ViT-B/16 MLP projection at about 10 GFLOP/s
+with the weight laid out as `nn.Linear` keeps it (what autocast gets), and at
+0.5-0.8 GFLOP/s with Keras' `(in, out)` kernel, against about 40 in float32
+(benchmarks/README.md); a convolution or an attention `einsum` falls 15x
+behind float32. There (`bfloat16_emulated()`) the projections, the
+attention, the convolutions and the attention's explicit products
+(`contract`) multiply the bfloat16 values in float32 and round the result
+to bfloat16 once: what bfloat16 units compute (exact products summed in
+float32), at float32's rate.
+
 Which layers are fused is an allow-list that fails closed: the layer's exact
 Keras class, and every argument of its constructor either known to leave the
 call's computation alone, holding the one value the fused call reproduces, or
@@ -21,6 +32,7 @@ is kept on the layer while what Keras changes in place (quantization, LoRA, the
 dtype policy, its variables) stays the same.
 """
 
+import functools
 import inspect
 import math
 
@@ -28,6 +40,7 @@ import keras
 from keras import ops
 
 from keras_vit import config
+from keras_vit.utils.cpu import bfloat16_units
 
 # The attention projections' equations that are a matmul of the input's
 # trailing axes with the kernel's leading axes, and how many axes they contract.
@@ -132,7 +145,11 @@ def project(layer, inputs):
     if contracted > 1:
         inputs = inputs.reshape(*leading, depth)
     # linear(x, w, b) is x @ w.T + b: the kernel's transpose view, no copy.
-    outputs = torch.nn.functional.linear(inputs, kernel.reshape(depth, -1).t(), bias.reshape(-1))
+    weight, bias = kernel.reshape(depth, -1).t(), bias.reshape(-1)
+    if _in_float32(inputs):
+        outputs = torch.nn.functional.linear(inputs.float(), weight.float(), bias.float()).to(inputs.dtype)
+    else:
+        outputs = torch.nn.functional.linear(inputs, weight, bias)
     if kernel.ndim - contracted > 1:
         outputs = outputs.reshape(*leading, *kernel.shape[contracted:])
     return outputs
@@ -188,8 +205,13 @@ def attend(query, key, value, bias, scale):
     bias `(batch, heads, tokens, tokens)` or None. On torch, Keras makes each of
     the three contiguous in `(batch, heads, tokens, head_dim)` before the fused
     kernel; `torch.nn.functional.scaled_dot_product_attention` takes the
-    strided views as they are, and the result is the same.
+    strided views as they are, and the result is the same. Where bfloat16 is
+    emulated (`bfloat16_emulated()`), the attention runs in float32 on the
+    bfloat16 values and its output is rounded to bfloat16.
     """
+    if _in_float32(query):
+        widened = (None if tensor is None else ops.cast(tensor, "float32") for tensor in (query, key, value, bias))
+        return ops.cast(attend(*widened, scale), query.dtype)
     if not _on_torch():
         return ops.dot_product_attention(query, key, value, bias=bias, scale=scale)
     import torch
@@ -200,6 +222,76 @@ def attend(query, key, value, bias, scale):
         query.transpose(1, 2), key.transpose(1, 2), value.transpose(1, 2), attn_mask=bias, scale=scale
     )
     return mixed.transpose(1, 2)
+
+
+def convolve(inputs, kernel, strides):
+    """`keras.ops.conv(inputs, kernel, strides=strides, padding="valid")`, channels last.
+
+    Where bfloat16 is emulated (`bfloat16_emulated()`), the convolution runs in
+    float32 on the bfloat16 inputs and the kernel rounded to bfloat16, and
+    its output is rounded to bfloat16.
+    """
+    if not _in_float32(inputs):
+        return ops.conv(inputs, kernel, strides=strides, padding="valid")
+    kernel = ops.cast(ops.cast(kernel, inputs.dtype), "float32")
+    outputs = ops.conv(ops.cast(inputs, "float32"), kernel, strides=strides, padding="valid")
+    return ops.cast(outputs, inputs.dtype)
+
+
+def contract(equation, first, second):
+    """`keras.ops.einsum(equation, first, second)`, for operands of one dtype.
+
+    Where bfloat16 is emulated (`bfloat16_emulated()`), the products are
+    computed in float32 and their sum rounded to bfloat16.
+    """
+    if not _in_float32(first):
+        return ops.einsum(equation, first, second)
+    outputs = ops.einsum(equation, ops.cast(first, "float32"), ops.cast(second, "float32"))
+    return ops.cast(outputs, first.dtype)
+
+
+def bfloat16_emulated():
+    """Whether torch computes bfloat16 matrix products on this CPU without bfloat16 units.
+
+    bfloat16 is native where both hold: the CPU has bfloat16 dot products
+    (`keras_vit.utils.cpu.bfloat16_units()`, read off its flags), and torch's
+    oneDNN may use them (`torch.ops.mkldnn._is_mkldnn_bf16_supported()`).
+    The flags alone miss an `ONEDNN_MAX_CPU_ISA` that caps oneDNN below them;
+    torch's answer alone misses AVX-512 CPUs without bfloat16 units, where
+    oneDNN converts bfloat16 to float32 and runs at about half float32's rate.
+    Where neither is known, bfloat16 is taken as native.
+
+    Returns:
+        bool. True where keras_vit multiplies bfloat16 in float32 on torch's CPU tensors.
+    """
+    return bfloat16_units() is False or not _onednn_bfloat16()
+
+
+@functools.cache
+def _onednn_bfloat16():
+    """torch's answer: whether its CPU matmuls run bfloat16 in oneDNN (True where it cannot say)."""
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return True
+
+
+def _in_float32(tensor):
+    """Whether the products of `tensor` are computed in float32: a bfloat16
+    torch tensor on a CPU where bfloat16 is emulated, outside a trace for
+    export (the exported program keeps the model's bfloat16 products for the
+    machine that runs it)."""
+    if keras.config.backend() != "torch" or getattr(tensor, "dtype", None) is None:
+        return False
+    import torch
+
+    if tensor.dtype != torch.bfloat16 or getattr(getattr(tensor, "device", None), "type", None) != "cpu":
+        return False
+    if torch.compiler.is_exporting() or torch.jit.is_tracing():
+        return False
+    return bfloat16_emulated()
 
 
 def _torch_tensor(value, dtype):

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_vit.layers.fast_path import convolve
 from keras_vit.utils.validation import check_bool, check_image_size, check_positive_int
 
 
@@ -66,9 +67,7 @@ class PatchEmbedding(keras.layers.Layer):
 
     def call(self, images):
         self._check_shape(images.shape)
-        features = ops.conv(
-            images, self.kernel, strides=self.patch_size, padding="valid"
-        )
+        features = convolve(images, self.kernel, self.patch_size)
         features = features + self.bias
         if not self.flatten:
             return features

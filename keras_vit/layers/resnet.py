@@ -12,6 +12,7 @@ import math
 import keras
 from keras import ops
 
+from keras_vit.layers.fast_path import convolve
 from keras_vit.utils.validation import check_choice, check_image_size, check_positive_int
 
 GROUPS = 32
@@ -182,7 +183,7 @@ class StdConv2D(keras.layers.Layer):
             inputs = _pad_same(inputs, self.kernel_size, self.strides)
         elif pad := symmetric_padding(self.kernel_size, self.strides):
             inputs = ops.pad(inputs, [(0, 0), (pad, pad), (pad, pad), (0, 0)])
-        return ops.conv(inputs, kernel, strides=self.strides, padding="valid")
+        return convolve(inputs, kernel, self.strides)
 
     def compute_output_shape(self, input_shape):
         if self.padding == "same":
