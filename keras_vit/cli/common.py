@@ -165,6 +165,16 @@ def _lora_values(args):
     return values
 
 
+def precision_note(precision):
+    """Prints, on stderr, the note of a bfloat16 precision on a CPU that only
+    emulates it (`keras_vit.training.precision.bfloat16_note`), if there is one."""
+    from keras_vit.training.precision import bfloat16_note
+
+    note = bfloat16_note(precision)
+    if note is not None:
+        print(note, file=sys.stderr, flush=True)
+
+
 def starter(command, doing="training"):
     """The `on_start` of `keras_vit.training.train` (and `pretrain`) that says
     in one line what the run will do, once its data and batch are known."""

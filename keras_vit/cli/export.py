@@ -6,6 +6,7 @@ import sys
 
 from keras_vit.cli.choices import EXPORT_FORMATS, EXPORT_PRECISIONS
 from keras_vit.cli.class_names import imagenet_class_names, run_class_names
+from keras_vit.cli.common import precision_note
 from keras_vit.cli.model_source import add_model_arguments, keras_model
 from keras_vit.cli.framework_output import framework_output_held
 
@@ -40,6 +41,7 @@ def run(args):
         raise ValueError(f"--quantize is now --precision (the file's own conversion). Received: --quantize {args.removed_quantize}")
     # Everything that can be checked without the model is, before it loads.
     name, precision = check_request(args.format, args.precision, verify=not args.no_verify)
+    precision_note(precision)
     _check_calibration(precision, args.calibration_images)
     output = args.output or _default_output(args.model, name, args.precision)
     if os.path.lexists(output) and not args.overwrite:

@@ -1,7 +1,7 @@
 """`keras-vit pretrain`: self-supervised pre-training by masked patch prediction (paper Appendix B.1.2)."""
 
 from keras_vit.cli.choices import PRETRAIN_TARGETS
-from keras_vit.cli.common import add_training_flags, config_from_flags, plural, run_fitting_batch, starter
+from keras_vit.cli.common import add_training_flags, config_from_flags, plural, precision_note, run_fitting_batch, starter
 from keras_vit.cli.model_source import image_size_hint
 
 HELP = "pre-train a ViT without labels: masked patch prediction (paper B.1.2)"
@@ -33,6 +33,7 @@ def run(args):
     from keras_vit.pretraining.run import pretrain
 
     config = config_from_flags(args)
+    precision_note(config.precision)
     doing = f"masked patch prediction ({args.target}, {args.mask_rate:g} of the patches corrupted) of"
     on_start = starter("pretrain", doing)
     with image_size_hint(args, "trains at", "the training images are resized to it"):

@@ -5,6 +5,7 @@ from keras_vit.cli.common import (
     add_lora_flags,
     add_training_flags,
     config_from_flags,
+    precision_note,
     report,
     run_fitting_batch,
     starter,
@@ -38,6 +39,7 @@ def run(args):
     from keras_vit.training.run import train
 
     config = config_from_flags(args, few_shot=tuple(args.few_shot or ()), train_fraction=args.train_fraction)
+    precision_note(config.precision)
     with image_size_hint(args, "trains at", "the training images are resized to it"):
         result = run_fitting_batch(lambda fitted: train(fitted, on_start=starter("train")), config, args, "train")
     report(result)
