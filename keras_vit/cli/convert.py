@@ -1,7 +1,6 @@
 """`keras-vit convert`: a checkpoint file to a `.weights.h5` or `.keras` file."""
 
 import os
-import sys
 
 from keras_vit.cli.model_source import add_image_size_argument, image_size
 
@@ -27,7 +26,6 @@ def run(args):
     if os.path.exists(args.dest) and not args.overwrite:
         raise ValueError(f"{args.dest} exists; pass --overwrite to replace it.")
     overrides = {"image_size": image_size(args.image_size), "num_classes": args.num_classes, "num_heads": args.num_heads}
-    print(f"keras-vit convert: {args.source} -> {args.dest}", file=sys.stderr)
     model = from_checkpoint(args.source, **{key: value for key, value in overrides.items() if value is not None})
     partial = args.dest + ".partial" + (".weights.h5" if args.dest.endswith(".weights.h5") else ".keras")
     try:

@@ -11,6 +11,8 @@ from keras_vit.cli.framework_output import framework_output_held
 from keras_vit.utils.validation import check_grid
 
 ARTIFACT_SUFFIXES = (".tflite", ".onnx", ".xml", ".pt2")
+# What reads each exported format, for its errors.
+RUNTIMES = {".tflite": "the LiteRT interpreter", ".onnx": "onnxruntime", ".xml": "OpenVINO", ".pt2": "torch.export"}
 HELP = "print the top classes of image files"
 
 
@@ -60,11 +62,26 @@ def _load(args):
     return (lambda images: model.predict(images, verbose=0)), shape, names
 
 
-def _load_artifact(spec, args):
+def _read_artifact(spec):
+    """The exported model's runner, or a one-line error naming the file if it is damaged."""
     from keras_vit.export import load
+    from keras_vit.utils.file_checks import check_exported, unreadable
 
-    with framework_output_held():
-        runner = load(spec)
+    check_exported(spec)
+    try:
+        with framework_output_held():
+            return load(spec)
+    except ImportError:
+        raise
+    except Exception as error:  # each runtime raises its own kinds for a file it cannot read
+        if isinstance(error, ValueError) and spec in str(error) and len(str(error).splitlines()) == 1:
+            raise
+        runtime = RUNTIMES.get(os.path.splitext(spec)[1], "TensorFlow")
+        raise unreadable(spec, runtime, error) from None
+
+
+def _load_artifact(spec, args):
+    runner = _read_artifact(spec)
     height, width, channels = runner.input_shape
     open_size = height is None or width is None
     if args.weights or args.num_classes or (args.image_size and not open_size):

@@ -6,11 +6,6 @@ so a name means the same model everywhere.
 """
 
 import inspect
-import json
-import os
-import zipfile
-
-import keras
 
 from keras_vit import variants
 from keras_vit.models.hybrid import ViTHybrid
@@ -18,6 +13,7 @@ from keras_vit.models.pretrained import IMPLIED_BY_CHECKPOINTS
 from keras_vit.models.resnet_v2 import ResNetV2
 from keras_vit.models.vit_builder import ViT
 from keras_vit.weights import registry
+from keras_vit.weights.formats import keras_file
 from keras_vit.weights.reader import read_checkpoint
 from keras_vit.weights.load import load_weights
 
@@ -134,7 +130,8 @@ def build_model(name, weights=None, **kwargs):
             `.keras` file fixes its own, so none go with it.
 
     Returns:
-        A `keras_vit.models.VisionTransformer`.
+        A `keras_vit.models.VisionTransformer`; a `.keras` file is checked
+        whole first (a damaged one is refused in one line that names it).
 
     Example:
 
@@ -159,31 +156,10 @@ def _load_model_file(path, weights, kwargs):
             f"A saved model ({path}) fixes its own architecture; builder arguments apply to "
             f"names only. Received: {', '.join(f'{k}={v!r}' for k, v in sorted(kwargs.items()))}"
         )
-    if not os.path.isfile(path):
-        raise ValueError(f"Model file {path!r} does not exist.")
-    _check_saved_vit(path)
-    model = keras.saving.load_model(path)
+    model = keras_file.load(path)
     if weights is not None:
         load_weights(model, weights)
     return model
-
-
-def _check_saved_vit(path):
-    """Refuses, in one line, a `.keras` file that holds no `VisionTransformer` with its config."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            saved = json.loads(archive.read("config.json"))
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path} is not a .keras file Keras wrote ({error}).") from None
-    if saved.get("class_name") == "VisionTransformer" and "vit_config" in saved.get("config", {}):
-        return
-    layers = saved.get("config", {}).get("layers", [])
-    if any(str(layer.get("registered_name", "")).startswith("keras_vit>") for layer in layers):
-        raise ValueError(
-            f"{path} was saved by a keras_vit from before models kept their config, which this "
-            "version no longer reads: rebuild the model with this version."
-        )
-    raise ValueError(f"{path} holds a {saved.get('class_name')}, not a keras_vit VisionTransformer.")
 
 
 def from_checkpoint(path, resample_method="zoom", **overrides):

@@ -13,7 +13,7 @@ from keras_vit.weights import registry
 from keras_vit.weights.architecture import stem_depths, stem_mismatch
 from keras_vit.weights.checkpoint import Checkpoint
 from keras_vit.weights.download import converted_arrays
-from keras_vit.weights.formats import keras_h5
+from keras_vit.weights.formats import keras_file, keras_h5
 from keras_vit.weights.reader import read_checkpoint
 
 logger = logging.getLogger("keras_vit")
@@ -225,10 +225,8 @@ def source_arrays(source, model):
 
 
 def _keras_file_arrays(path):
-    try:
-        model = keras.saving.load_model(path, safe_mode=True)
-    except Exception as error:  # Keras raises many kinds for a broken or foreign file.
-        raise ValueError(f"{path} is not a readable keras_vit model file ({type(error).__name__}: {error}).") from None
+    """The weights of a keras_vit `.keras` file, by weight path (the file is checked whole first)."""
+    model = keras_file.load(path, models=tuple(keras_file.SAVED_CONFIGS))
     return {v.path: keras.ops.convert_to_numpy(v) for v in model.weights}
 
 

@@ -15,6 +15,7 @@ import zipfile
 
 import numpy as np
 
+from keras_vit.utils.file_checks import check_zip_archive
 from keras_vit.weights.architecture import infer_architecture
 from keras_vit.weights.checkpoint import Checkpoint
 
@@ -68,10 +69,10 @@ def read(path):
 
 
 def read_arrays(path):
-    """Returns `{key: float32 array}` from an `.npz` file, refusing pickled objects."""
-    if not zipfile.is_zipfile(path):
-        # np.load would try anything else as a pickle, and say so.
-        raise ValueError(f"{path} is not a readable checkpoint: not the zip archive of arrays an .npz file is.")
+    """Returns `{key: float32 array}` from an `.npz` file, refusing pickled objects
+    and saying in one line what is wrong with a file that is not a whole zip archive."""
+    # np.load would try anything but a zip archive as a pickle, and say so.
+    check_zip_archive(path, "an .npz checkpoint")
     try:
         with np.load(path, allow_pickle=False) as archive:
             return {key: _to_float32(archive[key]) for key in archive.files}

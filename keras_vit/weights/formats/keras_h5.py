@@ -6,7 +6,9 @@ can only be read against a model of the same architecture. The reader learns
 where each of the model's variables goes by saving the model once with every
 variable set to its own index, then reads the file's arrays from those places.
 Their shapes may differ from the model's (another grid or head): the common
-loader resamples and adapts them as it does for every other format.
+loader resamples and adapts them as it does for every other format. A compiled
+model's file also holds its optimizer's variables (`optimizer/vars/N`), which
+are no weights of the model and are left out on both sides.
 """
 
 import os
@@ -14,21 +16,30 @@ import tempfile
 
 import numpy as np
 
+from keras_vit.utils.file_checks import check_hdf5, hdf5_error
+
+KIND = "a .weights.h5 file Keras wrote"
+# Where `save_weights` puts a compiled model's optimizer state.
+OPTIMIZER_GROUP = "optimizer/"
+
 
 def read(path, model):
     """`{keras weight path: array}` from a `.weights.h5` written for `model`'s architecture.
 
-    Raises a `ValueError` naming the file when it is unreadable or holds the
-    weights of another architecture (other layers, depth or stem).
+    Raises a `ValueError` naming the file when it is not an HDF5 file, is
+    truncated or damaged, or holds the weights of another architecture (other
+    layers, depth or stem).
     """
     import h5py
 
+    check_hdf5(path, KIND)
     places = _places(model)
     try:
         with h5py.File(path, "r") as file:
             stored = _datasets(file)
-    except (OSError, RuntimeError) as error:  # h5py raises RuntimeError on a damaged object header
-        raise ValueError(f"{path} is not a readable weights file ({error}).") from None
+    # h5py raises OSError for a truncated file, RuntimeError or KeyError for a damaged object header.
+    except (OSError, RuntimeError, KeyError, ValueError) as error:
+        raise hdf5_error(path, error) from None
     missing = sorted(places[key] for key in places.keys() - stored.keys())
     extra = sorted(stored.keys() - places.keys())
     if missing or extra:
@@ -72,7 +83,7 @@ def _datasets(file):
     found = {}
 
     def visit(key, item):
-        if hasattr(item, "shape"):
+        if hasattr(item, "shape") and not key.startswith(OPTIMIZER_GROUP):
             found[key] = item[()]
 
     file.visititems(visit)
