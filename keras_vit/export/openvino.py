@@ -43,6 +43,7 @@ import keras
 import numpy as np
 
 from keras_vit.export import onnx
+from keras_vit.utils import progress
 from keras_vit.utils.install import install_hint
 
 FORMAT = "openvino"
@@ -89,7 +90,10 @@ def write(model, path, precision=None, representative_data=None):
 
     with tempfile.TemporaryDirectory(dir=os.path.dirname(path)) as folder:
         converted = _convert(model, folder)
-        converted = _quantize(converted, precision, calibration)
+        if precision in ("int8_weights", "int8"):
+            calibrated = f", calibrating on {len(calibration)} images" if calibration is not None else ""
+            with progress.stage(f"quantizing to {precision} with NNCF{calibrated}"):
+                converted = _quantize(converted, precision, calibration)
         converted.set_rt_info(_INFERENCE_PRECISIONS[precision], PRECISION_KEY)
         openvino.save_model(converted, path, compress_to_fp16=False)
 

@@ -2,6 +2,7 @@
 weights file, and a `.pt2` file that runs on PyTorch alone."""
 
 import collections
+import io
 import os
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import keras_vit
 from keras_vit import export as kv_export
 from keras_vit.export import FORMATS, TOLERANCES
 from keras_vit.export import openvino as kv_openvino
-from keras_vit.utils import cpu
+from keras_vit.utils import cpu, progress
 from tests.export.conftest import QUICKEST
 from tests.export.models import MODELS, backend, pixels, reference
 
@@ -58,8 +59,16 @@ def test_openvino_precisions_agree_within_their_stated_tolerance(precision, tmp_
     model = MODELS["vit"]()
     path = str(tmp_path / f"{precision}.xml")
     calibration = pixels(model, 16, seed=3)
-    report = kv_export.export_model(model, path, "openvino", precision=precision, representative_data=calibration)
+    shown = io.StringIO()
+    with progress.shown(shown):
+        report = kv_export.export_model(model, path, "openvino", precision=precision,
+                                        representative_data=calibration)
     assert report.parity.passed and report.precision == precision
+    # NNCF's quantization, a step of its own within the export, says so.
+    stages = [line for line in shown.getvalue().splitlines() if line.endswith(" ...")]
+    quantizing = {"int8_weights": ["  quantizing to int8_weights with NNCF ..."],
+                  "int8": ["  quantizing to int8 with NNCF, calibrating on 16 images ..."]}.get(precision, [])
+    assert stages[:1 + len(quantizing)] == [f"exporting to OpenVINO ({precision}) ...", *quantizing], stages
     assert sorted(os.listdir(tmp_path)) == [f"{precision}.bin", f"{precision}.xml"]
     runner = kv_export.load(path)
     assert runner.precision == ("bf16" if precision == "bfloat16" else "f32")
