@@ -4,6 +4,7 @@ tables and figures, bad input, and short end-to-end runs."""
 import csv
 import dataclasses
 import math
+import re
 
 import keras
 import numpy as np
@@ -17,6 +18,7 @@ from keras_vit.cli import main
 from keras_vit.data import load_source
 from keras_vit.data.subset import split_labels, subset_indices, subset_train
 from keras_vit.training.run import TrainConfig
+from tests.cli.console import keras_vit as console
 
 TINY = dict(patch_size=4, hidden_dim=16, num_layers=1, num_heads=2, mlp_dim=32)
 RECIPE = dict(image_size=16, epochs=1, batch_size=32, recipe="pretrain", learning_rate=3e-3, crop_fraction=1.0,
@@ -279,13 +281,21 @@ def test_data_size_scaling_and_head_train_and_report(tmp_path):
     assert len(ablation.write_report(rows, tmp_path / "report")) == 5
 
 
-def test_the_cli_runs_an_experiment_with_seeds(tmp_path, capsys):
+def test_the_cli_runs_an_experiment_with_seeds_and_says_how_far_it_got(tmp_path):
+    # The installed script, as a shell runs it: stderr is not a terminal.
     out = tmp_path / "head"
-    assert main(["ablate", "--quick", "--experiment", "head", "--learning-rates", "3e-3", "--seeds", "2",
-                 "--few-shot", "2", "--out", str(out)]) == 0
-    printed = capsys.readouterr().out
-    assert "keras-vit ablate: head with ViT" in printed and "2 seed(s) from 0" in printed
-    assert "head gap/lr=0.003: test accuracy " in printed and " ± " in printed
+    done = console("ablate", "--quick", "--experiment", "head", "--learning-rates", "3e-3", "--seeds", "2",
+                   "--few-shot", "2", "--out", out)
+    assert done.returncode == 0, done.stderr
+    progress = done.stderr.splitlines()
+    assert progress[0].startswith("keras-vit ablate: head with ViT") and "2 seed(s) from 0" in progress[0]
+    assert "\r" not in done.stderr and "\x1b" not in done.stderr
+    runs = [line for line in progress if line.startswith("[")]
+    assert runs[0] == "[1/4] pooling='token', learning rate 0.003, seed 0"
+    timing = r" \(\d[\w. ]* so far, about \d[\w. ]* left\)"
+    assert re.fullmatch(r"\[4/4\] pooling='gap', learning rate 0\.003, seed 1" + timing, runs[3]), runs
+    printed = done.stdout
+    assert "head gap/lr=0.003: test accuracy " in printed and " ± " in printed and "4 runs in " in printed
     report = (out / "report.md").read_text()
     assert "2 seed(s) per cell" in report and "| class token |" in report and "![head](head.png)" in report
     with open(out / "results.csv") as file:
