@@ -9,6 +9,8 @@ import os
 import sys
 
 EXPORTED_SUFFIXES = (".tflite", ".onnx", ".xml", ".pt2")
+# Files that hold weights without a model: checkpoints, and Keras' own weights files.
+CHECKPOINT_SUFFIXES = (".npz", ".safetensors", ".pth", ".bin", ".pt", ".weights.h5")
 DEFAULT_SIZE = 224  # every builder's default `image_size`
 
 
@@ -64,10 +66,29 @@ def image_size_hint(args, verb, resized):
         ) from None
 
 
+def is_checkpoint(spec):
+    """Whether `spec` names weights without a model: a checkpoint file or a HF model folder."""
+    return spec.endswith(CHECKPOINT_SUFFIXES) or os.path.isfile(os.path.join(spec, "config.json"))
+
+
+def checkpoint_as_model(spec, takes):
+    """The error for a checkpoint given as `--model`, which takes `takes`."""
+    if spec.endswith(".weights.h5"):
+        also = f"or with the .keras file it was saved from (--model model.keras --weights {spec})"
+    else:
+        also = f"or make a .keras file of it first (keras-vit convert {spec} model.keras)"
+    return ValueError(
+        f"{spec} is a checkpoint, not a model: --model takes {takes}. Pass a checkpoint as --weights with "
+        f"the variant of its size (--model B/16 --weights {spec}), {also}."
+    )
+
+
 def _check_keras_model(spec):
     """Refuses a file that is not a Keras model before its name is taken for a variant's."""
     if spec.endswith(".keras") or not os.path.exists(spec):
         return
+    if is_checkpoint(spec):
+        raise checkpoint_as_model(spec, "a .keras file or a variant name such as B/16")
     exported = spec.endswith(EXPORTED_SUFFIXES) or os.path.isfile(os.path.join(spec, "saved_model.pb"))
     what = "an exported model (keras-vit predict runs those)" if exported else "not a .keras file"
     raise ValueError(

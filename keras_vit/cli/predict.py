@@ -6,11 +6,15 @@ import sys
 import numpy as np
 
 from keras_vit.cli.class_names import imagenet_class_names, or_numbers, run_class_names
-from keras_vit.cli.model_source import add_model_arguments, image_size, keras_model
+from keras_vit.cli.model_source import add_model_arguments, checkpoint_as_model, image_size, is_checkpoint, keras_model
 from keras_vit.cli.framework_output import framework_output_held
 from keras_vit.utils.validation import check_grid
 
 ARTIFACT_SUFFIXES = (".tflite", ".onnx", ".xml", ".pt2")
+MODELS = (
+    "a .keras file, an exported model (.tflite, .onnx, OpenVINO .xml, .pt2, or a SavedModel folder) or a "
+    "variant name such as B/16"
+)
 # What reads each exported format, for its errors.
 RUNTIMES = {".tflite": "the LiteRT interpreter", ".onnx": "onnxruntime", ".xml": "OpenVINO", ".pt2": "torch.export"}
 HELP = "print the top classes of image files"
@@ -54,12 +58,21 @@ def _load(args):
     if spec.endswith(ARTIFACT_SUFFIXES) and not os.path.exists(spec):
         raise ValueError(f"No such model file: {spec}")
     if os.path.exists(spec) and not spec.endswith(".keras"):
+        _check_artifact(spec)
         return _load_artifact(spec, args)
     model = with_preprocessing(keras_model(args))
     names = run_class_names(spec, model.output_shape[-1])
     # A dynamic-size model is fed at the size it was built for.
     shape = (*token_grid(model).image_size, model.input_shape[-1])
     return (lambda images: model.predict(images, verbose=0)), shape, names
+
+
+def _check_artifact(spec):
+    """Refuses, in one line, a file that is no model predict runs."""
+    if is_checkpoint(spec):
+        raise checkpoint_as_model(spec, MODELS)
+    if not (spec.endswith(ARTIFACT_SUFFIXES) or os.path.isfile(os.path.join(spec, "saved_model.pb"))):
+        raise ValueError(f"{spec} is not a model keras-vit predict runs: --model takes {MODELS}.")
 
 
 def _read_artifact(spec):

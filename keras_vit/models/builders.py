@@ -5,13 +5,16 @@ Command lines, configs and notebooks build every model through `build_model`,
 so a name means the same model everywhere.
 """
 
+import dataclasses
 import inspect
+import os
 
 from keras_vit import variants
+from keras_vit.models.config import ViTConfig
 from keras_vit.models.hybrid import ViTHybrid
 from keras_vit.models.pretrained import IMPLIED_BY_CHECKPOINTS
 from keras_vit.models.resnet_v2 import ResNetV2
-from keras_vit.models.vit_builder import ViT
+from keras_vit.models.vit_builder import ViT, build_vit
 from keras_vit.weights import registry
 from keras_vit.weights.formats import keras_file
 from keras_vit.weights.reader import read_checkpoint
@@ -162,7 +165,7 @@ def _load_model_file(path, weights, kwargs):
     return model
 
 
-def from_checkpoint(path, resample_method="zoom", **overrides):
+def from_checkpoint(path, resample_method=None, **overrides):
     """Builds the model a checkpoint file describes and loads it.
 
     The architecture (patch size, width, depth, heads, MLP width, pre-logits,
@@ -177,14 +180,17 @@ def from_checkpoint(path, resample_method="zoom", **overrides):
     zero-initialised head). An original hybrid `.npz` (a ResNet stem under
     `conv_root` and `block{s}/unit{u}/...`) builds a `keras_vit.ViTHybrid` with
     the file's stage depths and width; a BiT checkpoint (HF `BitModel` folder or
-    timm `resnetv2_*_bit` file) builds a `keras_vit.ResNetV2`.
+    timm `resnetv2_*_bit` file) builds a `keras_vit.ResNetV2`. A keras_vit
+    `.keras` file is rebuilt from its saved config with `overrides` applied
+    and its weights loaded the same way. A `.weights.h5` file holds no
+    architecture: load it into a model with `weights=`.
 
     Args:
-        path: str. An original `.npz`, a timm `.safetensors`/`.pth`/`.bin`, or
-            a HF model folder.
-        resample_method: str. `"zoom"` or `"bicubic"`, for the position
+        path: str. An original `.npz`, a timm `.safetensors`/`.pth`/`.bin`, a
+            HF model folder, or a keras_vit `.keras` file.
+        resample_method: str or None. `"zoom"` or `"bicubic"`, for the position
             embeddings on load and, with `dynamic_image_size=True`, at every
-            call. Defaults to `"zoom"`.
+            call. Defaults to None: `"zoom"`, or a `.keras` file's own.
         **overrides: keyword arguments of `keras_vit.ViT` (or
             `keras_vit.ViTHybrid` for a hybrid, `keras_vit.ResNetV2` for BiT).
 
@@ -192,6 +198,15 @@ def from_checkpoint(path, resample_method="zoom", **overrides):
         A `keras_vit.models.VisionTransformer` with the checkpoint's weights
         (a `keras_vit.models.ResNetV2Model` for BiT).
     """
+    path = os.fspath(path)
+    if path.endswith(".keras"):
+        return _from_saved_model(path, resample_method, overrides)
+    if path.endswith(".weights.h5"):
+        raise ValueError(
+            f"{path} holds weights without the architecture they belong to: build the model it was saved "
+            f"from (keras_vit.ViT(...) or a named builder) with weights={path!r}, or pass the .keras file "
+            "saved with it."
+        )
     checkpoint = read_checkpoint(path, num_heads=overrides.get("num_heads"))
     architecture = checkpoint.architecture
     if checkpoint.format == "bit":
@@ -200,4 +215,26 @@ def from_checkpoint(path, resample_method="zoom", **overrides):
     # What the file fixes; what it implies (resolution, classes, ...) the builder resolves.
     fixed = {key: value for key, value in architecture.items() if key not in IMPLIED_BY_CHECKPOINTS}
     builder = ViT if architecture.get("resnet_layers") is None else ViTHybrid
-    return builder(**{**fixed, **overrides}, weights=checkpoint, resample_method=resample_method)
+    return builder(**{**fixed, **overrides}, weights=checkpoint, resample_method=resample_method or "zoom")
+
+
+def _from_saved_model(path, resample_method, overrides):
+    """A keras_vit `.keras` file's model rebuilt with `overrides` (`ViTConfig`
+    fields, and `name`), and its weights loaded: the position embeddings
+    resampled to a new `image_size`, a zero head for other `num_classes`."""
+    saved = keras_file.check(path)
+    overrides = dict(overrides)
+    name = overrides.pop("name", None) or saved.get("name") or "vit"
+    fields = {field.name for field in dataclasses.fields(ViTConfig)}
+    unknown = sorted(set(overrides) - fields)
+    if unknown:
+        raise ValueError(
+            f"{path} is a saved model: its overrides must be fields of keras_vit.models.ViTConfig "
+            f"(image_size, num_classes, ...) or `name`. Received: {', '.join(f'{k}={overrides[k]!r}' for k in unknown)}"
+        )
+    if resample_method is not None:
+        overrides["resample_method"] = resample_method
+    config = ViTConfig.from_config(saved["vit_config"]).replace(**overrides)
+    model = build_vit(config, name=name)
+    load_weights(model, path, resample_method=config.resample_method)
+    return model

@@ -128,6 +128,7 @@ def test_predict_names_a_damaged_keras_file_and_what_is_wrong(folder, damage):
         (("evaluate", "--model", "{model}", "--few-shot", "1", "--seeds", "1"), "truncated"),
         (("export", "{model}", "--format", "onnx", "-o", "{out}/vit.onnx"), "text"),
         (("train", "--model", "{model}", "--epochs", "1", "--out", "{out}", "--quiet"), "config.json"),
+        (("convert", "{model}", "{out}/vit.weights.h5"), "model.weights.h5"),
     ],
     ids=lambda value: value[0] if isinstance(value, tuple) else value,
 )
@@ -144,6 +145,8 @@ def test_the_python_api_names_a_damaged_keras_file(folder, tmp_path, damage):
     pattern = what(damage, KERAS_KIND).replace("{path}", re.escape(path))
     with pytest.raises(ValueError, match=f"^{pattern}$"):
         build_model(path)
+    with pytest.raises(ValueError, match=f"^{pattern}$"):
+        keras_vit.from_checkpoint(path)
     with pytest.raises(ValueError, match=f"^{pattern}$"):
         keras_vit.ViT(num_classes=5, weights=path, **TINY)
     with pytest.raises(ValueError, match=f"^{pattern}$"):
