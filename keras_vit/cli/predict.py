@@ -17,6 +17,9 @@ MODELS = (
 )
 # What reads each exported format, for its errors.
 RUNTIMES = {".tflite": "the LiteRT interpreter", ".onnx": "onnxruntime", ".xml": "OpenVINO", ".pt2": "torch.export"}
+# Under TensorFlow, up to this many images run through the Keras model called
+# directly: tracing `model.predict`'s tf.function costs seconds more on so few.
+EAGER_IMAGES = 32
 HELP = "print the top classes of image files"
 
 
@@ -64,7 +67,27 @@ def _load(args):
     names = run_class_names(spec, model.output_shape[-1])
     # A dynamic-size model is fed at the size it was built for.
     shape = (*token_grid(model).image_size, model.input_shape[-1])
-    return (lambda images: model.predict(images, verbose=0)), shape, names
+    return _scores(model), shape, names
+
+
+def _scores(model):
+    """`model` as a function of a NumPy batch, run without compiling it for a few images.
+
+    The model is loaded uncompiled, so `model.predict` runs eagerly under torch
+    (no TorchDynamo) and as one XLA program under JAX, quicker than JAX's
+    op-by-op dispatch; TensorFlow's tf.function is slower to trace than a few
+    images take eagerly, so there the model is called directly.
+    """
+    import keras
+
+    eager = keras.backend.backend() == "tensorflow"
+
+    def run(images):
+        if eager and len(images) <= EAGER_IMAGES:
+            return keras.ops.convert_to_numpy(model(images, training=False))
+        return model.predict(images, verbose=0)
+
+    return run
 
 
 def _check_artifact(spec):

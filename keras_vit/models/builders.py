@@ -133,8 +133,10 @@ def build_model(name, weights=None, **kwargs):
             `.keras` file fixes its own, so none go with it.
 
     Returns:
-        A `keras_vit.models.VisionTransformer`; a `.keras` file is checked
-        whole first (a damaged one is refused in one line that names it).
+        A `keras_vit.models.VisionTransformer`, uncompiled as a built one is:
+        a `.keras` file is checked whole first (a damaged one is refused in one
+        line that names it) and loads without the compile config it was saved
+        with, which `keras.saving.load_model` restores where that is wanted.
 
     Example:
 

@@ -71,7 +71,14 @@ def _model_config(path, saved, models):
 
 
 def load(path, models=("VisionTransformer",)):
-    """Loads a keras_vit `.keras` file, checked first.
+    """Loads a keras_vit `.keras` file, checked first, uncompiled.
+
+    The model comes back as a builder's does, without the compile config it
+    was saved with: that (optimizer, loss, `jit_compile`) belongs to the run
+    that trained it. Under the torch backend a saved `jit_compile=True` sends
+    every call through TorchDynamo, tens of seconds for a handful of images;
+    `keras-vit train` compiles the model itself, and `keras.saving.load_model`
+    restores a training run's state where that is wanted.
 
     Args:
         path: str. The file.
@@ -86,7 +93,7 @@ def load(path, models=("VisionTransformer",)):
     path = os.fspath(path)
     check(path, models)
     try:
-        return keras.saving.load_model(path, safe_mode=True)
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
     except ImportError:
         raise
     except Exception as error:  # Keras raises many kinds for a file its own checks pass
