@@ -67,11 +67,12 @@ import sys
 import tempfile
 import textwrap
 
-def _timed(setup):
+def timed(setup):
     """A configuration's script: `setup` defines `predict()` (one batch, through to
-    its NumPy or torch result) and may replace `scope`, the context the calls run in;
+    its NumPy or torch result) and may replace `scope`, the context the calls run in,
+    `note` (a line for the user, such as `bfloat16_note`'s) and `report` (text to show);
     then `{warmup}` untimed calls and `{iterations}` timed ones, printed as JSON."""
-    header = "import contextlib, json, os, time\nscope = contextlib.nullcontext\n"
+    header = "import contextlib, json, os, time\nscope = contextlib.nullcontext\nnote = report = None\n"
     timing = (
         "with scope():\n"
         "    for _ in range({warmup}):\n"
@@ -79,14 +80,16 @@ def _timed(setup):
         "    start = time.perf_counter()\n"
         "    for _ in range({iterations}):\n"
         "        predict()\n"
-        'print(json.dumps({{"seconds": time.perf_counter() - start}}))\n'
+        'print(json.dumps({{"seconds": time.perf_counter() - start, "note": note, "report": report}}))\n'
     )
     return header + textwrap.dedent(setup) + timing
 
 
-KERAS = _timed("""
+KERAS = timed("""
 import numpy as np, keras, keras_vit
+from keras_vit.training.precision import bfloat16_note
 keras.config.set_dtype_policy("{policy}")
+note = bfloat16_note("{policy}")
 model = keras_vit.ViTB16(approximate_gelu={approximate})
 if "{quantize}":
     model.quantize("{quantize}")
@@ -97,7 +100,7 @@ def predict():
     return keras.ops.convert_to_numpy(model.predict_on_batch(images))
 """)
 
-TORCH = _timed("""
+TORCH = timed("""
 import torch
 {build}
 model.eval()
@@ -112,7 +115,7 @@ def predict():
 """)
 
 # The exported files take float32 pixels in [0, 255], channels last, any batch.
-LITERT = _timed("""
+LITERT = timed("""
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 images = np.random.default_rng(0).uniform(0, 255, ({batch}, 224, 224, 3)).astype("float32")
@@ -127,7 +130,7 @@ def predict():
 assert predict().shape == ({batch}, 1000)
 """)
 
-ONNX = _timed("""
+ONNX = timed("""
 import numpy as np, onnxruntime
 images = np.random.default_rng(0).uniform(0, 255, ({batch}, 224, 224, 3)).astype("float32")
 session = onnxruntime.InferenceSession({path!r}, providers=["CPUExecutionProvider"])
@@ -136,7 +139,7 @@ def predict():
     return session.run(None, feed)
 """)
 
-OPENVINO = _timed("""
+OPENVINO = timed("""
 import numpy as np, openvino
 images = np.random.default_rng(0).uniform(0, 255, ({batch}, 224, 224, 3)).astype("float32")
 core = openvino.Core()
@@ -147,7 +150,7 @@ def predict():
     return compiled(images)
 """)
 
-PT2 = _timed("""
+PT2 = timed("""
 import numpy as np, torch
 module = torch.export.load({path!r}).module()
 images = torch.from_numpy(np.random.default_rng(0).uniform(0, 255, ({batch}, 224, 224, 3)).astype("float32"))
@@ -158,7 +161,7 @@ def predict():
 
 # A .pt2 file as keras_vit.export.load(path, compile=...) runs it; the first
 # (warm-up) call compiles.
-PT2_COMPILED = _timed("""
+PT2_COMPILED = timed("""
 import numpy as np
 from keras_vit.export import load
 runner = load({path!r}, compile={mode!r})
@@ -348,8 +351,17 @@ def run(name, environment, template, fields, args):
     if result.returncode:
         last = (result.stderr.strip().splitlines() or ["no output"])[-1]
         return None, last
-    seconds = json.loads(result.stdout.strip().splitlines()[-1])["seconds"]
-    return args.batch * args.iterations / seconds, None
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    if outcome.get("report"):
+        print(f"{name}:\n{outcome['report']}", flush=True)
+    if outcome.get("note") and outcome["note"] not in _NOTES:
+        _NOTES.add(outcome["note"])
+        print(outcome["note"], flush=True)
+    return args.batch * args.iterations / outcome["seconds"], None
+
+
+# The notes already printed (`bfloat16_note`'s, once each, whichever configuration gives them).
+_NOTES = set()
 
 
 def arguments(description, batch):

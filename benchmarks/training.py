@@ -17,8 +17,10 @@ import inference
 KERAS = """
 import time, json
 import numpy as np, keras, keras_vit
+from keras_vit.training.precision import bfloat16_note
 if "{precision}" == "bf16":
     keras.config.set_dtype_policy("mixed_bfloat16")
+note = bfloat16_note(keras.config.dtype_policy().name)
 if {ftz}:
     keras_vit.training.flush_denormals()  # as keras_vit.training.train does
 model = keras_vit.models.from_variant("{variant}", approximate_gelu=False)
@@ -31,7 +33,7 @@ for _ in range({warmup}):
 start = time.perf_counter()
 for _ in range({iterations}):
     loss = model.train_on_batch(images, labels)
-print(json.dumps({{"seconds": time.perf_counter() - start}}))
+print(json.dumps({{"seconds": time.perf_counter() - start, "note": note}}))
 """
 
 TIMM = """
