@@ -8,7 +8,7 @@ import uuid
 import keras
 import numpy as np
 
-from keras_vit.export import labels, litert, onnx, openvino, saved_model, torch_export
+from keras_vit.export import labels, litert, onnx, openvino, requirements, saved_model, torch_export
 from keras_vit.export.parity import sample_images
 from keras_vit.export.parity import verify as verify_artifact
 from keras_vit.inspect.geometry import token_grid
@@ -155,7 +155,7 @@ def export_model(
         ParityError: when the artifact does not match the model.
     """
     _check_removed(removed)
-    format, precision = _check_request(format, precision)
+    format, precision = check_request(format, precision, verify=verify is not False)
     class_names = labels.check_class_names(class_names, model)
     check_exportable(model, format)
     module = FORMATS[format]
@@ -247,7 +247,24 @@ def _check_removed(removed):
         raise TypeError(f"export_model() got an unexpected keyword argument {next(iter(removed))!r}")
 
 
-def _check_request(format, precision):
+def check_request(format, precision=None, verify=True):
+    """Checks an export before any work: the format and precision, that the
+    running backend writes it, and that every package it needs is installed.
+
+    Args:
+        format: str. A format name or alias.
+        precision: str or None. The file's own conversion.
+        verify: bool. Whether the file will be run to check it (its runtime
+            is then needed too). Defaults to True.
+
+    Returns:
+        The canonical format name, and the precision (None for float32).
+
+    Raises:
+        ValueError: for an unknown format or precision.
+        UnsupportedExportError: when the running backend cannot write the format.
+        ImportError: naming every package missing, and the extras that bring them.
+    """
     name = ALIASES.get(format, format)
     if name not in FORMATS:
         known = sorted([*FORMATS, *ALIASES])
@@ -267,6 +284,7 @@ def _check_request(format, precision):
             f"the {able} backend instead: set KERAS_BACKEND={FORMATS[name].BACKENDS[0]} "
             "before importing Keras, and load the model there (from its .keras file)."
         )
+    requirements.check_installed(name, backend, precision, verify)
     return name, precision
 
 
