@@ -320,7 +320,9 @@ def _fix_size(model, format, image_size):
 def _check_path(module, path, overwrite):
     suffix = getattr(module, "SUFFIX", None)
     if suffix and not path.endswith(suffix):
-        raise ValueError(f"A {module.FORMAT} file must end in {suffix}. Received: path={path!r}")
+        name = requirements.NAMES[module.FORMAT]
+        article = "An" if name[0] in "AEIOU" else "A"
+        raise ValueError(f"{article} {name} file must end in {suffix}. Received: path={path!r}")
     existing = [file for file in _files(module, path) if os.path.lexists(file)]
     if existing and not overwrite:
         raise ValueError(f"{existing[0]} exists; pass overwrite=True (--overwrite) to replace it.")

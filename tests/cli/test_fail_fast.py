@@ -134,3 +134,13 @@ def test_int8_calibration_reads_a_folder_of_class_folders(tmp_path):
                       env={"KERAS_BACKEND": "tensorflow"})
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "tiny.xml").is_file()
+
+
+@pytest.mark.backend_independent(reason="the file name is refused before anything is written")
+def test_a_file_name_of_another_format_names_the_format_as_written(tmp_path):
+    keras_vit.ViT(num_classes=3, **TINY).save(tmp_path / "tiny.keras")
+    done = run_script("export", tmp_path / "tiny.keras", "--format", "openvino", "-o", tmp_path / "tiny.onnx")
+    assert done.returncode == 1
+    assert done.stderr.endswith(
+        f"keras-vit export: An OpenVINO file must end in .xml. Received: path='{tmp_path / 'tiny.onnx'}'\n"
+    ), done.stderr
