@@ -4,7 +4,7 @@ import dataclasses
 import sys
 import time
 
-from keras_vit.cli.common import add_training_flags, config_from_flags
+from keras_vit.cli.common import add_training_flags, config_from_flags, precision_note
 from keras_vit.cli.demo import DEMO
 
 EXPERIMENT_NAMES = ("position", "pretraining", "data-size", "scaling", "head", "all")
@@ -74,6 +74,7 @@ def run(args):
         for name, value in QUICK.items():
             setattr(args, name, value)
     config = dataclasses.replace(config_from_flags(args), verbose=0, few_shot=tuple(args.few_shot))
+    precision_note(config.precision)
     experiments = [name for name in suite.check_experiments(args.experiment)
                    if not (args.no_pretraining and name == "pretraining")]
     pretrain_config = suite.pretrain_config_for(config, args.pretrain_epochs or config.epochs,
