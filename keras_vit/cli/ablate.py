@@ -58,8 +58,8 @@ def add_arguments(ablate):
     ablate.add_argument("--quick", action="store_true",
                         help="smoke run: 1 epoch each of a two-block ViT on 8x8 images, and fewer cells: "
                              "3 position embeddings, 2 fractions of ViT and ResNet, the smallest model of "
-                             "each family, one learning rate per head (overrides those flags, except "
-                             "--fractions and --learning-rates)")
+                             "each family, one learning rate per head (overrides those flags, and "
+                             "--image-size and --batch-size, except --fractions and --learning-rates)")
     add_training_flags(ablate, defaults={**DEMO, "model": "ViT"})
     ablate.set_defaults(run=run)
 
@@ -115,7 +115,9 @@ def _choices(args, config):
         fractions=args.fractions or QUICK_FRACTIONS,
         learning_rates=args.learning_rates or head_learning_rates(config)[:1],
         data_size_models=families.data_size_models(config)[:2],
-        scaling_models=[next(spec for spec in ladder if spec.family == family) for family in ("ViT", "ResNet", "hybrid")],
+        scaling_models=[
+            next(spec for spec in ladder if spec.family == family) for family in ("ViT", "ResNet", "hybrid")
+        ],
     )
 
 

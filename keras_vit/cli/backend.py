@@ -18,14 +18,14 @@ BACKENDS = ("jax", "tensorflow", "torch")
 def check_backend(command):
     """Raises a `ValueError` of one line if Keras could not start on the chosen backend."""
     name, setting = chosen_backend()
-    installed = installed_backends()
+    available = installed_backends()
     if name not in BACKENDS:
         raise ValueError(
             f"{setting} is not a Keras backend keras_vit runs on: set KERAS_BACKEND to jax, "
-            f"tensorflow or torch ({_installed_text(installed)})."
+            f"tensorflow or torch ({_installed_text(available)})."
         )
-    if name not in installed:
-        raise ValueError(_missing_backend(command, name, setting, installed))
+    if name not in available:
+        raise ValueError(_missing_backend(command, name, setting, available))
 
 
 def chosen_backend():

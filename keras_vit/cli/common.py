@@ -209,7 +209,7 @@ def _options(config):
     if getattr(config, "distribute", None):
         yield f"--distribute {config.distribute}"
     if getattr(config, "train_fraction", 1.0) != 1.0:
-        yield f"{config.train_fraction:g} of the training split"
+        yield f"--train-fraction {config.train_fraction:g} (that share of them, repeated to the split's size)"
 
 
 def plural(count, noun):
@@ -222,7 +222,9 @@ def report(result):
     from keras_vit.cli.class_names import run_class_names
 
     epochs = len(next(iter(result.history.values()), [])) + result.resumed_from_epoch
-    summary = f"test accuracy {result.test_accuracy:.4f}, test loss {result.test_loss:.4f} after {plural(epochs, 'epoch')}"
+    summary = (
+        f"test accuracy {result.test_accuracy:.4f}, test loss {result.test_loss:.4f} after {plural(epochs, 'epoch')}"
+    )
     placement = getattr(result, "placement", None)
     if placement is not None and not placement.writes:
         # One process of a multi-process job: process 0 writes the files and reports them.

@@ -28,7 +28,9 @@ def run(args):
     if os.path.exists(args.dest) and not args.overwrite:
         raise ValueError(f"{args.dest} exists; pass --overwrite to replace it.")
     _check_source(args)
-    overrides = {"image_size": image_size(args.image_size), "num_classes": args.num_classes, "num_heads": args.num_heads}
+    overrides = {
+        "image_size": image_size(args.image_size), "num_classes": args.num_classes, "num_heads": args.num_heads
+    }
     model = from_checkpoint(args.source, **{key: value for key, value in overrides.items() if value is not None})
     _save(model, args.dest)
     print(f"{args.source} -> {args.dest}: {model.count_params():,} parameters, input {model.input_shape}")

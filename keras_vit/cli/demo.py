@@ -1,6 +1,13 @@
 """`keras-vit demo`: train a small ViT on the bundled digits, offline, in a few minutes."""
 
-from keras_vit.cli.common import add_training_flags, config_from_flags, precision_note, report, run_fitting_batch, starter
+from keras_vit.cli.common import (
+    add_training_flags,
+    config_from_flags,
+    precision_note,
+    report,
+    run_fitting_batch,
+    starter,
+)
 from keras_vit.cli.model_source import image_size_hint
 
 # A 4-block ViT on 16x16 digits cut into 4x4 patches (16 tokens), trained from

@@ -1,7 +1,14 @@
 """`keras-vit pretrain`: self-supervised pre-training by masked patch prediction (paper Appendix B.1.2)."""
 
 from keras_vit.cli.choices import PRETRAIN_TARGETS
-from keras_vit.cli.common import add_training_flags, config_from_flags, plural, precision_note, run_fitting_batch, starter
+from keras_vit.cli.common import (
+    add_training_flags,
+    config_from_flags,
+    plural,
+    precision_note,
+    run_fitting_batch,
+    starter,
+)
 from keras_vit.cli.model_source import image_size_hint
 
 HELP = "pre-train a ViT without labels: masked patch prediction (paper B.1.2)"

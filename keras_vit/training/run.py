@@ -11,6 +11,7 @@ writes into its output directory:
     classes.txt                  the data's class names, one a line, in the head's order
 """
 
+import contextlib
 import dataclasses
 import os
 import sys
@@ -18,7 +19,14 @@ import sys
 import keras
 
 from keras_vit.data.load import load_source
-from keras_vit.data.pipeline import Augmentation, BatchSizeError, eval_pipeline, padded_eval_pipeline, train_pipeline, unpad_loss
+from keras_vit.data.pipeline import (
+    Augmentation,
+    BatchSizeError,
+    eval_pipeline,
+    padded_eval_pipeline,
+    train_pipeline,
+    unpad_loss,
+)
 from keras_vit.data.subset import check_fraction, subset_size, subset_train
 from keras_vit.evaluation import FewShotResult, few_shot, split_batches
 from keras_vit.evaluation.sampling import check_shots
@@ -168,12 +176,15 @@ def train(config, on_start=None):
         keras_vit.data.pipeline.BatchSizeError: when `config.batch_size` is
             more than the training split's examples (before the model is built).
     """
-    # A run that fails before writing anything (its data, its model) leaves no empty `out`.
-    with removed_if_unwritten(config.out):
-        return _train(config, on_start)
+    placement = _checked_placement(config)
+    # A run that fails before writing anything (its data, its model) leaves no empty
+    # `out`; processes of a multi-process job that do not write it leave it alone.
+    with removed_if_unwritten(config.out) if placement.writes else contextlib.nullcontext():
+        return _train(config, on_start, placement)
 
 
-def _train(config, on_start):
+def _checked_placement(config):
+    """Checks `config`'s arguments; returns its `Placement`."""
     check_positive_int("epochs", config.epochs)
     if config.recipe not in RECIPES:
         raise ValueError(f"`recipe` must be one of {sorted(RECIPES)}. Received: recipe={config.recipe!r}")
@@ -190,6 +201,10 @@ def _train(config, on_start):
             f"afterwards (keras-vit evaluate). Received: few_shot={config.few_shot!r} with "
             f"{placement.num_processes} processes"
         )
+    return placement
+
+
+def _train(config, on_start, placement):
     paths = prepare_out(
         config.out, "model.keras", config.overwrite, classes=CLASS_NAMES_FILE,
         checkpoints="checkpoints", tensorboard="tensorboard", writes=placement.writes,

@@ -14,19 +14,33 @@ def removed_if_unwritten(path):
     A command creates its output folder early (a training run's log and
     checkpoints go there); when it then fails on its data or its model, a
     folder it created and left without a single file (sub-folders count for
-    nothing) is removed, so a failed run leaves no trace. A folder that
-    existed before is never touched, nor one that holds a file.
+    nothing) is removed, with the parents it created (`runs/` of a new
+    `runs/train`), so a failed run leaves no trace. A folder that existed
+    before is never touched, nor one that holds a file. In a job of several
+    processes only the one that writes the folder should ask.
 
     Args:
         path: str. The output folder.
     """
-    existed = os.path.lexists(path)
+    created = _first_missing(os.path.abspath(path))
     try:
         yield
     except BaseException:
-        if not existed and os.path.isdir(path) and not _holds_files(path):
-            shutil.rmtree(path, ignore_errors=True)
+        if created is not None and os.path.isdir(created) and not _holds_files(created):
+            shutil.rmtree(created, ignore_errors=True)
         raise
+
+
+def _first_missing(path):
+    """The topmost folder of `path` that does not exist yet (`runs/` of a new
+    `runs/train`), or None when `path` exists."""
+    missing = None
+    while not os.path.lexists(path):
+        missing, parent = path, os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return missing
 
 
 def _holds_files(path):

@@ -7,6 +7,8 @@ from tests.cli.console import keras_vit
 
 AVX2 = "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma\n"
 AMX = "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma avx512f avx512_bf16 amx_bf16 amx_tile\n"
+# The note is for a CPU: the processes compute on theirs, whatever accelerator the machine has.
+ON_CPU = {"CUDA_VISIBLE_DEVICES": "", "JAX_PLATFORMS": "cpu"}
 NOTE = "note: this CPU has no bfloat16 units (AVX2): bfloat16 is emulated here and float32 is faster\n"
 
 
@@ -16,7 +18,7 @@ def _train(tmp_path, cpuinfo, precision):
     # note comes before, when the flags are read.
     return keras_vit(
         "train", "--model", "Ti/16", "--precision", precision, "--batch-size", "5000", "--out", tmp_path / "run",
-        imports=("tests.cli.stub_cpu",), env={"KERAS_VIT_TEST_CPUINFO": str(tmp_path / "cpuinfo")},
+        imports=("tests.cli.stub_cpu",), env={"KERAS_VIT_TEST_CPUINFO": str(tmp_path / "cpuinfo"), **ON_CPU},
     )
 
 
@@ -33,7 +35,7 @@ def test_a_bfloat16_export_on_a_cpu_without_the_units_says_so_too(tmp_path):
     (tmp_path / "vit.xml").write_text("")  # an output that exists stops the command after its checks
     done = keras_vit(
         "export", "Ti/16", "--format", "openvino", "--precision", "bfloat16", "-o", tmp_path / "vit.xml",
-        imports=("tests.cli.stub_cpu",), env={"KERAS_VIT_TEST_CPUINFO": str(tmp_path / "cpuinfo")},
+        imports=("tests.cli.stub_cpu",), env={"KERAS_VIT_TEST_CPUINFO": str(tmp_path / "cpuinfo"), **ON_CPU},
     )
     assert done.returncode == 1
     assert done.stderr == NOTE + f"keras-vit export: {tmp_path / 'vit.xml'} exists; pass --overwrite to replace it.\n"
