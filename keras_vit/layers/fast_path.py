@@ -289,7 +289,9 @@ def _in_float32(tensor):
 
     if tensor.dtype != torch.bfloat16 or getattr(getattr(tensor, "device", None), "type", None) != "cpu":
         return False
-    if torch.compiler.is_exporting() or torch.jit.is_tracing():
+    # torch.compiler.is_exporting is torch 2.6's; before, torch.export set is_compiling.
+    exporting = getattr(torch.compiler, "is_exporting", torch.compiler.is_compiling)
+    if exporting() or torch.jit.is_tracing():
         return False
     return bfloat16_emulated()
 
