@@ -113,7 +113,11 @@ def test_a_missing_runtime_names_the_extra_to_install(missing, precision, tmp_pa
 
     find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == missing else find_spec(name, *a))
-    with pytest.raises(ImportError, match=rf"needs the `{missing}` package: pip install \"keras-vit-zoo\[openvino\]\""):
+    expected = (
+        rf"the module '{missing}' is not installed; it comes with the 'openvino' extra: "
+        r"pip install \"keras-vit-zoo\[openvino\]\""
+    )
+    with pytest.raises(ImportError, match=expected):
         kv_export.export_model(MODELS["vit"](), str(tmp_path / "m.xml"), "openvino", precision=precision)
     assert os.listdir(tmp_path) == []
 

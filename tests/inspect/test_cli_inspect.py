@@ -52,13 +52,15 @@ def test_bad_arguments_are_reported(tmp_path, capsys):
     model_path = str(tmp_path / "tiny.keras")
     tiny_model(num_layers=1).save(model_path)
     (tmp_path / "notes.txt").write_text("not an image")
-    for arguments, message in [
-        (["--model", "Q/16"], "`model` must be a `.keras` file or one of"),
-        (["--model", model_path, "--image-size", "64"], "fixes its own architecture; builder arguments apply to names only"),
-        (["--model", "B/16", "--image-size", "1", "2", "3"], "--image-size takes N or HEIGHT WIDTH"),
-        (["--model", model_path], "cannot identify image file"),
+    photo = _photo(tmp_path / "photo.png")
+    for image, arguments, message in [
+        (photo, ["--model", "Q/16"], "`model` must be a `.keras` file or one of"),
+        (photo, ["--model", model_path, "--image-size", "64"], "fixes its own architecture; builder arguments apply to names only"),
+        (photo, ["--model", "B/16", "--image-size", "1", "2", "3"], "--image-size takes N or HEIGHT WIDTH"),
+        # The image is read before the model is built: its error comes first.
+        (str(tmp_path / "notes.txt"), ["--model", "Q/16"], "cannot identify image file"),
     ]:
-        assert main(["inspect", str(tmp_path / "notes.txt"), *arguments]) == 1
+        assert main(["inspect", image, *arguments]) == 1
         assert message in capsys.readouterr().err
 
 
