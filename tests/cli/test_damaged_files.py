@@ -19,10 +19,8 @@ import keras_vit
 from keras_vit.cli import main
 from keras_vit.models import build_model
 from tests.cli.console import keras_vit as run_script
-from tests.weights.original import original_arrays
+from tests.cli.tiny_sources import TINY, assert_one_line, write_sources
 
-TINY = dict(image_size=16, patch_size=8, hidden_dim=16, num_layers=1, num_heads=2, mlp_dim=16)
-NPZ_SIZES = dict(patch=8, width=16, depth=1, heads=2, mlp=16, classes=5, image=16)
 PAGE = "<html><body>404 Not Found</body></html>\n"
 AGAIN = r"Copy, download or save it again\."
 
@@ -82,29 +80,14 @@ def what(damage, kind):
     return rf"{{path}} is damaged: the data of its member '{re.escape(damage)}' fails its CRC-32 checksum\. {AGAIN}"
 
 
-def assert_one_line(done, command, pattern, path):
-    """`done` failed with exit status 1 and the one stderr line `keras-vit COMMAND: <pattern>`."""
-    assert done.returncode == 1, done.stderr
-    lines = done.stderr.splitlines()
-    assert len(lines) == 1, done.stderr
-    assert re.fullmatch(f"keras-vit {command}: " + pattern.replace("{path}", re.escape(str(path))), lines[0]), lines[0]
-
-
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
     """A tiny ViT as a `.keras` and a `.weights.h5` file, an original `.npz`, a
     `.safetensors` file and a photo, each written once."""
     from safetensors.numpy import save_file
 
-    folder = tmp_path_factory.mktemp("damaged")
-    model = keras_vit.ViT(num_classes=5, **TINY)
-    head = model.get_layer("head")  # a builder's zero head would make every comparison vacuous
-    head.kernel.assign(np.random.default_rng(1).normal(0.0, 0.5, head.kernel.shape).astype("float32"))
-    model.save(folder / "vit.keras")
-    model.save_weights(folder / "vit.weights.h5")
-    np.savez(folder / "vit.npz", **original_arrays(**NPZ_SIZES))
+    folder = write_sources(tmp_path_factory.mktemp("damaged"))
     save_file({"patch_embed.proj.weight": np.ones((16, 3, 8, 8), np.float32)}, str(folder / "vit.safetensors"))
-    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(folder / "photo.png")
     return folder
 
 

@@ -1,43 +1,19 @@
 """What `keras-vit convert` and `--model` take: a keras_vit `.keras` file converts
 like a checkpoint, and a checkpoint given as a model is pointed to `--weights`."""
 
-import re
-
 import keras
 import numpy as np
 import pytest
-from PIL import Image
 
 import keras_vit
 from keras_vit.cli import main
 from tests.cli.console import keras_vit as run_script
-from tests.weights.original import original_arrays
-
-TINY = dict(image_size=16, patch_size=8, hidden_dim=16, num_layers=1, num_heads=2, mlp_dim=16)
-NPZ_SIZES = dict(patch=8, width=16, depth=1, heads=2, mlp=16, classes=5, image=16)
+from tests.cli.tiny_sources import TINY, assert_one_line, write_sources
 
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
-    """A tiny ViT with a random head as a `.keras` and a `.weights.h5` file, an
-    original `.npz` and a photo, each written once."""
-    folder = tmp_path_factory.mktemp("sources")
-    model = keras_vit.ViT(num_classes=5, **TINY)
-    head = model.get_layer("head")  # a builder's zero head would make every comparison vacuous
-    head.kernel.assign(np.random.default_rng(1).normal(0.0, 0.5, head.kernel.shape).astype("float32"))
-    model.save(folder / "vit.keras")
-    model.save_weights(folder / "vit.weights.h5")
-    np.savez(folder / "vit.npz", **original_arrays(**NPZ_SIZES))
-    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(folder / "photo.png")
-    return folder
-
-
-def _one_line(done, command, pattern, path):
-    """`done` failed with exit status 1 and the one stderr line `keras-vit COMMAND: <pattern>`."""
-    assert done.returncode == 1, done.stderr
-    lines = done.stderr.splitlines()
-    assert len(lines) == 1, done.stderr
-    assert re.fullmatch(f"keras-vit {command}: " + pattern.replace("{path}", re.escape(str(path))), lines[0]), lines[0]
+    return write_sources(tmp_path_factory.mktemp("sources"))
 
 
 def _predict_error(path, capsys, folder):
@@ -91,7 +67,7 @@ def test_convert_refuses_what_no_conversion_reads(folder, tmp_path, capsys):
 def test_predict_says_a_checkpoint_goes_through_weights(folder):
     path = folder / "vit.npz"
     done = run_script("predict", folder / "photo.png", "--model", path)
-    _one_line(
+    assert_one_line(
         done, "predict",
         r"{path} is a checkpoint, not a model: --model takes a \.keras file, an exported model \(\.tflite, \.onnx, "
         r"OpenVINO \.xml, \.pt2, or a SavedModel folder\) or a variant name such as B/16\. Pass a checkpoint as "
