@@ -20,7 +20,7 @@ from keras_vit.utils import progress
 FORMATS = {module.FORMAT: module for module in (saved_model, litert, onnx, openvino, torch_export)}
 ALIASES = {"saved_model": "tf_saved_model", "tflite": "litert", "pt2": "torch"}
 # Each format as the progress lines name it.
-LABELS = {"tf_saved_model": "a SavedModel", "litert": "LiteRT", "onnx": "ONNX", "openvino": "OpenVINO", "torch": ".pt2"}
+LABELS = {**requirements.NAMES, "tf_saved_model": "a SavedModel"}
 PRECISIONS = {name: module.PRECISIONS for name, module in FORMATS.items()}
 
 
