@@ -46,7 +46,7 @@ except ImportError:  # an --other-tree from before it
     bfloat16_note = lambda precision: None
 keras.config.set_dtype_policy("{policy}")
 note = bfloat16_note("{policy}")
-model = keras_vit.ViT(image_size={image_size}, num_layers={layers}, num_classes=1000, approximate_gelu=False)
+model = keras_vit.ViT(image_size={image_size}, num_layers={layers}, num_classes=1000, activation="gelu")
 images = np.random.default_rng(0).uniform(0, 255, ({batch}, {image_size}, {image_size}, 3)).astype("float32")
 def predict():
     return keras.ops.convert_to_numpy(model.predict_on_batch(images))

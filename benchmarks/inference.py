@@ -90,7 +90,7 @@ import numpy as np, keras, keras_vit
 from keras_vit.training.precision import bfloat16_note
 keras.config.set_dtype_policy("{policy}")
 note = bfloat16_note("{policy}")
-model = keras_vit.ViTB16(approximate_gelu={approximate})
+model = keras_vit.ViTB16(activation="{activation}")
 if "{quantize}":
     model.quantize("{quantize}")
 if {jit_compile}:
@@ -206,7 +206,7 @@ import numpy as np
 import keras_vit
 from keras_vit.export import export_model
 files = json.loads({files!r})
-model = keras_vit.ViTB16(approximate_gelu=False)
+model = keras_vit.ViTB16(activation="gelu")
 calibration = np.random.default_rng(1).uniform(0, 255, (32, 224, 224, 3)).astype("float32")
 for path, format, quantize, source in files:
     if os.path.exists(path):
@@ -220,7 +220,7 @@ for path, format, quantize, source in files:
         # The model under Keras' mixed_bfloat16 policy, traced as it computes: bf16 inside.
         import keras
         keras.config.set_dtype_policy("mixed_bfloat16")
-        export_model(keras_vit.ViTB16(approximate_gelu=False), path, format, verify=False)
+        export_model(keras_vit.ViTB16(activation="gelu"), path, format, verify=False)
         keras.config.set_dtype_policy("float32")
     else:
         export_model(model, path, format, precision=quantize, verify=False, representative_data=calibration)
@@ -271,7 +271,7 @@ POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16", "bf16-weights": "bfloat
 def keras_config(backend, precision, quantize="", approximate=False, jit_compile=False):
     """keras_vit's ViT-B/16 on `backend`, under the policy of `precision` (a key of
     POLICIES), optionally quantized or compiled with `jit_compile=True`."""
-    fields = {"policy": POLICIES[precision], "quantize": quantize, "approximate": approximate,
+    fields = {"policy": POLICIES[precision], "quantize": quantize, "activation": "gelu_tanh" if approximate else "gelu",
               "jit_compile": jit_compile}
     return {"KERAS_BACKEND": backend}, KERAS, fields
 

@@ -23,7 +23,7 @@ if "{precision}" == "bf16":
 note = bfloat16_note(keras.config.dtype_policy().name)
 if {ftz}:
     keras_vit.training.flush_denormals()  # as keras_vit.training.train does
-model = keras_vit.models.from_variant("{variant}", approximate_gelu=False)
+model = keras_vit.models.from_variant("{variant}", activation="gelu")
 model.compile(optimizer=keras.optimizers.AdamW(1e-4), loss=keras_vit.training.classification_loss())
 rng = np.random.default_rng(0)
 images = rng.uniform(0, 255, ({batch}, 224, 224, 3)).astype("float32")

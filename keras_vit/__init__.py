@@ -15,6 +15,23 @@ _BUILDERS = (
     "ViT", "ViTB16", "ViTB32", "ViTH14", "ViTHybrid", "ViTL16", "ViTL32", "ViTR26B32", "ViTR26S32",
     "ViTR50B16", "ViTR50L32", "ViTRTi16", "ViTS16", "ViTS32", "ViTTi16", "from_checkpoint",
     "ResNetV2", "ResNetV2R50x1", "ResNetV2R50x3", "ResNetV2R101x1", "ResNetV2R101x3", "ResNetV2R152x4",
+    # The paper's descendants (keras_vit.variants.FAMILY_VARIANTS).
+    "DeiTTi16",
+    "DeiTS16",
+    "DeiTB16",
+    "DINOv2S14",
+    "DINOv2B14",
+    "DINOv2L14",
+    "DINOv2g14",
+    "DINOv2S14Reg",
+    "DINOv2B14Reg",
+    "DINOv2L14Reg",
+    "DINOv2g14Reg",
+    "SigLIPB16",
+    "SigLIPSo400m14",
+    "CLIPB32",
+    "CLIPB16",
+    "CLIPL14",
 )
 _SUBPACKAGES = (
     "ablation", "config", "data", "evaluation", "export", "inspect", "layers", "models", "pretraining", "quantization",

@@ -9,12 +9,28 @@ from keras_vit.layers import names
 # The original checkpoints' input range: `pixels * SCALE + OFFSET` maps [0, 255] onto [-1, 1].
 SCALE = 1.0 / 127.5
 OFFSET = -1.0
+# What each family's checkpoints were trained on, as per-channel mean and std of
+# pixels in [0, 1]: the paper's and SigLIP's 0.5 (the [-1, 1] range above),
+# ImageNet's (DeiT, DINOv2) and OpenAI CLIP's.
+PAPER_MEAN = PAPER_STD = (0.5, 0.5, 0.5)
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+CLIP_MEAN, CLIP_STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
 
 
-def rescaling_layer():
-    """The layer that maps `[0, 255]` pixels to `[-1, 1]` inside a model, named
-    `"preprocessing"` as every keras_vit model with `include_preprocessing=True` has it."""
-    return keras.layers.Rescaling(SCALE, offset=OFFSET, name=names.PREPROCESSING)
+def rescaling_layer(mean=None, std=None):
+    """The layer that maps `[0, 255]` pixels to what a model's weights take,
+    named `"preprocessing"` as every keras_vit model with
+    `include_preprocessing=True` has it: `(pixels / 255 - mean) / std` per
+    channel; with `mean` and `std` None (or 0.5 everywhere), `[-1, 1]`."""
+    if _is_paper(mean, std):
+        return keras.layers.Rescaling(SCALE, offset=OFFSET, name=names.PREPROCESSING)
+    scale = [1.0 / (255.0 * s) for s in std]
+    offset = [-m / s for m, s in zip(mean, std)]
+    return keras.layers.Rescaling(scale, offset=offset, name=names.PREPROCESSING)
+
+
+def _is_paper(mean, std):
+    return all(values is None or all(v == 0.5 for v in values) for values in (mean, std))
 
 
 def includes_preprocessing(model):

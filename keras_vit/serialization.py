@@ -23,7 +23,10 @@ import sys
 # that defines it (tests/test_serialization.py checks this against the source).
 SERIALIZABLE = {
     "keras_vit>MultiHeadSelfAttention": "keras_vit.layers.attention",
+    "keras_vit>AttentionPooling": "keras_vit.layers.attention_pooling",
     "keras_vit>ClassToken": "keras_vit.layers.class_token",
+    "keras_vit>RegisterTokens": "keras_vit.layers.class_token",
+    "keras_vit>LayerScale": "keras_vit.layers.layer_scale",
     "keras_vit>PatchEmbedding": "keras_vit.layers.patch_embedding",
     "keras_vit>SequencePooling": "keras_vit.layers.pooling",
     "keras_vit>AddPositionEmbedding": "keras_vit.layers.position_embedding",

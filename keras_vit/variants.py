@@ -1,4 +1,5 @@
-"""The named models, as one table: the paper's sizes (Table 1) and its hybrids (Table 2).
+"""The named models, as one table: the paper's sizes (Table 1), its hybrids (Table 2)
+and its descendants (DeiT, DINOv2, SigLIP, CLIP) as published.
 
 Everything that lists models derives from `ALL_VARIANTS`: the builders
 (`keras_vit.ViTB16`, `keras_vit.ViTR50B16`, ...), lookup by name
@@ -33,6 +34,28 @@ class HybridVariant:
     num_layers: int
     num_heads: int
     mlp_dim: int
+
+
+@dataclasses.dataclass(frozen=True)
+class FamilyVariant:
+    """A descendant of the paper's ViT as published: its size, its family, its
+    default resolution and the `ViTConfig` options its family sets, as
+    `(field, value)` pairs (defaults a builder's caller may change; the size
+    is fixed)."""
+
+    family: str
+    patch_size: int
+    hidden_dim: int
+    num_layers: int
+    num_heads: int
+    mlp_dim: int
+    image_size: int
+    options: tuple = ()
+
+    @property
+    def size(self):
+        """The size fields, as a plain variant's `vars()` holds them."""
+        return {field: getattr(self, field) for field in SIZE_FIELDS}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,17 +99,68 @@ RESNET_VARIANTS = {
     "R101x3": ResNetVariant((3, 4, 23, 3), 3),
     "R152x4": ResNetVariant((3, 8, 36, 3), 4),
 }
+# The pixel statistics the families were trained with (keras_vit.preprocessing
+# holds the same numbers; this module imports nothing but the standard library).
+_IMAGENET = (("pixel_mean", (0.485, 0.456, 0.406)), ("pixel_std", (0.229, 0.224, 0.225)))
+_CLIP = (
+    ("pixel_mean", (0.48145466, 0.4578275, 0.40821073)),
+    ("pixel_std", (0.26862954, 0.26130258, 0.27577711)),
+)
+_HALF = (("pixel_mean", (0.5, 0.5, 0.5)), ("pixel_std", (0.5, 0.5, 0.5)))
+_DEIT = (("distillation_token", True), ("activation", "gelu"), ("layer_norm_epsilon", 1e-6),
+         ("resample_method", "bicubic_antialias"), *_IMAGENET)
+_DINOV2 = (("layer_scale_init", 1e-5), ("activation", "gelu"), ("layer_norm_epsilon", 1e-6),
+           ("resample_method", "bicubic_antialias"), ("include_top", False), *_IMAGENET)
+_DINOV2_G = tuple((k, "swiglu" if k == "activation" else v) for k, v in _DINOV2)
+_REGISTERS = (("num_registers", 4),)
+_SIGLIP = (("class_token", False), ("pooling", "map"), ("activation", "gelu_tanh"), ("layer_norm_epsilon", 1e-6),
+           ("resample_method", "bicubic"), ("include_top", False), *_HALF)
+_CLIP_OPTIONS = (("pre_norm", True), ("patch_bias", False), ("activation", "quick_gelu"),
+                 ("layer_norm_epsilon", 1e-5), ("resample_method", "bicubic"), ("include_top", False), *_CLIP)
+# The paper's descendants, with their published sizes: DeiT (Touvron et al.,
+# 2021; the distilled models), DINOv2 (Oquab et al., 2023; with registers:
+# Darcet et al., 2024), SigLIP (Zhai et al., 2023) and CLIP (Radford et al.,
+# 2021) image towers. DINOv2-g's MLP is SwiGLU, 4096 wide (2 x 4096 in its
+# first layer); SigLIP So400m's is 4304.
+FAMILY_VARIANTS = {
+    "DeiT-Ti/16": FamilyVariant("DeiT", 16, 192, 12, 3, 768, 224, _DEIT),
+    "DeiT-S/16": FamilyVariant("DeiT", 16, 384, 12, 6, 1536, 224, _DEIT),
+    "DeiT-B/16": FamilyVariant("DeiT", 16, 768, 12, 12, 3072, 224, _DEIT),
+    "DINOv2-S/14": FamilyVariant("DINOv2", 14, 384, 12, 6, 1536, 518, _DINOV2),
+    "DINOv2-B/14": FamilyVariant("DINOv2", 14, 768, 12, 12, 3072, 518, _DINOV2),
+    "DINOv2-L/14": FamilyVariant("DINOv2", 14, 1024, 24, 16, 4096, 518, _DINOV2),
+    "DINOv2-g/14": FamilyVariant("DINOv2", 14, 1536, 40, 24, 4096, 518, _DINOV2_G),
+    "DINOv2-S/14-reg": FamilyVariant("DINOv2", 14, 384, 12, 6, 1536, 518, _DINOV2 + _REGISTERS),
+    "DINOv2-B/14-reg": FamilyVariant("DINOv2", 14, 768, 12, 12, 3072, 518, _DINOV2 + _REGISTERS),
+    "DINOv2-L/14-reg": FamilyVariant("DINOv2", 14, 1024, 24, 16, 4096, 518, _DINOV2 + _REGISTERS),
+    "DINOv2-g/14-reg": FamilyVariant("DINOv2", 14, 1536, 40, 24, 4096, 518, _DINOV2_G + _REGISTERS),
+    "SigLIP-B/16": FamilyVariant("SigLIP", 16, 768, 12, 12, 3072, 224, _SIGLIP),
+    "SigLIP-So400m/14": FamilyVariant("SigLIP", 14, 1152, 27, 16, 4304, 224, _SIGLIP),
+    "CLIP-B/32": FamilyVariant("CLIP", 32, 768, 12, 12, 3072, 224, _CLIP_OPTIONS),
+    "CLIP-B/16": FamilyVariant("CLIP", 16, 768, 12, 12, 3072, 224, _CLIP_OPTIONS),
+    "CLIP-L/14": FamilyVariant("CLIP", 14, 1024, 24, 16, 4096, 224, _CLIP_OPTIONS),
+}
+ALL_VARIANTS.update(FAMILY_VARIANTS)
 VARIANTS = {name: size for name, size in ALL_VARIANTS.items() if isinstance(size, Variant)}
 HYBRID_VARIANTS = {name: size for name, size in ALL_VARIANTS.items() if isinstance(size, HybridVariant)}
 
 
 def is_hybrid(variant):
     """Whether `variant` (a key of `ALL_VARIANTS`) has a ResNet stem."""
-    return "+" in variant
+    return isinstance(ALL_VARIANTS.get(variant), HybridVariant)
+
+
+def is_family(variant):
+    """Whether `variant` (a key of `ALL_VARIANTS`) is one of the paper's descendants."""
+    return variant in FAMILY_VARIANTS
 
 
 def builder_name(variant):
-    """ "B/16" -> "ViTB16", "R50+B/16" -> "ViTR50B16": the builder's name."""
+    """ "B/16" -> "ViTB16", "R50+B/16" -> "ViTR50B16", "DINOv2-S/14-reg" ->
+    "DINOv2S14Reg": the builder's name."""
+    if is_family(variant):
+        family, size = variant.split("-", 1)
+        return family + size.replace("/", "").replace("-reg", "Reg")
     return "ViT" + variant.replace("+", "").replace("/", "")
 
 
@@ -96,12 +170,27 @@ def resnet_builder_name(variant):
 
 
 def model_name(variant):
-    """ "B/16" -> "vit_b16", "R50+B/16" -> "vit_r50_b16": the built model's name."""
+    """ "B/16" -> "vit_b16", "R50+B/16" -> "vit_r50_b16", "DINOv2-S/14-reg" ->
+    "dinov2_s14_reg": the built model's name."""
+    if is_family(variant):
+        return variant.lower().replace("-", "_").replace("/", "")
     return "vit_" + variant.lower().replace("+", "_").replace("/", "")
 
 
+def build_arguments(variant):
+    """The builder arguments a variant fixes (its size) and, for a family
+    variant, those it sets by default (its resolution and family options)."""
+    size = ALL_VARIANTS[variant]
+    if not is_family(variant):
+        return vars(size), {}
+    return size.size, {"image_size": size.image_size, **dict(size.options)}
+
+
 def title(variant):
-    """ "B/16" -> "ViT-B/16", "R50+B/16" -> "R50+ViT-B/16": the paper's name."""
+    """ "B/16" -> "ViT-B/16", "R50+B/16" -> "R50+ViT-B/16", "DeiT-B/16" -> "DeiT-B/16":
+    the paper's name, or the family's."""
+    if is_family(variant):
+        return variant
     if is_hybrid(variant):
         stem, transformer = variant.split("+")
         return f"{stem}+ViT-{transformer}"
@@ -114,10 +203,23 @@ def size_fields(resnet_layers):
 
 
 def find(size):
-    """The variant whose size is `size` (a dict of its size fields), or None."""
+    """The paper's variant whose size is `size` (a dict of its size fields), or
+    None (a family variant of the same size, such as DeiT-B/16, is no match:
+    its options are not in `size`)."""
     for name, variant in ALL_VARIANTS.items():
-        if vars(variant) == dict(size):
+        if not is_family(name) and vars(variant) == dict(size):
             return name
+    return None
+
+
+def heads_of(hidden_dim, num_layers):
+    """The heads of the published sizes of this width and depth, or None."""
+    for variant in ALL_VARIANTS.values():
+        if not isinstance(variant, HybridVariant) and (variant.hidden_dim, variant.num_layers) == (
+            hidden_dim,
+            num_layers,
+        ):
+            return variant.num_heads
     return None
 
 

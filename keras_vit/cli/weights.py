@@ -30,9 +30,10 @@ def run_list(args):
     if args.json:
         print(json.dumps(rows, indent=1))
         return
-    print(f"{'variant':8s} {'name':30s} {'classes':>7s} {'size':>4s}  url")
+    print(f"{'variant':16s} {'name':28s} {'classes':>7s} {'size':>4s}  url")
     for row in rows:
-        print(f"{row['variant']:8s} {row['name']:30s} {row['num_classes']:7d} {row['image_size']:4d}  {row['url']}")
+        classes = "-" if row["num_classes"] is None else str(row["num_classes"])
+        print(f"{row['variant']:16s} {row['name']:28s} {classes:>7s} {row['image_size']:4d}  {row['url']}")
 
 
 def run_verify(args):
@@ -54,7 +55,7 @@ def run_verify(args):
     for entry in entries:
         status, detail = _verify(os.path.join(folder, entry.filename), entry.sha256)
         counts[status] += 1
-        print(f"{entry.variant:8s} {entry.name:30s} {status}{detail}")
+        print(f"{entry.variant:16s} {entry.name:28s} {status}{detail}")
     print(f"{counts['ok']} ok, {counts['corrupt']} corrupt (deleted), {counts['not cached']} not cached in {folder}")
     return 1 if counts["corrupt"] else 0
 

@@ -1,8 +1,11 @@
 """The Vision Transformer's building blocks as serializable Keras 3 layers."""
 
+from keras_vit.layers.activations import ACTIVATIONS
 from keras_vit.layers.attention import MultiHeadSelfAttention
-from keras_vit.layers.class_token import ClassToken
+from keras_vit.layers.attention_pooling import AttentionPooling
+from keras_vit.layers.class_token import ClassToken, RegisterTokens
 from keras_vit.layers.grid import GridLayer
+from keras_vit.layers.layer_scale import LayerScale
 from keras_vit.layers.patch_embedding import PatchEmbedding
 from keras_vit.layers.pooling import POOLINGS, SequencePooling
 from keras_vit.layers.position_embedding import (
@@ -28,18 +31,22 @@ from keras_vit.layers.token_map import TokenMap
 from keras_vit.layers.transformer_block import TransformerBlock
 
 __all__ = [
+    "ACTIVATIONS",
     "AddPositionEmbedding",
     "AddPositionEmbedding2D",
     "AddSinCosPositionEmbedding2D",
+    "AttentionPooling",
     "BottleneckUnit",
     "ClassToken",
     "GridLayer",
+    "LayerScale",
     "MaxPooling2DSame",
     "MultiHeadSelfAttention",
     "NoPositionEmbedding",
     "PatchEmbedding",
     "PreActBottleneckUnit",
     "PreActResNetStage",
+    "RegisterTokens",
     "POOLINGS",
     "LEARNED_KINDS",
     "POSITION_EMBEDDINGS",

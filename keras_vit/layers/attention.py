@@ -7,7 +7,7 @@ from keras_vit.layers.interpolation import resize_offsets
 from keras_vit.layers.fast_path import attend, contract, project
 from keras_vit.layers.quantized_policy import quantized_dtype_config, sublayer_policy
 from keras_vit.utils.resample import resample_relative_embedding
-from keras_vit.utils.validation import check_heads, check_positive_int, check_rate
+from keras_vit.utils.validation import check_bool, check_heads, check_positive_int, check_rate
 
 # The projections' layer names, which are also their checkpoint weight paths.
 PROJECTIONS = ("query", "key", "value", "out")
@@ -50,6 +50,8 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         dropout_rate: float. Dropout on the attention weights. Defaults to 0.
         relative_position_tokens: int or None. The sequence length `T` of the
             relative position embeddings; None for none. Defaults to None.
+        qkv_bias: bool. Whether the query, key and value projections have a
+            bias (the output projection always has one). Defaults to True.
         **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -72,8 +74,9 @@ class MultiHeadSelfAttention(keras.layers.Layer):
     ((1, 5, 8), (1, 2, 5, 5))
     """
 
-    def __init__(self, num_heads, dropout_rate=0.0, relative_position_tokens=None, **kwargs):
+    def __init__(self, num_heads, dropout_rate=0.0, relative_position_tokens=None, qkv_bias=True, **kwargs):
         super().__init__(**kwargs)
+        self.qkv_bias = check_bool("qkv_bias", qkv_bias)
         self.num_heads = check_positive_int("num_heads", num_heads)
         self.dropout_rate = check_rate("dropout_rate", dropout_rate)
         self.relative_position_tokens = None
@@ -88,7 +91,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         heads, size = self.num_heads, self.head_dim
         for name in PROJECTIONS[:3]:
             projection = self._projection(
-                name, "btd,dhk->bthk", (None, heads, size), "hk", (heads + size) / 2
+                name, "btd,dhk->bthk", (None, heads, size), "hk" if self.qkv_bias else None, (heads + size) / 2
             )
             projection.build(input_shape)
             setattr(self, name, projection)
@@ -201,6 +204,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
             num_heads=self.num_heads,
             dropout_rate=self.dropout_rate,
             relative_position_tokens=self.relative_position_tokens,
+            qkv_bias=self.qkv_bias,
         )
         if self.built:
             config.update(quantized_dtype_config(self, self.projections()))

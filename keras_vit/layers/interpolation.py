@@ -12,6 +12,9 @@ branch:
 - `"bicubic"`: cubic convolution (a = -0.75) on half-pixel centres with the
   edges clamped (timm's and `torch.nn.functional.interpolate`'s): the kernel
   is evaluated on two extra samples past each edge, then folded onto the edge.
+- `"bicubic_antialias"`: PIL's cubic filter (a = -0.5) over the source
+  samples, stretched by the downscaling factor, rows renormalised (PyTorch's
+  `interpolate(..., antialias=True)`, DINOv2's and timm's).
 
 At the built size either matrix is the identity, exactly, so a dynamic model
 called at the size it was built for computes what the static model computes.
@@ -46,6 +49,8 @@ def interpolation_matrix(size_in, size_out, method="zoom"):
         step = (size_in - 1) / ops.maximum(last, 1.0)
         taps = ops.convert_to_tensor(np.arange(size_in, dtype="float32"))
         return ops.relu(1.0 - ops.abs(target[:, None] * step - taps[None, :]))
+    if method == "bicubic_antialias":
+        return _antialiased(target, last + 1.0, size_in)
     coords = (target + 0.5) * (size_in / (last + 1.0)) - 0.5
     taps = ops.convert_to_tensor(np.arange(-2, size_in + 2, dtype="float32"))
     weights = _cubic(ops.abs(coords[:, None] - taps[None, :]))
@@ -54,11 +59,18 @@ def interpolation_matrix(size_in, size_out, method="zoom"):
     return ops.matmul(weights, ops.convert_to_tensor(fold))
 
 
-def _cubic(distance):
-    a = _CUBIC_A
+def _antialiased(target, size_out, size_in):
+    scale = size_in / size_out
+    stretch = ops.minimum(1.0, size_out / size_in)
+    taps = ops.convert_to_tensor(np.arange(size_in, dtype="float32") + 0.5)
+    weights = _cubic(ops.abs((taps[None, :] - scale * (target[:, None] + 0.5)) * stretch), a=-0.5)
+    return weights / ops.sum(weights, axis=1, keepdims=True)
+
+
+def _cubic(distance, a=_CUBIC_A):
     near = ((a + 2) * distance - (a + 3)) * distance**2 + 1
     far = ((a * distance - 5 * a) * distance + 8 * a) * distance - 4 * a
-    return ops.where(distance <= 1, near, ops.where(distance < 2, far, 0.0))
+    return ops.where(distance < 1, near, ops.where(distance < 2, far, 0.0))
 
 
 def same_size(size, built):

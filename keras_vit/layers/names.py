@@ -13,12 +13,19 @@ ROOT_CONV = "conv_root"
 PATCH_EMBEDDING = "embedding"
 PATCH_TOKENS = "patch_tokens"
 CLASS_TOKEN = "cls"
+DISTILLATION_TOKEN = "dist"
+REGISTERS = "registers"
+PRE_NORM = "pre_norm"
 POSITION_EMBEDDING = "pos_embedding"
 SHARED_POSITION_EMBEDDING = "pos_embedding_shared"
 ENCODER_NORM = "encoder_norm"
 POOLING = "pooling"
 PRE_LOGITS = "pre_logits"
+PROJECTION = "projection"
 HEAD = "head"
+# DeiT's second pooling and head, on the distillation token.
+DISTILLATION_POOLING = "pooling_dist"
+DISTILLATION_HEAD = "head_dist"
 
 
 def block(index):

@@ -24,6 +24,8 @@ class PatchEmbedding(keras.layers.Layer):
         hidden_dim: int. Width `D` of each token.
         flatten: bool. Return the tokens `(batch, N, D)`; False returns the
             map `(batch, H / P, W / P, D)`. Defaults to True.
+        use_bias: bool. Whether the projection has a bias (CLIP's has none).
+            Defaults to True.
         **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -46,8 +48,9 @@ class PatchEmbedding(keras.layers.Layer):
     (2, 4, 3, 8)
     """
 
-    def __init__(self, patch_size, hidden_dim, flatten=True, **kwargs):
+    def __init__(self, patch_size, hidden_dim, flatten=True, use_bias=True, **kwargs):
         super().__init__(**kwargs)
+        self.use_bias = check_bool("use_bias", use_bias)
         self.patch_size = check_positive_int("patch_size", patch_size)
         self.hidden_dim = check_positive_int("hidden_dim", hidden_dim)
         self.flatten = check_bool("flatten", flatten)
@@ -61,14 +64,15 @@ class PatchEmbedding(keras.layers.Layer):
             shape=(size, size, self.num_channels, self.hidden_dim),
             initializer="lecun_normal",
         )
-        self.bias = self.add_weight(
-            name="bias", shape=(self.hidden_dim,), initializer="zeros"
-        )
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight(name="bias", shape=(self.hidden_dim,), initializer="zeros")
 
     def call(self, images):
         self._check_shape(images.shape)
         features = convolve(images, self.kernel, self.patch_size)
-        features = features + self.bias
+        if self.bias is not None:
+            features = features + self.bias
         if not self.flatten:
             return features
         batch = ops.shape(features)[0]
@@ -83,7 +87,9 @@ class PatchEmbedding(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(patch_size=self.patch_size, hidden_dim=self.hidden_dim, flatten=self.flatten)
+        config.update(
+            patch_size=self.patch_size, hidden_dim=self.hidden_dim, flatten=self.flatten, use_bias=self.use_bias
+        )
         return config
 
     def _check_shape(self, shape):

@@ -5,8 +5,12 @@ from keras import ops
 
 from keras_vit.utils.validation import check_choice, check_non_negative_int
 
-# How a sequence becomes one vector; builders take these as `pooling`.
-POOLINGS = ("token", "gap")
+# How a sequence becomes one vector; builders take these as `pooling`: the
+# class token, the mean of the patch tokens, or multi-head attention pooling
+# (`keras_vit.layers.AttentionPooling`).
+POOLINGS = ("token", "gap", "map")
+# The poolings of `SequencePooling`.
+TOKEN_POOLINGS = ("token", "gap")
 
 
 @keras.saving.register_keras_serializable(package="keras_vit")
@@ -14,10 +18,12 @@ class SequencePooling(keras.layers.Layer):
     """Takes the class token's state or averages the patch tokens (paper Eq. 4, App. D.3).
 
     Args:
-        mode: str. `"token"` returns token 0; `"gap"` returns the mean of the
-            tokens after the first `num_prefix_tokens`. Defaults to `"token"`.
+        mode: str. `"token"` returns token `index`; `"gap"` returns the mean of
+            the tokens after the first `num_prefix_tokens`. Defaults to `"token"`.
         num_prefix_tokens: int. Leading non-patch tokens that `"gap"` leaves
-            out. Defaults to 0.
+            out (class, distillation and register tokens). Defaults to 0.
+        index: int. The token `"token"` returns: 0, the class token, or 1,
+            DeiT's distillation token. Defaults to 0.
         **kwargs: Base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -36,14 +42,15 @@ class SequencePooling(keras.layers.Layer):
     [[3.0, 4.0]]
     """
 
-    def __init__(self, mode="token", num_prefix_tokens=0, **kwargs):
+    def __init__(self, mode="token", num_prefix_tokens=0, index=0, **kwargs):
         super().__init__(**kwargs)
-        self.mode = check_choice("mode", mode, POOLINGS)
+        self.mode = check_choice("mode", mode, TOKEN_POOLINGS)
         self.num_prefix_tokens = check_non_negative_int("num_prefix_tokens", num_prefix_tokens)
+        self.index = check_non_negative_int("index", index)
 
     def call(self, tokens):
         if self.mode == "token":
-            return tokens[:, 0]
+            return tokens[:, self.index]
         return ops.mean(tokens[:, self.num_prefix_tokens :], axis=1)
 
     def compute_output_shape(self, input_shape):
@@ -51,5 +58,5 @@ class SequencePooling(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(mode=self.mode, num_prefix_tokens=self.num_prefix_tokens)
+        config.update(mode=self.mode, num_prefix_tokens=self.num_prefix_tokens, index=self.index)
         return config

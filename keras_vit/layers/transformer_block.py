@@ -5,11 +5,13 @@ import functools
 import keras
 from keras import ops
 
+from keras_vit.layers.activations import ACTIVATIONS, expansion, mlp_activation
 from keras_vit.layers.attention import MultiHeadSelfAttention, attention_output_spec
 from keras_vit.layers.fast_path import normalize, project
+from keras_vit.layers.layer_scale import LayerScale
 from keras_vit.layers.stochastic_depth import StochasticDepth
 from keras_vit.layers.quantized_policy import quantized_dtype_config, sublayer_policy
-from keras_vit.utils.validation import check_bool, check_heads, check_positive_int, check_rate
+from keras_vit.utils.validation import check_bool, check_choice, check_heads, check_positive_int, check_rate
 
 
 @keras.saving.register_keras_serializable(package="keras_vit")
@@ -18,7 +20,10 @@ class TransformerBlock(keras.layers.Layer):
 
     `x = x + MSA(LN(x)); x = x + MLP(LN(x))`, with `MLP = Dense(mlp_dim) -> GELU
     -> Dense(hidden_dim)` and dropout after the attention and after each MLP
-    Dense, as in the original implementation.
+    Dense, as in the original implementation. The ViT family's options: the
+    MLP's `activation` (a gated SwiGLU MLP for DINOv2-g), LayerScale on both
+    branches (`x = x + ls1 * MSA(LN(x))`, DINOv2) and query, key and value
+    projections without bias.
 
     `model.quantize(mode)` quantizes the attention's projections and both MLP
     `Dense` layers; the block's config then carries their quantized dtype
@@ -32,9 +37,16 @@ class TransformerBlock(keras.layers.Layer):
         attention_dropout_rate: float. Dropout on the attention weights.
             Defaults to 0.
         layer_norm_epsilon: float. LayerNorm epsilon. Defaults to 1e-6.
-        approximate_gelu: bool. Use the tanh approximation of GELU, as the
-            original implementation's `nn.gelu` does; False for the exact,
-            erf-based GELU. Defaults to True.
+        activation: str. The MLP's activation, one of
+            `keras_vit.layers.activations.ACTIVATIONS`: `"gelu_tanh"` (the
+            original implementation's tanh approximation), `"gelu"` (exact),
+            `"quick_gelu"` (CLIP) or `"swiglu"` (a gated MLP whose first
+            `Dense` has `2 * mlp_dim` units). Defaults to `"gelu_tanh"`.
+        layer_scale_init: float or None. LayerScale (`ls1`, `ls2`) on both
+            residual branches, each channel's scale starting at this value;
+            None for none. Defaults to None.
+        qkv_bias: bool. Whether the query, key and value projections have a
+            bias. Defaults to True.
         stochastic_depth_rate: float. Probability of dropping each residual
             branch for an example while training (`StochasticDepth`).
             Defaults to 0.
@@ -78,10 +90,12 @@ class TransformerBlock(keras.layers.Layer):
         dropout_rate=0.0,
         attention_dropout_rate=0.0,
         layer_norm_epsilon=1e-6,
-        approximate_gelu=True,
+        activation="gelu_tanh",
         stochastic_depth_rate=0.0,
         relative_position_tokens=None,
         remat=False,
+        layer_scale_init=None,
+        qkv_bias=True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -97,7 +111,16 @@ class TransformerBlock(keras.layers.Layer):
                 f"Received: layer_norm_epsilon={layer_norm_epsilon!r}"
             )
         self.layer_norm_epsilon = float(layer_norm_epsilon)
-        self.approximate_gelu = bool(approximate_gelu)
+        self.activation = check_choice("activation", activation, ACTIVATIONS)
+        if layer_scale_init is not None and not (
+            isinstance(layer_scale_init, (int, float)) and not isinstance(layer_scale_init, bool) and layer_scale_init > 0
+        ):
+            raise ValueError(
+                "`layer_scale_init` must be None or a positive number. "
+                f"Received: layer_scale_init={layer_scale_init!r}"
+            )
+        self.layer_scale_init = None if layer_scale_init is None else float(layer_scale_init)
+        self.qkv_bias = check_bool("qkv_bias", qkv_bias)
         self.stochastic_depth_rate = check_rate("stochastic_depth_rate", stochastic_depth_rate)
         self.relative_position_tokens = None
         if relative_position_tokens is not None:
@@ -121,14 +144,21 @@ class TransformerBlock(keras.layers.Layer):
             self.num_heads,
             self.attention_dropout_rate,
             relative_position_tokens=self.relative_position_tokens,
+            qkv_bias=self.qkv_bias,
             name="attn",
             dtype=sublayer_policy(self, "attn"),
         )
         self.norm2 = keras.layers.LayerNormalization(epsilon=eps, name="norm2", dtype=policy)
-        self.mlp_fc1 = self._dense(self.mlp_dim, "mlp_fc1")
+        self.mlp_fc1 = self._dense(self.mlp_dim * expansion(self.activation), "mlp_fc1")
         self.mlp_fc2 = self._dense(hidden_dim, "mlp_fc2")
         self.dropout = keras.layers.Dropout(self.dropout_rate, dtype=policy)
         self.drop_branch = StochasticDepth(self.stochastic_depth_rate, dtype=policy)
+        self.ls1 = self.ls2 = None
+        if self.layer_scale_init is not None:
+            self.ls1 = LayerScale(self.layer_scale_init, name="ls1", dtype=policy)
+            self.ls2 = LayerScale(self.layer_scale_init, name="ls2", dtype=policy)
+            self.ls1.build(input_shape)
+            self.ls2.build(input_shape)
         # Built here, weights or not: functional models state the block's
         # output (`compute_output_spec`) without calling it.
         for layer in (self.norm1, self.attn, self.norm2, self.mlp_fc1, self.dropout, self.drop_branch):
@@ -174,18 +204,21 @@ class TransformerBlock(keras.layers.Layer):
         )
         if return_attention_scores:
             attended, weights = attended
-        tokens = tokens + self._residual(attended, training)
+        tokens = tokens + self._residual(attended, self.ls1, training)
         hidden = project(self.mlp_fc1, normalize(self.norm2, tokens))
-        hidden = ops.gelu(hidden, approximate=self.approximate_gelu)
+        hidden = mlp_activation(hidden, self.activation)
         hidden = project(self.mlp_fc2, _drop(self.dropout, hidden, training))
-        tokens = tokens + self._residual(hidden, training)
+        tokens = tokens + self._residual(hidden, self.ls2, training)
         return (tokens, weights) if return_attention_scores else tokens
 
     def compute_output_spec(self, tokens, training=None, return_attention_scores=False):
         return attention_output_spec(self, tokens, return_attention_scores)
 
-    def _residual(self, branch, training):
-        return _drop(self.drop_branch, _drop(self.dropout, branch, training), training)
+    def _residual(self, branch, layer_scale, training):
+        branch = _drop(self.dropout, branch, training)
+        if layer_scale is not None:
+            branch = layer_scale(branch)
+        return _drop(self.drop_branch, branch, training)
 
     def get_config(self):
         config = super().get_config()
@@ -195,14 +228,23 @@ class TransformerBlock(keras.layers.Layer):
             dropout_rate=self.dropout_rate,
             attention_dropout_rate=self.attention_dropout_rate,
             layer_norm_epsilon=self.layer_norm_epsilon,
-            approximate_gelu=self.approximate_gelu,
+            activation=self.activation,
             stochastic_depth_rate=self.stochastic_depth_rate,
             relative_position_tokens=self.relative_position_tokens,
             remat=self.remat,
+            layer_scale_init=self.layer_scale_init,
+            qkv_bias=self.qkv_bias,
         )
         if self.built:
             config.update(quantized_dtype_config(self, self.projections()))
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if "approximate_gelu" in config:  # written before `activation` replaced it
+            config["activation"] = "gelu_tanh" if config.pop("approximate_gelu") else "gelu"
+        return super().from_config(config)
 
 
 def _drops(layer, training):

@@ -17,7 +17,7 @@ from keras_vit.models.resnet_v2 import ResNetV2
 from keras_vit.models.vit_builder import ViT, build_vit
 from keras_vit.weights import registry
 from keras_vit.weights.formats import keras_file
-from keras_vit.weights.reader import read_checkpoint
+from keras_vit.weights.reader import CHECKPOINT_SUFFIXES, KERAS_SUFFIXES, read_checkpoint
 from keras_vit.weights.load import load_weights
 
 _DOC = """Builds {title}: {description}.
@@ -40,12 +40,12 @@ _DOC = """Builds {title}: {description}.
 
 def from_variant(variant, weights=None, **kwargs):
     """Builds the model named `variant` (a key of `keras_vit.variants.ALL_VARIANTS`,
-    such as "B/16" or "R50+B/16")."""
+    such as "B/16", "R50+B/16" or "DINOv2-S/14-reg")."""
     if variant not in variants.ALL_VARIANTS:
         raise ValueError(
             f"`variant` must be one of {sorted(variants.ALL_VARIANTS)}. Received: variant={variant!r}"
         )
-    size = vars(variants.ALL_VARIANTS[variant])
+    size, defaults = variants.build_arguments(variant)
     fixed = sorted(set(kwargs) & set(size))
     if fixed:
         raise ValueError(
@@ -53,7 +53,22 @@ def from_variant(variant, weights=None, **kwargs):
             f"for another size. Received: {', '.join(f'{k}={kwargs[k]!r}' for k in fixed)}"
         )
     kwargs.setdefault("name", variants.model_name(variant))
+    if variants.is_family(variant):
+        weights = _family_weights(variant, weights)
+        if weights is not None:
+            defaults.pop("image_size")  # the weights' resolution, unless given
+        kwargs = {**defaults, **kwargs}
     return _generic(variant)(**size, weights=weights, **kwargs)
+
+
+def _family_weights(variant, weights):
+    """A family variant's published weights by name; paths and entries as they are.
+    (The generic builder looks names up by size, which DeiT-B/16 shares with ViT-B/16.)"""
+    if not isinstance(weights, str) or os.path.exists(weights) or os.sep in weights:
+        return weights
+    if weights.endswith((*CHECKPOINT_SUFFIXES, *KERAS_SUFFIXES)):
+        return weights
+    return registry.get(variant, weights)
 
 
 def _generic(variant):
@@ -66,6 +81,9 @@ def _description(variant):
         f"{size.num_layers} layers, width {size.hidden_dim}, MLP {size.mlp_dim}, {size.num_heads} heads, "
         f"{size.patch_size}x{size.patch_size} patches"
     )
+    if variants.is_family(variant):
+        options = ", ".join(f"{field}={value!r}" for field, value in size.options)
+        return f"a {size.family} image model: {transformer}, at {size.image_size} px by default; {options}"
     if not variants.is_hybrid(variant):
         return transformer
     stages = f"stages {size.resnet_layers}" if size.resnet_layers else "the root alone"
@@ -77,10 +95,16 @@ def _description(variant):
 
 def _signature(variant):
     """The generic builder's keyword arguments less the size the variant fixes, all
-    keyword-only, `weights` first: what `help()` and editors show for a named builder."""
-    fixed = set(vars(variants.ALL_VARIANTS[variant]))
+    keyword-only, `weights` first, a family's own defaults shown: what `help()`
+    and editors show for a named builder."""
+    fixed, defaults = variants.build_arguments(variant)
     generic = inspect.signature(_generic(variant)).parameters.values()
-    rest = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in generic if p.name not in fixed | {"weights"}]
+    rest = [
+        # The resolution stays None: the weights', else the variant's.
+        p.replace(kind=inspect.Parameter.KEYWORD_ONLY, default=defaults.get(p.name, p.default) if p.name != "image_size" else None)
+        for p in generic
+        if p.name not in set(fixed) | {"weights"}
+    ]
     weights = inspect.Parameter("weights", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)
     return inspect.Signature([weights, *rest])
 
@@ -97,7 +121,7 @@ def _builder(variant):
         description=_description(variant),
         names=published,
         generic=_generic(variant).__name__,
-        fixed=", ".join(f"`{field}`" for field in vars(variants.ALL_VARIANTS[variant])),
+        fixed=", ".join(f"`{field}`" for field in variants.build_arguments(variant)[0]),
     )
     return build
 
@@ -118,6 +142,24 @@ ViTR26S32 = BUILDERS["R26+S/32"]
 ViTR26B32 = BUILDERS["R26+B/32"]
 ViTR50B16 = BUILDERS["R50+B/16"]
 ViTR50L32 = BUILDERS["R50+L/32"]
+DeiTTi16 = BUILDERS["DeiT-Ti/16"]
+DeiTS16 = BUILDERS["DeiT-S/16"]
+DeiTB16 = BUILDERS["DeiT-B/16"]
+DINOv2S14 = BUILDERS["DINOv2-S/14"]
+DINOv2B14 = BUILDERS["DINOv2-B/14"]
+DINOv2L14 = BUILDERS["DINOv2-L/14"]
+DINOv2g14 = BUILDERS["DINOv2-g/14"]
+DINOv2S14Reg = BUILDERS["DINOv2-S/14-reg"]
+DINOv2B14Reg = BUILDERS["DINOv2-B/14-reg"]
+DINOv2L14Reg = BUILDERS["DINOv2-L/14-reg"]
+DINOv2g14Reg = BUILDERS["DINOv2-g/14-reg"]
+SigLIPB16 = BUILDERS["SigLIP-B/16"]
+SigLIPSo400m14 = BUILDERS["SigLIP-So400m/14"]
+CLIPB32 = BUILDERS["CLIP-B/32"]
+CLIPB16 = BUILDERS["CLIP-B/16"]
+CLIPL14 = BUILDERS["CLIP-L/14"]
+# The family builders' names, in the table's order.
+FAMILY_BUILDERS = tuple(variants.builder_name(variant) for variant in variants.FAMILY_VARIANTS)
 
 
 def build_model(name, weights=None, **kwargs):
@@ -167,16 +209,23 @@ def _load_model_file(path, weights, kwargs):
     return model
 
 
-def from_checkpoint(path, resample_method=None, **overrides):
+def from_checkpoint(path, resample_method=None, projection=False, **overrides):
     """Builds the model a checkpoint file describes and loads it.
 
     The architecture (patch size, width, depth, heads, MLP width, pre-logits,
-    classes, pooling, GELU and LayerNorm epsilon of the source) comes from the
-    file alone. timm files fuse query, key and value, which hides the number of
+    classes, pooling, activation and LayerNorm epsilon of the source, and the
+    ViT family's parts: distillation token, registers, LayerScale, CLIP's
+    LayerNorm before the encoder, attention pooling, pixel mean and std) comes
+    from the file alone. transformers folders of the model types `vit`,
+    `deit`, `dinov2`, `dinov2_with_registers`, `siglip_vision_model` and
+    `clip_vision_model` (and the image tower of a full `siglip` or `clip`
+    checkpoint, whose text tower is skipped and reported) and timm hub
+    folders of the same families load; with `include_top=False` the model
+    returns what the original returns as `pooler_output`. timm files fuse query, key and value, which hides the number of
     heads: it is read from timm's `config.json` beside the file or from the
     variant table for the paper's sizes, and any other size is refused unless
-    `num_heads` is passed. Keys the ViT has no place for (LayerScale, register
-    tokens, ...) are refused too: the model would compute something else. `overrides`
+    `num_heads` is passed. Keys keras_vit has no place for (qk-norm, a LayerNorm
+    after pooling, ...) are refused too: the model would compute something else. `overrides`
     change any builder argument, e.g. `image_size=384` (the position
     embeddings are resampled) or `num_classes=37` (a fresh
     zero-initialised head). An original hybrid `.npz` (a ResNet stem under
@@ -190,9 +239,16 @@ def from_checkpoint(path, resample_method=None, **overrides):
     Args:
         path: str. An original `.npz`, a timm `.safetensors`/`.pth`/`.bin`, a
             HF model folder, or a keras_vit `.keras` file.
-        resample_method: str or None. `"zoom"` or `"bicubic"`, for the position
-            embeddings on load and, with `dynamic_image_size=True`, at every
-            call. Defaults to None: `"zoom"`, or a `.keras` file's own.
+        resample_method: str or None. `"zoom"`, `"bicubic"` or
+            `"bicubic_antialias"`, for the position embeddings on load and,
+            with `dynamic_image_size=True`, at every call. Defaults to None:
+            the family's own for the ViT family's files (`keras_vit.ViT`'s
+            `resample_method`), a `.keras` file's own, else `"zoom"`.
+        projection: bool. For a CLIP image tower with its projection
+            (`visual_projection`): end in it, so that the model returns
+            CLIP's `image_embeds`. False ends at the pooled, normalised class
+            token (`pooler_output`) and leaves the projection out, saying so.
+            Defaults to False.
         **overrides: keyword arguments of `keras_vit.ViT` (or
             `keras_vit.ViTHybrid` for a hybrid, `keras_vit.ResNetV2` for BiT).
 
@@ -217,7 +273,14 @@ def from_checkpoint(path, resample_method=None, **overrides):
     # What the file fixes; what it implies (resolution, classes, ...) the builder resolves.
     fixed = {key: value for key, value in architecture.items() if key not in IMPLIED_BY_CHECKPOINTS}
     builder = ViT if architecture.get("resnet_layers") is None else ViTHybrid
-    return builder(**{**fixed, **overrides}, weights=checkpoint, resample_method=resample_method or "zoom")
+    if not projection:
+        fixed["projection_dim"] = None  # CLIP's projection loads only when asked for
+    elif architecture.get("projection_dim") is None:
+        raise ValueError(
+            f"projection=True asks for CLIP's image projection, and {path} has none "
+            "('visual_projection.weight' in transformers, a CLIP tower's 'head' in timm)."
+        )
+    return builder(**{**fixed, **overrides}, weights=checkpoint, resample_method=resample_method)
 
 
 def _from_saved_model(path, resample_method, overrides):

@@ -6,6 +6,7 @@ import numbers
 
 import keras
 
+from keras_vit.layers.activations import ACTIVATIONS, expansion
 from keras_vit.layers.pooling import POOLINGS
 from keras_vit.layers.position_embedding import (
     LEARNED_KINDS,
@@ -35,6 +36,10 @@ class ViTConfig(FrozenConfig):
     None for the plain ViT and the units per ResNet stage for a hybrid, whose
     patches are cut from the stem's feature map (paper Section 3.1). `remat`
     changes no weight and no output, only what the backward pass keeps.
+
+    The fields after `remat` are the options of the paper's descendants
+    (DeiT, DINOv2, SigLIP, CLIP); their defaults give the paper's ViT.
+    `pixel_mean` and `pixel_std` None stand for 0.5 on every channel.
     """
 
     image_size: tuple = (224, 224)
@@ -53,7 +58,7 @@ class ViTConfig(FrozenConfig):
     dropout_rate: float = 0.0
     attention_dropout_rate: float = 0.0
     stochastic_depth_rate: float = 0.0
-    approximate_gelu: bool = True
+    activation: str = "gelu_tanh"
     layer_norm_epsilon: float = 1e-6
     position_embedding: str = "learned_1d"
     position_embedding_placement: str = "stem"
@@ -62,6 +67,16 @@ class ViTConfig(FrozenConfig):
     dynamic_image_size: bool = False
     resample_method: str = "zoom"
     remat: bool = False
+    class_token: bool | None = None
+    distillation_token: bool = False
+    num_registers: int = 0
+    layer_scale_init: float | None = None
+    pre_norm: bool = False
+    qkv_bias: bool = True
+    patch_bias: bool = True
+    projection_dim: int | None = None
+    pixel_mean: tuple | None = None
+    pixel_std: tuple | None = None
 
     def __post_init__(self):
         image_size = check_grid("image_size", self.image_size)
@@ -83,6 +98,62 @@ class ViTConfig(FrozenConfig):
         check_rate("stochastic_depth_rate", self.stochastic_depth_rate)
         self._check_divisibility()
         check_classifier_activation(self.classifier_activation)
+        check_choice("activation", self.activation, ACTIVATIONS)
+        self._check_tokens()
+        self._check_family()
+        for name in ("pixel_mean", "pixel_std"):
+            object.__setattr__(self, name, check_channel_values(name, getattr(self, name), self.num_channels))
+
+    def _check_tokens(self):
+        if self.class_token is None:
+            object.__setattr__(self, "class_token", self.pooling == "token")
+        check_bool("class_token", self.class_token)
+        check_bool("distillation_token", self.distillation_token)
+        if self.pooling == "token" and not self.class_token:
+            raise ValueError(
+                "pooling='token' reads the class token: `class_token` must be True (or None). "
+                "Received: class_token=False"
+            )
+        if self.distillation_token and self.pooling != "token":
+            raise ValueError(
+                "`distillation_token=True` (DeiT) pairs a second head on the distillation token with "
+                f"the head on the class token: `pooling` must be 'token'. Received: pooling={self.pooling!r}"
+            )
+        if isinstance(self.num_registers, bool) or not isinstance(self.num_registers, numbers.Integral) or self.num_registers < 0:
+            raise ValueError(
+                "`num_registers` must be an int >= 0, the register tokens after the class token "
+                f"(4 for DINOv2 with registers). Received: num_registers={self.num_registers!r}"
+            )
+        if self.num_registers and self.position_embedding_placement != "stem":
+            raise ValueError(
+                "Register tokens join the sequence after the position embedding: "
+                "`position_embedding_placement` must be 'stem' with `num_registers`. "
+                f"Received: position_embedding_placement={self.position_embedding_placement!r}"
+            )
+
+    def _check_family(self):
+        init = self.layer_scale_init
+        if init is not None and (isinstance(init, bool) or not isinstance(init, numbers.Real) or not init > 0):
+            raise ValueError(
+                "`layer_scale_init` must be None (no LayerScale) or a positive number, the initial "
+                f"scale of each channel (1e-5 in DINOv2). Received: layer_scale_init={init!r}"
+            )
+        for name in ("pre_norm", "qkv_bias", "patch_bias"):
+            check_bool(name, getattr(self, name))
+        if self.projection_dim is not None:
+            check_positive_int("projection_dim", self.projection_dim)
+        if self.projection_dim and self.representation_size:
+            raise ValueError(
+                "`projection_dim` (CLIP's linear projection) and `representation_size` (a tanh "
+                "pre-logits layer) are two heads of two families: set one. Received: "
+                f"representation_size={self.representation_size}, projection_dim={self.projection_dim}"
+            )
+        if self.distillation_token and (self.representation_size or self.projection_dim):
+            raise ValueError(
+                "A model with `distillation_token=True` averages two heads on the tokens themselves: "
+                "it takes no `representation_size` or `projection_dim`. Received: "
+                f"representation_size={self.representation_size}, projection_dim={self.projection_dim}"
+            )
 
     def _check_position_embedding(self):
         kind, placement = self.position_embedding, self.position_embedding_placement
@@ -200,8 +271,21 @@ class ViTConfig(FrozenConfig):
 
     @property
     def num_prefix_tokens(self):
-        """Tokens before the patches: the class token when pooling on it."""
-        return 1 if self.pooling == "token" else 0
+        """Tokens before the patches: the class and distillation tokens and the registers."""
+        return self.num_position_prefix_tokens + self.num_registers
+
+    @property
+    def num_position_prefix_tokens(self):
+        """Prefix tokens that get a position embedding: the class and distillation
+        tokens (registers join after it)."""
+        return int(self.class_token) + int(self.distillation_token)
+
+    @property
+    def normalization(self):
+        """The `(mean, std)` per channel of pixels in [0, 1] that the model's
+        weights expect: `pixel_mean` and `pixel_std`, 0.5 where None."""
+        default = (0.5,) * self.num_channels
+        return self.pixel_mean or default, self.pixel_std or default
 
     def stochastic_depth(self, index):
         """Block `index`'s drop rate: 0 for the first block, rising linearly
@@ -213,9 +297,33 @@ class ViTConfig(FrozenConfig):
     def get_config(self):
         config = dataclasses.asdict(self)
         config["image_size"] = list(self.image_size)
-        if self.resnet_layers is not None:
-            config["resnet_layers"] = list(self.resnet_layers)
+        for name in ("resnet_layers", "pixel_mean", "pixel_std"):
+            if config[name] is not None:
+                config[name] = list(config[name])
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if "approximate_gelu" in config:  # written before `activation` replaced it
+            config["activation"] = "gelu_tanh" if config.pop("approximate_gelu") else "gelu"
+        return super().from_config(config)
+
+
+def check_channel_values(name, values, num_channels):
+    """`values` as a tuple of `num_channels` floats (positive for `pixel_std`), or None."""
+    if values is None:
+        return None
+    if not isinstance(values, (tuple, list)) or len(values) != num_channels or not all(
+        isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values
+    ):
+        raise ValueError(
+            f"`{name}` must be None or {num_channels} numbers, one per input channel, for pixels "
+            f"in [0, 1] (ImageNet's mean is (0.485, 0.456, 0.406)). Received: {name}={values!r}"
+        )
+    if name == "pixel_std" and not all(v > 0 for v in values):
+        raise ValueError(f"`pixel_std` must be positive on every channel. Received: pixel_std={values!r}")
+    return tuple(float(v) for v in values)
 
 
 def check_classifier_activation(activation):
@@ -254,15 +362,21 @@ def macs(config):
     patches = rows * cols
     tokens = patches + config.num_prefix_tokens
     dim, mlp = config.hidden_dim, config.mlp_dim
+    mlp_macs = (expansion(config.activation) + 1) * dim * mlp  # per token
     embedding = patches * config.patch_size**2 * config.feature_channels * dim
-    block = 4 * tokens * dim * dim + 2 * tokens * tokens * dim + 2 * tokens * dim * mlp
+    block = 4 * tokens * dim * dim + 2 * tokens * tokens * dim + tokens * mlp_macs
     if config.position_embedding == "relative":
         block += tokens * (2 * tokens - 1) * dim  # the queries against every offset
-    # The pre-logits layer exists with or without the head.
+    pooling = 0
+    if config.pooling == "map":  # one query: its projections, the products, the MLP
+        pooling = 2 * dim * dim + 2 * tokens * dim * dim + 2 * tokens * dim + mlp_macs
+    # The pre-logits layer and the projection exist with or without the head.
+    width = config.projection_dim or config.representation_size or dim
     head = dim * config.representation_size if config.representation_size else 0
+    head += dim * config.projection_dim if config.projection_dim else 0
     if config.include_top:
-        head += (config.representation_size or dim) * config.num_classes
-    return stem_macs(config) + embedding + config.num_layers * block + head
+        head += width * config.num_classes * (2 if config.distillation_token else 1)
+    return stem_macs(config) + embedding + config.num_layers * block + pooling + head
 
 
 def stem_macs(config):

@@ -6,6 +6,7 @@ import string
 import keras
 
 from keras_vit.layers.attention import MultiHeadSelfAttention
+from keras_vit.layers.attention_pooling import AttentionPooling
 from keras_vit.layers.patch_embedding import PatchEmbedding
 from keras_vit.layers.resnet import StdConv2D
 
@@ -24,8 +25,9 @@ def count_flops(model):
     standardisation, per weight not per image, is not counted), every
     attention projection and both attention products (`Q K^T` and the
     weights times `V`, `2 T^2 D` multiply-accumulates per block), the
-    relative-position logits (`T (2T - 1) D`), the MLPs, the pre-logits layer
-    and the head. Not counted: softmax, LayerNorm and GroupNorm, GELU and
+    relative-position logits (`T (2T - 1) D`), the MLPs, an attention-pooling
+    head's projections, product and MLP, the pre-logits layer, CLIP's
+    projection and the head (both heads of a distilled DeiT). Not counted: softmax, LayerNorm and GroupNorm, GELU and
     other activations, residual and position-embedding additions, pooling,
     biases and the input rescaling, which add a few percent at ViT sizes.
 
@@ -76,6 +78,9 @@ def _macs(layer):
     if isinstance(layer, _CONVOLUTIONS):
         output = layer.compute_output_shape(_input_shape(layer))
         return _size(layer, output[1:-1]) * math.prod(layer.kernel.shape)
+    if isinstance(layer, AttentionPooling):
+        _, tokens, width = _input_shape(layer)
+        return 2 * _size(layer, (tokens,)) * width  # one query against every token
     if isinstance(layer, MultiHeadSelfAttention):
         _, tokens, width = _input_shape(layer)
         _size(layer, (tokens,))

@@ -23,14 +23,24 @@ def ViTHybrid(
     dropout_rate=0.0,
     attention_dropout_rate=0.0,
     stochastic_depth_rate=0.0,
-    approximate_gelu=None,
+    activation=None,
     layer_norm_epsilon=None,
     position_embedding="learned_1d",
     position_embedding_placement="stem",
     num_channels=3,
     dynamic_image_size=False,
-    resample_method="zoom",
+    resample_method=None,
     remat=False,
+    class_token=None,
+    distillation_token=False,
+    num_registers=0,
+    layer_scale_init=None,
+    pre_norm=False,
+    qkv_bias=True,
+    patch_bias=True,
+    projection_dim=None,
+    pixel_mean=None,
+    pixel_std=None,
     name=None,
 ):
     """Builds a hybrid Vision Transformer (Dosovitskiy et al., ICLR 2021, Section 3.1).
@@ -76,7 +86,7 @@ def ViTHybrid(
         dropout_rate: as for `keras_vit.ViT`, with the same default.
         attention_dropout_rate: as for `keras_vit.ViT`, with the same default.
         stochastic_depth_rate: as for `keras_vit.ViT`, with the same default.
-        approximate_gelu: as for `keras_vit.ViT`, with the same default.
+        activation: as for `keras_vit.ViT`, with the same default.
         layer_norm_epsilon: as for `keras_vit.ViT`, with the same default.
         position_embedding: as for `keras_vit.ViT`, with the same default.
         position_embedding_placement: as for `keras_vit.ViT`, with the same default.
@@ -86,6 +96,16 @@ def ViTHybrid(
             `patch_size`.
         resample_method: as for `keras_vit.ViT`, with the same default.
         remat: as for `keras_vit.ViT`, with the same default.
+        class_token: as for `keras_vit.ViT`, with the same default.
+        distillation_token: as for `keras_vit.ViT`, with the same default.
+        num_registers: as for `keras_vit.ViT`, with the same default.
+        layer_scale_init: as for `keras_vit.ViT`, with the same default.
+        pre_norm: as for `keras_vit.ViT`, with the same default.
+        qkv_bias: as for `keras_vit.ViT`, with the same default.
+        patch_bias: as for `keras_vit.ViT`, with the same default.
+        projection_dim: as for `keras_vit.ViT`, with the same default.
+        pixel_mean: as for `keras_vit.ViT`, with the same default.
+        pixel_std: as for `keras_vit.ViT`, with the same default.
 
     Returns:
         A `keras_vit.models.VisionTransformer` (a functional `keras.Model`

@@ -139,14 +139,12 @@ def _block_input(model, config, index, tokens, grid):
 
 
 def _head(model, encoded):
-    """Calls the layers after the final LayerNorm (pooling, pre-logits, head) on
-    `encoded`: the model's output without running its encoder again."""
-    layers = model.layers
-    start = next(i for i, layer in enumerate(layers) if layer.name == names.ENCODER_NORM)
-    outputs = encoded
-    for layer in layers[start + 1 :]:
-        outputs = layer(outputs)
-    return outputs
+    """The model's layers after the final LayerNorm (pooling, pre-logits or
+    projection, the head or DeiT's two heads) on `encoded`: the model's output
+    without running its encoder again. The graph from the LayerNorm's output
+    to the model's is replayed as it is, branches included."""
+    tail = keras.Model(model.get_layer(names.ENCODER_NORM).output, model.output, name=f"{model.name}_head")
+    return tail(encoded)
 
 
 class _WithAttention(keras.layers.Layer):

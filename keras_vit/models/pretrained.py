@@ -18,7 +18,16 @@ from keras_vit.weights.reader import CHECKPOINT_SUFFIXES, KERAS_SUFFIXES, read_c
 
 # The `ViTConfig` fields a builder leaves open when the caller passes None: they
 # follow the weights, or keep `ViTConfig`'s default without weights.
-FOLLOW_WEIGHTS = ("image_size", "num_classes", "representation_size", "approximate_gelu", "layer_norm_epsilon")
+FOLLOW_WEIGHTS = (
+    "image_size",
+    "num_classes",
+    "representation_size",
+    "activation",
+    "layer_norm_epsilon",
+    "resample_method",
+    "pixel_mean",
+    "pixel_std",
+)
 # What a checkpoint file's arrays or a registry entry say about the model.
 IMPLIED_BY_CHECKPOINTS = FOLLOW_WEIGHTS
 IMPLIED_BY_REGISTRY = ("image_size", "num_classes", "representation_size")
@@ -60,7 +69,7 @@ def resolve_weights(config, weights, open_fields=frozenset()):
     size = {field: getattr(config, field) for field in variants.size_fields(config.resnet_layers)}
     source = _source(size, weights)
     if isinstance(source, registry.WeightsEntry):
-        implied = {key: getattr(source, key) for key in IMPLIED_BY_REGISTRY}
+        implied = {key: getattr(source, key) for key in IMPLIED_BY_REGISTRY if getattr(source, key) is not None}
     elif isinstance(source, Checkpoint):
         _check_architecture(source, size)
         implied = {key: source.architecture[key] for key in IMPLIED_BY_CHECKPOINTS if key in source.architecture}

@@ -3,7 +3,8 @@
 import keras
 
 from keras_vit.layers import names
-from keras_vit.layers.class_token import ClassToken
+from keras_vit.layers.attention_pooling import AttentionPooling
+from keras_vit.layers.class_token import ClassToken, RegisterTokens
 from keras_vit.layers.patch_embedding import PatchEmbedding
 from keras_vit.layers.pooling import SequencePooling
 from keras_vit.layers.position_embedding import POSITION_EMBEDDINGS
@@ -33,14 +34,24 @@ def ViT(
     dropout_rate=0.0,
     attention_dropout_rate=0.0,
     stochastic_depth_rate=0.0,
-    approximate_gelu=None,
+    activation=None,
     layer_norm_epsilon=None,
     position_embedding="learned_1d",
     position_embedding_placement="stem",
     num_channels=3,
     dynamic_image_size=False,
-    resample_method="zoom",
+    resample_method=None,
     remat=False,
+    class_token=None,
+    distillation_token=False,
+    num_registers=0,
+    layer_scale_init=None,
+    pre_norm=False,
+    qkv_bias=True,
+    patch_bias=True,
+    projection_dim=None,
+    pixel_mean=None,
+    pixel_std=None,
     name=None,
 ):
     """Builds a Vision Transformer of any size (Dosovitskiy et al., ICLR 2021).
@@ -50,6 +61,12 @@ def ViT(
     through `num_layers` pre-LayerNorm Transformer blocks. The final LayerNorm's
     class token (or the mean of the patch tokens) feeds an optional `tanh`
     pre-logits layer and the classification head.
+
+    The paper's descendants are options of the same architecture (see
+    docs/models.md for each family's values): DeiT's distillation token,
+    DINOv2's LayerScale, register tokens and SwiGLU MLP, SigLIP's attention
+    pooling without class token, CLIP's LayerNorm before the encoder,
+    QuickGELU and projection, and each family's pixel mean and std.
 
     Layer names are stable, so intermediate outputs can be read by name:
     `model.get_layer("encoder_norm").output` is the full token sequence
@@ -80,7 +97,10 @@ def ViT(
         num_classes: int or None. Number of classes of the head. None takes
             the weights' head, or 1000 without weights. Defaults to None.
         pooling: str. `"token"` takes the class token's final state; `"gap"`
-            builds no class token and averages the patch tokens.
+            averages the patch tokens (and builds no class token unless
+            `class_token=True`); `"map"` pools with a learned query through
+            multi-head attention, a LayerNorm and an MLP (SigLIP's and
+            big_vision's MAP head, `keras_vit.layers.AttentionPooling`).
             Defaults to `"token"`.
         representation_size: int or None. Width of a `Dense + tanh` pre-logits
             layer before the head. None takes the weights' pre-logits layer if
@@ -89,8 +109,9 @@ def ViT(
         classifier_activation: str or None. Activation of the head's output,
             e.g. `"softmax"`; None returns logits. Defaults to None.
         include_preprocessing: bool. If True the model takes RGB pixels in
-            `[0, 255]` and maps them to `[-1, 1]`, the original checkpoints'
-            range; if False the caller feeds `[-1, 1]`. Defaults to True.
+            `[0, 255]` and maps them to what the weights expect (`[-1, 1]` for
+            the original checkpoints, see `pixel_mean`); if False the caller
+            feeds that. Defaults to True.
         dropout_rate: float. Dropout on the embeddings, after attention and in
             the MLPs. Defaults to 0.
         attention_dropout_rate: float. Dropout on the attention weights.
@@ -98,9 +119,13 @@ def ViT(
         stochastic_depth_rate: float. Drop rate of the last block's residual
             branches while training, rising linearly from 0 in the first
             block (`keras_vit.layers.StochasticDepth`). Defaults to 0.
-        approximate_gelu: bool or None. The tanh approximation of GELU, as the
-            original implementation computes it. None follows a checkpoint
-            file (exact GELU for timm and HF files), else True. Defaults to None.
+        activation: str or None. The MLP's activation: `"gelu_tanh"` (the
+            tanh approximation of GELU, as the original implementation and
+            SigLIP compute it), `"gelu"` (exact, as timm, DeiT and DINOv2),
+            `"quick_gelu"` (OpenAI CLIP's `x * sigmoid(1.702 x)`) or
+            `"swiglu"` (a gated MLP, DINOv2-g: the first Dense has
+            `2 * mlp_dim` units, `silu(gate) * value`). None follows a
+            checkpoint file, else `"gelu_tanh"`. Defaults to None.
         layer_norm_epsilon: float or None. Epsilon of every LayerNorm. None
             follows a checkpoint file (HF's `layer_norm_eps`), else 1e-6.
             Defaults to None.
@@ -127,11 +152,15 @@ def ViT(
             call, with `resample_method`. At `image_size` it computes exactly
             what the static model computes. Under `jit_compile` JAX and
             TensorFlow compile once per input size. Defaults to False.
-        resample_method: str. How position embeddings move to another grid:
-            `"zoom"` (the original implementation's linear zoom, corners
-            aligned) or `"bicubic"` (timm's). Used when `weights` were trained
-            at another resolution and, with `dynamic_image_size`, at every
-            call. Defaults to `"zoom"`.
+        resample_method: str or None. How position embeddings move to
+            another grid: `"zoom"` (the original implementation's linear
+            zoom, corners aligned), `"bicubic"` (transformers'
+            `interpolate_pos_encoding`) or `"bicubic_antialias"` (DINOv2's and
+            timm's). Used when `weights` were trained at another resolution
+            and, with `dynamic_image_size`, at every call. None follows a
+            checkpoint of the ViT family (DINOv2 and timm files:
+            `"bicubic_antialias"`, transformers' DeiT, SigLIP and CLIP:
+            `"bicubic"`), else `"zoom"`. Defaults to None.
         remat: bool. If True every Transformer block is rematerialized: the
             backward pass keeps only each block's input and computes its
             activations again, through `keras.remat` (`jax.checkpoint` on
@@ -140,6 +169,35 @@ def ViT(
             gradients and weights are unchanged; training takes less memory
             and one more forward pass of the encoder per step (about a third
             more compute). Saved in `.keras` files. Defaults to False.
+        class_token: bool or None. Whether a class token leads the sequence.
+            None builds one exactly when `pooling="token"`; `False` with
+            `"map"` is SigLIP's layout. Defaults to None.
+        distillation_token: bool. DeiT's distillation token after the class
+            token, with a head of its own (`head_dist`): the output is the
+            mean of the two heads' logits, and without the heads the mean of
+            the two tokens. Needs `pooling="token"`. Defaults to False.
+        num_registers: int. Register tokens after the class token (4 in
+            DINOv2 with registers), without position embedding; pooling and
+            features leave them out. Defaults to 0.
+        layer_scale_init: float or None. LayerScale on both residual
+            branches of every block, each channel's scale starting at this
+            value (DINOv2: 1e-5); None for none. Defaults to None.
+        pre_norm: bool. A LayerNorm on the whole sequence before the first
+            block (CLIP's `ln_pre`). Defaults to False.
+        qkv_bias: bool. Whether the query, key and value projections have a
+            bias. Defaults to True.
+        patch_bias: bool. Whether the patch embedding has a bias (CLIP's has
+            none). Defaults to True.
+        projection_dim: int or None. A linear map without bias after the
+            pooled features (CLIP's `visual_projection`, giving its
+            `image_embeds`); None for none. Defaults to None.
+        pixel_mean: tuple of floats or None. Per-channel mean of pixels in
+            `[0, 1]` that the weights expect; with `include_preprocessing`
+            the model maps `[0, 255]` to `(x / 255 - mean) / std`. None
+            follows the weights, else 0.5 (the paper's `[-1, 1]`).
+            Defaults to None.
+        pixel_std: tuple of floats or None. The per-channel std that goes
+            with `pixel_mean`; None as for it. Defaults to None.
         name: str or None. Model name. Defaults to `"vit"`.
 
     Returns:
@@ -190,31 +248,45 @@ def build_vit(config, name="vit"):
     images = keras.Input((*size, config.num_channels), name="images")
     features = images
     if config.include_preprocessing:
-        features = rescaling_layer()(features)
+        features = rescaling_layer(config.pixel_mean, config.pixel_std)(features)
     if config.resnet_layers is not None:
         features = resnet_stem(
             features, config.resnet_layers, config.stem_width, size_multiple=config.dynamic_patch_stride
         )
-    patches = PatchEmbedding(config.patch_size, config.hidden_dim, flatten=False, name=names.PATCH_EMBEDDING)(features)
+    patches = PatchEmbedding(
+        config.patch_size, config.hidden_dim, flatten=False, use_bias=config.patch_bias, name=names.PATCH_EMBEDDING
+    )(features)
     tokens = keras.layers.Reshape((-1, config.hidden_dim), name=names.PATCH_TOKENS)(patches)
     outputs = head(encode(tokens, config, patches if config.dynamic_image_size else None), config)
     return VisionTransformer(images, outputs, name=name, vit_config=config)
 
 
 def encode(tokens, config, grid=None):
-    """Class token, position embeddings and the Transformer encoder (paper Eq. 1-4).
+    """Prefix tokens, position embeddings and the Transformer encoder (paper Eq. 1-4).
 
-    `grid` is the patch embedding's output on its grid in a dynamic-size
-    model, from which the position layers read each call's grid; None in a
-    fixed-size one.
+    The sequence is `[class, distillation, registers..., patches]`, each
+    prefix token where the config has it; the registers join after the
+    position embedding, and CLIP's `pre_norm` normalises the whole sequence
+    before the first block. `grid` is the patch embedding's output on its
+    grid in a dynamic-size model, from which the position layers read each
+    call's grid; None in a fixed-size one.
     """
-    if config.pooling == "token":
+    # Each token is prepended: the distillation token first, so that the class
+    # token ends up before it.
+    if config.distillation_token:
+        tokens = ClassToken(name=names.DISTILLATION_TOKEN)(tokens)
+    if config.class_token:
         tokens = ClassToken(name=names.CLASS_TOKEN)(tokens)
     # The layer after the stem always exists and knows the grid; it adds the
     # embedding only when placed there.
     at_stem = config.position_embedding_placement == "stem"
     tokens = _position_embedding(config, names.POSITION_EMBEDDING, added=at_stem)(tokens, grid)
+    if config.num_registers:
+        index = config.num_position_prefix_tokens
+        tokens = RegisterTokens(config.num_registers, index=index, name=names.REGISTERS)(tokens)
     tokens = keras.layers.Dropout(config.dropout_rate, name="pos_dropout")(tokens)
+    if config.pre_norm:
+        tokens = keras.layers.LayerNormalization(epsilon=config.layer_norm_epsilon, name=names.PRE_NORM)(tokens)
     shared = None
     if config.position_embedding_placement == "every_layer_shared":
         shared = _position_embedding(config, names.SHARED_POSITION_EMBEDDING)
@@ -230,10 +302,12 @@ def encode(tokens, config, grid=None):
             dropout_rate=config.dropout_rate,
             attention_dropout_rate=config.attention_dropout_rate,
             layer_norm_epsilon=config.layer_norm_epsilon,
-            approximate_gelu=config.approximate_gelu,
+            activation=config.activation,
             stochastic_depth_rate=config.stochastic_depth(index),
             relative_position_tokens=relative,
             remat=config.remat,
+            layer_scale_init=config.layer_scale_init,
+            qkv_bias=config.qkv_bias,
             name=names.block(index),
         )(tokens)
     return keras.layers.LayerNormalization(
@@ -244,23 +318,55 @@ def encode(tokens, config, grid=None):
 def _position_embedding(config, name, added=True):
     kind = config.position_embedding if added else "none"
     layer = POSITION_EMBEDDINGS[kind]
-    return layer(config.grid_size, config.num_prefix_tokens, resample_method=config.resample_method, name=name)
+    prefix = config.num_position_prefix_tokens
+    return layer(config.grid_size, prefix, resample_method=config.resample_method, name=name)
 
 
 def head(tokens, config):
-    """Pooling, the optional pre-logits layer and the classification head."""
-    features = SequencePooling(
-        config.pooling, config.num_prefix_tokens, name=names.POOLING
-    )(tokens)
+    """Pooling, the optional pre-logits layer or projection, and the classification head."""
+    if config.distillation_token:
+        return _distilled_head(tokens, config)
+    features = _pooling(config)(tokens)
     if config.representation_size is not None:
         features = keras.layers.Dense(
             config.representation_size, activation="tanh", name=names.PRE_LOGITS
         )(features)
+    if config.projection_dim is not None:
+        features = keras.layers.Dense(config.projection_dim, use_bias=False, name=names.PROJECTION)(features)
     if not config.include_top:
         return features
-    logits = keras.layers.Dense(
-        config.num_classes, kernel_initializer="zeros", name=names.HEAD
-    )(features)
+    return _predictions(_classifier(config, names.HEAD)(features), config)
+
+
+def _pooling(config):
+    if config.pooling == "map":
+        return AttentionPooling(
+            config.num_heads,
+            config.mlp_dim,
+            activation=config.activation,
+            layer_norm_epsilon=config.layer_norm_epsilon,
+            name=names.POOLING,
+        )
+    return SequencePooling(config.pooling, config.num_prefix_tokens, name=names.POOLING)
+
+
+def _distilled_head(tokens, config):
+    """DeiT's two heads: one on the class token, one on the distillation token,
+    their logits averaged (timm's and transformers' inference output); without
+    the heads, the two tokens' mean (timm's pre-logits)."""
+    token = SequencePooling("token", name=names.POOLING)(tokens)
+    distillation = SequencePooling("token", index=1, name=names.DISTILLATION_POOLING)(tokens)
+    if not config.include_top:
+        return keras.layers.Average(name="features")([token, distillation])
+    logits = [_classifier(config, names.HEAD)(token), _classifier(config, names.DISTILLATION_HEAD)(distillation)]
+    return _predictions(keras.layers.Average(name="logits")(logits), config)
+
+
+def _classifier(config, name):
+    return keras.layers.Dense(config.num_classes, kernel_initializer="zeros", name=name)
+
+
+def _predictions(logits, config):
     # A float32 output keeps softmax and the loss out of float16/bfloat16.
     return keras.layers.Activation(
         config.classifier_activation or "linear", dtype="float32", name="predictions"

@@ -20,7 +20,7 @@ from keras_vit.utils.validation import check_positive_int
 LORA_TARGETS = ("query", "key", "value", "out", "mlp_fc1", "mlp_fc2")
 DEFAULT_TARGETS = ("query", "value")
 # Layers that stay trainable beside the LoRA factors.
-CLASSIFIER = (names.PRE_LOGITS, names.HEAD)
+CLASSIFIER = (names.PRE_LOGITS, names.HEAD, names.DISTILLATION_HEAD)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,8 +65,9 @@ def enable_lora(model, rank, targets=DEFAULT_TARGETS, alpha=None):
 
     Every other weight is frozen (its variable's `trainable` set to False),
     biases of the adapted layers included, except the classifier's trainable
-    weights: the layers named `head` and `pre_logits`, where present (of an
-    int8 head, the bias). Call it before `compile`. A quantized model takes
+    weights: the layers named `head`, `head_dist` (DeiT's second head) and
+    `pre_logits`, where present (of an int8 head, the bias). Call it before
+    `compile`. A quantized model takes
     LoRA too (QLoRA: int8 or int4 kernels, float factors).
 
     Keras saves a LoRA layer with the factors merged into its kernel, so a

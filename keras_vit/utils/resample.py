@@ -6,12 +6,17 @@ model exists. Two methods:
 - `"zoom"`: the original implementation's `scipy.ndimage.zoom(grid, zoom, order=1)`,
   linear interpolation that maps the corner patches onto the corner patches.
 - `"bicubic"`: cubic convolution (a = -0.75) on half-pixel centres, as
-  `torch.nn.functional.interpolate(mode="bicubic", align_corners=False)` and timm.
+  `torch.nn.functional.interpolate(mode="bicubic", align_corners=False)`, which
+  transformers' `interpolate_pos_encoding` uses for ViT, DeiT, SigLIP and CLIP.
+- `"bicubic_antialias"`: the same call with `antialias=True`, as DINOv2 and
+  timm (`resample_abs_pos_embed`) resize: PIL's cubic filter (a = -0.5),
+  stretched by the downscaling factor when shrinking, its weights renormalised
+  at the edges instead of clamping the samples.
 """
 
 import numpy as np
 
-METHODS = ("zoom", "bicubic")
+METHODS = ("zoom", "bicubic", "bicubic_antialias")
 
 
 def resample_position_embedding(
@@ -45,7 +50,7 @@ def resample_position_embedding(
     if source_grid == target_grid:
         return embedding
     grid = grid.reshape(*source_grid, grid.shape[-1])
-    resize = _zoom_matrix if method == "zoom" else _bicubic_matrix
+    resize = MATRICES[method]
     rows = resize(source_grid[0], target_grid[0])
     cols = resize(source_grid[1], target_grid[1])
     grid = np.einsum("ri,ijd,cj->rcd", rows, grid.astype(np.float64), cols)
@@ -109,6 +114,25 @@ def _bicubic_matrix(size_in, size_out, a=-0.75):
     return matrix
 
 
+def _bicubic_antialias_matrix(size_in, size_out, a=-0.5):
+    """PyTorch's antialiased bicubic weights `(size_out, size_in)` (PIL's filter):
+    the cubic kernel over the source samples' centres, stretched by the
+    downscaling factor, each row renormalised to sum to 1."""
+    scale = size_in / size_out
+    stretch = min(1.0, 1.0 / scale)
+    centres = scale * (np.arange(size_out) + 0.5)
+    distance = np.abs((np.arange(size_in)[None, :] + 0.5 - centres[:, None]) * stretch)
+    weight = np.where(
+        distance < 1,
+        ((a + 2) * distance - (a + 3)) * distance**2 + 1,
+        np.where(distance < 2, ((a * distance - 5 * a) * distance + 8 * a) * distance - 4 * a, 0.0),
+    )
+    return weight / weight.sum(axis=1, keepdims=True)
+
+
+MATRICES = {"zoom": _zoom_matrix, "bicubic": _bicubic_matrix, "bicubic_antialias": _bicubic_antialias_matrix}
+
+
 def resample_axis_table(table, size, method="zoom"):
     """Resizes a `(n, width)` table along its first axis to `(size, width)`.
 
@@ -131,7 +155,7 @@ def resample_axis_table(table, size, method="zoom"):
         raise ValueError(f"`method` must be one of {METHODS}. Received: method={method!r}")
     if table.shape[0] == size:
         return table
-    resize = _zoom_matrix if method == "zoom" else _bicubic_matrix
+    resize = MATRICES[method]
     return (resize(table.shape[0], int(size)) @ table.astype(np.float64)).astype(np.float32)
 
 

@@ -48,16 +48,21 @@ def stem_mismatch(found, expected, source):
     )
 
 
-def infer_architecture(arrays, path, approximate_gelu):
+def infer_architecture(arrays, path, activation):
     """Builder keyword arguments from converted arrays' shapes alone.
 
-    A hybrid's also holds `resnet_layers` and `resnet_width`; a plain ViT's
-    has neither.
+    `activation` is the MLP's, which no shape shows. A hybrid's also holds
+    `resnet_layers` and `resnet_width`; a plain ViT's has neither. The ViT
+    family's parts show in the weight paths: a distillation token
+    (`dist/token`), registers (`registers/tokens`), LayerScale
+    (`encoderblock_0/ls1/gamma`), a LayerNorm before the encoder
+    (`pre_norm/gamma`), attention pooling (`pooling/probe`), a projection
+    (`projection/kernel`), and missing query or patch-embedding biases.
     """
     if "embedding/kernel" not in arrays or "encoderblock_0/attn/query/kernel" not in arrays:
         raise ValueError(f"{path} has no patch embedding or first encoder block: not a ViT checkpoint.")
     patch, _, channels, width = arrays["embedding/kernel"].shape
-    pooling = "token" if "cls/token" in arrays else "gap"
+    tokens = _tokens(arrays)
     stem = _stem(arrays)
     stride = patch
     if stem:
@@ -68,13 +73,18 @@ def infer_architecture(arrays, path, approximate_gelu):
         "hidden_dim": int(width),
         "num_layers": _count_blocks(arrays),
         "num_heads": int(arrays["encoderblock_0/attn/query/kernel"].shape[1]),
-        "mlp_dim": int(arrays["encoderblock_0/mlp_fc1/kernel"].shape[1]),
+        "mlp_dim": _mlp_dim(arrays),
         "num_channels": int(channels),
-        "pooling": pooling,
-        "image_size": _image_size(arrays, stride, pooling, path),
-        "approximate_gelu": approximate_gelu,
+        **tokens,
+        "image_size": _image_size(arrays, stride, int(tokens["class_token"]) + int(tokens["distillation_token"]), path),
+        "activation": activation,
         "include_top": "head/kernel" in arrays,
         "representation_size": None,
+        "layer_scale_init": LAYER_SCALE_INIT if "encoderblock_0/ls1/gamma" in arrays else None,
+        "pre_norm": "pre_norm/gamma" in arrays,
+        "qkv_bias": "encoderblock_0/attn/query/bias" in arrays,
+        "patch_bias": "embedding/bias" in arrays,
+        "projection_dim": int(arrays["projection/kernel"].shape[1]) if "projection/kernel" in arrays else None,
         **stem,
     }
     if "pre_logits/kernel" in arrays:
@@ -82,6 +92,35 @@ def infer_architecture(arrays, path, approximate_gelu):
     if "head/kernel" in arrays:
         architecture["num_classes"] = int(arrays["head/kernel"].shape[1])
     return architecture
+
+
+# What a checkpoint's LayerScale is built with before its values load (DINOv2's
+# training value); only a model trained from scratch sees it.
+LAYER_SCALE_INIT = 1e-5
+
+
+def _mlp_dim(arrays):
+    """The MLP's hidden width: the second Dense's input (a gated MLP's first
+    Dense is twice as wide), or the first's output where only it is given."""
+    if "encoderblock_0/mlp_fc2/kernel" in arrays:
+        return int(arrays["encoderblock_0/mlp_fc2/kernel"].shape[0])
+    return int(arrays["encoderblock_0/mlp_fc1/kernel"].shape[1])
+
+
+def _tokens(arrays):
+    """The prefix tokens and pooling the arrays' paths show."""
+    class_token = "cls/token" in arrays
+    if "pooling/probe" in arrays:
+        pooling = "map"
+    else:
+        pooling = "token" if class_token else "gap"
+    registers = arrays.get("registers/tokens")
+    return {
+        "pooling": pooling,
+        "class_token": class_token,
+        "distillation_token": "dist/token" in arrays,
+        "num_registers": 0 if registers is None else int(registers.shape[1]),
+    }
 
 
 def _stem(arrays):
@@ -100,8 +139,8 @@ def _count_blocks(arrays):
     return count
 
 
-def _image_size(arrays, stride, pooling, path):
-    tokens = arrays["pos_embedding/embedding"].shape[1] - (1 if pooling == "token" else 0)
+def _image_size(arrays, stride, prefix, path):
+    tokens = arrays["pos_embedding/embedding"].shape[1] - prefix
     side = math.isqrt(tokens)
     if side * side != tokens:
         raise ValueError(
@@ -113,13 +152,14 @@ def _image_size(arrays, stride, pooling, path):
 
 def heads_for(width, depth, path):
     """The attention heads of a `width`-wide, `depth`-deep model whose file does not
-    say: the variant table's for the paper's sizes; any other size is refused,
-    since a wrong guess loads a model that runs and computes something else."""
-    for variant in variants.VARIANTS.values():
-        if (variant.hidden_dim, variant.num_layers) == (width, depth):
-            return variant.num_heads
+    say: the variant table's for the paper's and the family's published sizes;
+    any other size is refused, since a wrong guess loads a model that runs and
+    computes something else."""
+    heads = variants.heads_of(width, depth)
+    if heads is not None:
+        return heads
     raise ValueError(
         f"{path} does not say how many attention heads its model has (its query, key and "
         f"value kernels do not show them), and width {width} with {depth} blocks is none of the "
-        "paper's sizes. Pass num_heads=... (keras-vit convert --num-heads N)."
+        "published sizes. Pass num_heads=... (keras-vit convert --num-heads N)."
     )

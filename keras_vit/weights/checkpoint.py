@@ -13,6 +13,8 @@ class Checkpoint:
         path: str. Where it was read from.
         format: str. `"flax_npz"`, `"timm"` or `"hf"`.
         unused: tuple. Keys of the file that map to no weight.
+        notes: tuple. What the reader left out on purpose and says so (the
+            text tower of a CLIP or SigLIP file), for the load's report.
     """
 
     arrays: dict
@@ -20,3 +22,4 @@ class Checkpoint:
     path: str
     format: str
     unused: tuple = ()
+    notes: tuple = ()

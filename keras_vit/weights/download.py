@@ -4,7 +4,10 @@ import os
 
 import numpy as np
 
+from keras_vit import variants
 from keras_vit.weights import cache
+from keras_vit.weights.formats import timm
+from keras_vit.weights.formats.state_dict import read_state_dict
 from keras_vit.weights.reader import read_checkpoint
 
 _CONVERTED_SUFFIX = ".converted.npz"
@@ -56,7 +59,7 @@ def converted_arrays(entry, cache_dir=None):
         with np.load(cached, allow_pickle=False) as archive:
             if _STAMP_KEY in archive.files and archive[_STAMP_KEY].tolist() == stamp:
                 return {key.replace("|", "/"): archive[key] for key in archive.files if key != _STAMP_KEY}
-    arrays = read_checkpoint(path).arrays
+    arrays = _read(entry, path)
     partial = cached + ".partial.npz"
     np.savez(partial, **{key.replace("/", "|"): value for key, value in arrays.items()}, **{_STAMP_KEY: stamp})
     os.replace(partial, cached)
@@ -67,3 +70,27 @@ def _stamp(path):
     """What a conversion depends on: the converter, and the source file's size and time."""
     status = os.stat(path)
     return [CONVERTER_VERSION, status.st_size, status.st_mtime_ns]
+
+
+def _read(entry, path):
+    """The downloaded file read as the entry's variant says: its heads, and for a
+    timm file its architecture (what its keys do not say)."""
+    heads = getattr(variants.ALL_VARIANTS.get(entry.variant), "num_heads", None)
+    if entry.architecture is None:
+        return read_checkpoint(path, num_heads=heads).arrays
+    arrays = timm.read(read_state_dict(path), path, heads, config={"architecture": entry.architecture}).arrays
+    if "_clip_" in entry.architecture:
+        arrays = _clip_projection(arrays, path)
+    return arrays
+
+
+def _clip_projection(arrays, path):
+    """timm keeps CLIP's projection to the image-text space as a head with a
+    zero bias: it loads as the projection (`projection_dim`), without bias."""
+    arrays = dict(arrays)
+    bias = arrays.pop("head/bias", None)
+    if bias is not None and np.any(bias):
+        raise ValueError(f"{path}: a CLIP image tower's head should be its projection, with a zero bias; this one has a bias.")
+    if "head/kernel" in arrays:
+        arrays["projection/kernel"] = arrays.pop("head/kernel")
+    return arrays

@@ -138,23 +138,26 @@ def adapt_head(model, arrays):
     arrays = dict(arrays)
     layers = {layer.name for layer in model.layers}
     notes = []
-    dropped = [p for p in arrays if p.startswith(names.HEAD + "/") and names.HEAD not in layers]
-    dropped += [p for p in arrays if p.startswith(names.PRE_LOGITS + "/") and names.PRE_LOGITS not in layers]
+    optional = (names.HEAD, names.DISTILLATION_HEAD, names.PRE_LOGITS, names.PROJECTION)
+    dropped = [p for p in arrays if p.split("/")[0] in optional and p.split("/")[0] not in layers]
     for path in dropped:
         del arrays[path]
     if dropped:
         notes.append(f"not loaded, the model has no such layers: {', '.join(sorted(dropped))}")
-    if names.HEAD in layers:
-        notes += _fit_head(model.get_layer(names.HEAD), arrays)
+    for name in (names.HEAD, names.DISTILLATION_HEAD):
+        if name in layers:
+            notes += _fit_head(model.get_layer(name), arrays, name)
     return arrays, tuple(notes)
 
 
-def _fit_head(head, arrays):
-    kernel = arrays.get("head/kernel")
+def _fit_head(head, arrays, name=names.HEAD):
+    kernel = arrays.get(f"{name}/kernel")
     classes = head.kernel.shape[-1]
     if kernel is None or kernel.shape[-1] != classes:
-        arrays["head/kernel"] = np.zeros(tuple(head.kernel.shape), np.float32)
-        arrays["head/bias"] = np.zeros(tuple(head.bias.shape), np.float32)
+        arrays[f"{name}/kernel"] = np.zeros(tuple(head.kernel.shape), np.float32)
+        arrays[f"{name}/bias"] = np.zeros(tuple(head.bias.shape), np.float32)
+        if name != names.HEAD:
+            return ()  # reported once, for the head
         had = "none" if kernel is None else f"{kernel.shape[-1]} classes"
         return (f"new zero-initialised head for {classes} classes (the checkpoint's: {had})",)
     if not np.any(kernel):
@@ -196,6 +199,8 @@ def load_weights(model, source, resample_method="zoom"):
     if message:
         raise ValueError(message)
     arrays, notes = adapt_head(model, arrays)
+    if isinstance(source, Checkpoint):
+        notes = source.notes + notes
     return assign_weights(model, arrays, resample_method=resample_method, notes=notes, source=_describe(source))
 
 

@@ -22,8 +22,10 @@ def read_checkpoint(path, num_heads=None):
     ViT or of a BiT ResNetV2 (`keras_vit.ResNetV2`).
 
     Args:
-        path: str. A `.npz`, `.safetensors`, `.pth`/`.bin` file, or a HF folder
-            holding `config.json` and `model.safetensors`.
+        path: str. A `.npz`, `.safetensors`, `.pth`/`.bin` file, a
+            transformers folder (`config.json` and `model.safetensors` or its
+            shards) or a timm hub folder (`config.json` naming an
+            `architecture`, and `model.safetensors`).
         num_heads: int or None. Attention heads, for formats whose fused or
             flattened kernels do not show them (timm, HF without config). None
             reads them from the file's config or the variant table, and
@@ -36,7 +38,11 @@ def read_checkpoint(path, num_heads=None):
     if not os.path.exists(path):
         raise FileNotFoundError(f"No checkpoint at {path}.")
     if os.path.isdir(path):
-        return bit.read_folder(path) if bit.is_bit_folder(path) else hf.read_folder(path, num_heads)
+        if bit.is_bit_folder(path):
+            return bit.read_folder(path)
+        if timm.is_timm_folder(path):
+            return timm.read_folder(path, num_heads)
+        return hf.read_folder(path, num_heads)
     if path.endswith(".npz"):
         return flax_npz.read(path)
     if path.endswith(STATE_DICT_SUFFIXES):

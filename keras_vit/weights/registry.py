@@ -10,6 +10,7 @@ import dataclasses
 from keras_vit import variants
 
 BASE_URL = "https://storage.googleapis.com/vit_models/"
+HUB_URL = "https://huggingface.co/"
 _AUGREG_PRETRAINING = {
     "Ti/16": "Ti_16-i21k-300ep-lr_0.001-aug_none-wd_0.03-do_0.0-sd_0.0",
     "S/16": "S_16-i21k-300ep-lr_0.001-aug_light1-wd_0.03-do_0.0-sd_0.0",
@@ -50,30 +51,39 @@ class WeightsEntry:
         name: str. The name users pass as `weights=`.
         variant: str. A key of `keras_vit.variants.ALL_VARIANTS`.
         url: str. Where the file is published.
-        num_classes: int. Classes of its head (21843 for ImageNet-21k).
+        num_classes: int or None. Classes of its head (21843 for ImageNet-21k);
+            None for a file without one (DINOv2, SigLIP, CLIP).
         image_size: int. The resolution it was trained or fine-tuned at.
         representation_size: int or None. Width of its pre-logits layer.
         sha256: str or None. The file's SHA-256, where known.
         source: str. Who published it, and the paper.
         licence: str. The weights' licence.
         preprocessing: str. The pixel range the weights expect.
+        architecture: str or None. For a timm hub file, timm's architecture
+            name, which says what the file's keys do not (its activation).
     """
 
     name: str
     variant: str
     url: str
-    num_classes: int
+    num_classes: int | None
     image_size: int
     representation_size: int | None = None
     sha256: str | None = None
     source: str = "google-research/vision_transformer"
     licence: str = "Apache-2.0"
     preprocessing: str = "RGB scaled to [-1, 1]"
+    architecture: str | None = None
 
     @property
     def filename(self):
         """The cache file name: the path under `BASE_URL` (folders included, as
-        `imagenet21k/` and `imagenet21k+imagenet2012/` hold files of one name)."""
+        `imagenet21k/` and `imagenet21k+imagenet2012/` hold files of one name),
+        or a Hub repository's `org--name.safetensors` (every one holds a
+        `model.safetensors`)."""
+        if self.url.startswith(HUB_URL):
+            org, repo = self.url[len(HUB_URL):].split("/")[:2]
+            return f"{org}--{repo}.safetensors"
         name = self.url[len(BASE_URL):] if self.url.startswith(BASE_URL) else self.url.rsplit("/", 1)[-1]
         return name.replace("/", "_").replace("+", "_")
 
@@ -112,7 +122,7 @@ def _entries():
                 WeightsEntry(f"augreg-i21k-ft-i1k-{size}", variant, f"{BASE_URL}augreg/{file}", 1000, size,
                              source=source)
             )
-    return entries + _hybrid_entries()
+    return entries + _hybrid_entries() + _family_entries()
 
 
 def _hybrid_entries():
@@ -128,6 +138,58 @@ def _hybrid_entries():
         for size, stem in zip((224, 384), fine_tuned):
             entries.append(WeightsEntry(f"augreg-i21k-ft-i1k-{size}", variant, f"{BASE_URL}augreg/{stem}.npz",
                                         1000, size, source=_AUGREG_SOURCE))
+    return entries
+
+
+# The paper's descendants, from timm's Hub repositories: each holds the image
+# tower alone as one `model.safetensors` (the originals' weights, converted by
+# timm). Variant, weights name, timm architecture and tag, classes of the file's
+# head (None: none), resolution, source, licence.
+_FAMILY = [
+    ("DeiT-Ti/16", "imagenet1k", "deit_tiny_distilled_patch16_224.fb_in1k", 1000, 224),
+    ("DeiT-S/16", "imagenet1k", "deit_small_distilled_patch16_224.fb_in1k", 1000, 224),
+    ("DeiT-B/16", "imagenet1k", "deit_base_distilled_patch16_224.fb_in1k", 1000, 224),
+    ("DINOv2-S/14", "lvd142m", "vit_small_patch14_dinov2.lvd142m", None, 518),
+    ("DINOv2-B/14", "lvd142m", "vit_base_patch14_dinov2.lvd142m", None, 518),
+    ("DINOv2-L/14", "lvd142m", "vit_large_patch14_dinov2.lvd142m", None, 518),
+    ("DINOv2-g/14", "lvd142m", "vit_giant_patch14_dinov2.lvd142m", None, 518),
+    ("DINOv2-S/14-reg", "lvd142m", "vit_small_patch14_reg4_dinov2.lvd142m", None, 518),
+    ("DINOv2-B/14-reg", "lvd142m", "vit_base_patch14_reg4_dinov2.lvd142m", None, 518),
+    ("DINOv2-L/14-reg", "lvd142m", "vit_large_patch14_reg4_dinov2.lvd142m", None, 518),
+    ("DINOv2-g/14-reg", "lvd142m", "vit_giant_patch14_reg4_dinov2.lvd142m", None, 518),
+    ("SigLIP-B/16", "webli-224", "vit_base_patch16_siglip_224.webli", None, 224),
+    ("SigLIP-B/16", "webli-256", "vit_base_patch16_siglip_256.webli", None, 256),
+    ("SigLIP-B/16", "webli-384", "vit_base_patch16_siglip_384.webli", None, 384),
+    ("SigLIP-So400m/14", "webli-224", "vit_so400m_patch14_siglip_224.webli", None, 224),
+    # The original takes 384 px and its 14 px patches leave the last 6 rows and
+    # columns unread: built for the 378 px it reads, the model equals it on
+    # images cropped to their top-left 378 x 378.
+    ("SigLIP-So400m/14", "webli-384", "vit_so400m_patch14_siglip_384.webli", None, 378),
+    # timm holds CLIP's projection as a head with a zero bias; it loads as the
+    # projection (`projection_dim`), CLIP's `image_embeds`.
+    ("CLIP-B/32", "openai", "vit_base_patch32_clip_224.openai", None, 224),
+    ("CLIP-B/16", "openai", "vit_base_patch16_clip_224.openai", None, 224),
+    ("CLIP-L/14", "openai", "vit_large_patch14_clip_224.openai", None, 224),
+]
+_FAMILY_SOURCES = {
+    "DeiT": ("facebookresearch/deit (Touvron et al., 2021)", "Apache-2.0", "ImageNet mean and std"),
+    "DINOv2": ("facebookresearch/dinov2 (Oquab et al., 2023; registers: Darcet et al., 2024)", "Apache-2.0",
+               "ImageNet mean and std"),
+    "SigLIP": ("google-research/big_vision (Zhai et al., 2023)", "Apache-2.0", "RGB scaled to [-1, 1]"),
+    "CLIP": ("openai/CLIP (Radford et al., 2021)", "MIT", "CLIP's mean and std"),
+}
+
+
+def _family_entries():
+    entries = []
+    for variant, name, timm_name, classes, size in _FAMILY:
+        source, licence, preprocessing = _FAMILY_SOURCES[variant.split("-")[0]]
+        architecture = timm_name.split(".")[0]
+        entries.append(WeightsEntry(
+            name, variant, f"{HUB_URL}timm/{timm_name}/resolve/main/model.safetensors", classes, size,
+            source=f"{source}, as timm/{timm_name}", licence=licence, preprocessing=preprocessing,
+            architecture=architecture,
+        ))
     return entries
 
 

@@ -1,4 +1,5 @@
-"""The small models every export test runs on, one factory per model family.
+"""The small models every export test runs on, one factory per model family (the
+paper's ViT and its variations, the hybrid, and the descendants' layouts).
 
 A family joins the export tests by adding its factory to `MODELS`; nothing in
 the tests reads a model's layers other than through these factories.
@@ -34,7 +35,7 @@ def small_vit_gap_exact_gelu():
     """ViT fed [-1, 1] (no preprocessing layer), mean pooling, erf GELU, non-square."""
     model = keras_vit.ViT(image_size=(32, 24), patch_size=8, hidden_dim=32, num_layers=2,
                           num_heads=4, mlp_dim=64, num_classes=10, pooling="gap",
-                          approximate_gelu=False, include_preprocessing=False)
+                          activation="gelu", include_preprocessing=False)
     return _random_head(model)
 
 
@@ -60,6 +61,36 @@ def small_vit_relative():
     return _random_head(model)
 
 
+def _randomized(model, seed=2):
+    # Every weight, so that a LayerScale, register or token exported wrong shows.
+    rng = np.random.default_rng(seed)
+    for variable in model.weights:
+        variable.assign(rng.normal(0.0, 0.2, variable.shape).astype("float32"))
+    return model
+
+
+def small_dinov2_registers():
+    """DINOv2 with registers: LayerScale, 4 registers without position embedding, ImageNet mean and std."""
+    model = keras_vit.ViT(image_size=(28, 42), patch_size=14, hidden_dim=32, num_layers=2, num_heads=4,
+                          mlp_dim=64, num_classes=10, num_registers=4, layer_scale_init=1e-5, activation="gelu",
+                          pixel_mean=(0.485, 0.456, 0.406), pixel_std=(0.229, 0.224, 0.225))
+    return _randomized(model)
+
+
+def small_siglip():
+    """SigLIP: no class token, attention pooling (MAP), tanh GELU, a head on the pooled vector."""
+    model = keras_vit.ViT(image_size=IMAGE_SIZE, patch_size=8, hidden_dim=32, num_layers=2, num_heads=4,
+                          mlp_dim=64, num_classes=10, pooling="map", class_token=False)
+    return _randomized(model)
+
+
+def small_deit_distilled():
+    """DeiT distilled: class and distillation tokens, two heads averaged."""
+    model = keras_vit.ViT(image_size=IMAGE_SIZE, patch_size=8, hidden_dim=32, num_layers=2, num_heads=4,
+                          mlp_dim=64, num_classes=10, distillation_token=True, activation="gelu")
+    return _randomized(model)
+
+
 ALL_FORMATS = ("tf_saved_model", "litert", "onnx", "openvino", "torch")
 
 # Each factory and the formats it is exported to. A family goes through every
@@ -73,6 +104,9 @@ MODELS = {
     "hybrid": small_hybrid,
     "vit_2d_shared": small_vit_2d_shared,
     "vit_relative": small_vit_relative,
+    "dinov2_registers": small_dinov2_registers,
+    "siglip": small_siglip,
+    "deit_distilled": small_deit_distilled,
 }
 FORMATS_OF = {
     "vit": ALL_FORMATS,
@@ -80,6 +114,11 @@ FORMATS_OF = {
     "hybrid": ALL_FORMATS,
     "vit_2d_shared": ("litert", "onnx", "torch"),
     "vit_relative": ALL_FORMATS,
+    # The family's layers through a converter of each kind: ONNX (from every
+    # backend), torch.export, and a SavedModel for the registers' concatenation.
+    "dinov2_registers": ("tf_saved_model", "onnx", "torch"),
+    "siglip": ("onnx", "torch"),
+    "deit_distilled": ("onnx", "torch"),
 }
 CASES = [(name, format) for name in MODELS for format in FORMATS_OF[name]]
 

@@ -26,7 +26,7 @@ def test_unknown_mode_is_rejected():
 
 
 def test_exported_with_the_modes_builders_take():
-    assert POOLINGS == ("token", "gap")
+    assert POOLINGS == ("token", "gap", "map")
     assert keras_vit.layers.SequencePooling is SequencePooling
-    with pytest.raises(ValueError, match=r"`pooling` must be one of 'token', 'gap'. Received: pooling='cls'"):
+    with pytest.raises(ValueError, match=r"`pooling` must be one of 'token', 'gap', 'map'. Received: pooling='cls'"):
         keras_vit.ViT(image_size=16, patch_size=8, hidden_dim=8, num_layers=1, num_heads=2, mlp_dim=8, pooling="cls")

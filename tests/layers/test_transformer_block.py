@@ -13,7 +13,7 @@ def test_layer_contract(tmp_path):
 
 @pytest.mark.parametrize("approximate_gelu", [True, False])
 def test_matches_pre_layernorm_equations(approximate_gelu):
-    block = TransformerBlock(num_heads=2, mlp_dim=12, approximate_gelu=approximate_gelu)
+    block = TransformerBlock(num_heads=2, mlp_dim=12, activation="gelu_tanh" if approximate_gelu else "gelu")
     tokens = np.random.default_rng(0).normal(size=(2, 5, 8)).astype("float32")
     block.build(tokens.shape)
     _randomize(block)
@@ -46,8 +46,8 @@ def _attention(x, w):
 
 def test_gelu_variants_differ():
     tokens = np.random.default_rng(0).normal(size=(1, 3, 8)).astype("float32") * 3
-    approximate = TransformerBlock(2, 12, approximate_gelu=True)
-    exact = TransformerBlock(2, 12, approximate_gelu=False)
+    approximate = TransformerBlock(2, 12, activation="gelu_tanh")
+    exact = TransformerBlock(2, 12, activation="gelu")
     approximate.build(tokens.shape)
     exact.build(tokens.shape)
     _randomize(approximate)

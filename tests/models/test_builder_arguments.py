@@ -18,7 +18,8 @@ def test_arguments_left_at_none_take_the_paper_defaults_without_weights():
     config = keras_vit.ViT(**TINY).vit_config
     assert {key: getattr(config, key) for key in FOLLOW_WEIGHTS} == {
         "image_size": (224, 224), "num_classes": 1000, "representation_size": None,
-        "approximate_gelu": True, "layer_norm_epsilon": 1e-6,
+        "activation": "gelu_tanh", "layer_norm_epsilon": 1e-6, "resample_method": "zoom",
+        "pixel_mean": None, "pixel_std": None,
     }
     assert all(inspect.signature(keras_vit.ViT).parameters[key].default is None for key in FOLLOW_WEIGHTS)
 

@@ -81,7 +81,7 @@ def test_a_size_the_patch_does_not_divide_names_size_and_divisor():
     "kwargs,message",
     [
         (dict(dynamic_image_size="yes"), r"`dynamic_image_size` must be True or False\. Received: dynamic_image_size='yes'"),
-        (dict(resample_method="nearest"), r"`resample_method` must be one of 'zoom', 'bicubic'\. Received: resample_method='nearest'"),
+        (dict(resample_method="nearest"), r"`resample_method` must be one of 'zoom', 'bicubic', 'bicubic_antialias'\. Received: resample_method='nearest'"),
     ],
 )
 def test_bad_arguments_are_named(kwargs, message):

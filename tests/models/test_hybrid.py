@@ -82,7 +82,7 @@ def test_builder_names_and_docs():
         ({"resnet_width": 0.3}, r"`resnet_width` must be a positive multiple of 0.5.*Received: resnet_width=0.3"),
         ({"image_size": 40, "patch_size": 2}, r"`image_size` height must give a feature map divisible by patch_size=2: "
                                               r"the ResNet stem \(stride 8\) maps 40 to 5"),
-        ({"pooling": "max"}, r"`pooling` must be one of 'token', 'gap'. Received: pooling='max'"),
+        ({"pooling": "max"}, r"`pooling` must be one of 'token', 'gap', 'map'. Received: pooling='max'"),
         ({"weights": "imagenet21k"}, r"weights='imagenet21k' names published weights, but no published variant has this size"),
     ],
     ids=["zero_units", "not_a_tuple", "none", "width", "feature_map", "pooling", "unpublished_size"],

@@ -87,7 +87,7 @@ def test_exact_gelu_matches_transformers_default_activation():
     hf = _hf_model(hidden_act="gelu")
     model = keras_vit.ViT(
         image_size=SIZE, patch_size=PATCH, hidden_dim=DIM, num_layers=LAYERS, num_heads=HEADS,
-        mlp_dim=MLP, num_classes=CLASSES, include_preprocessing=False, approximate_gelu=False,
+        mlp_dim=MLP, num_classes=CLASSES, include_preprocessing=False, activation="gelu",
     )
     assign_weights(model, _to_keras(hf.state_dict()))
     pixels = np.random.default_rng(1).uniform(-1, 1, size=(2, 3, SIZE, SIZE)).astype("float32")

@@ -29,7 +29,7 @@ def _images(shape, seed=1):
         {},
         {"pooling": "gap"},
         {"representation_size": 12},
-        {"approximate_gelu": False},
+        {"activation": "gelu"},
         {"image_size": (24, 40)},
     ],
     ids=["token", "gap", "pre_logits", "exact_gelu", "non_square"],
@@ -44,7 +44,7 @@ def test_matches_numpy_forward_pass(kwargs):
         images,
         num_heads=kwargs["num_heads"],
         pooling=kwargs.get("pooling", "token"),
-        approximate_gelu=kwargs.get("approximate_gelu", True),
+        approximate_gelu=kwargs.get("activation", "gelu_tanh") == "gelu_tanh",
     )
     assert expected.std() > 0.1
     np.testing.assert_allclose(model.predict(images, verbose=0), expected, atol=1e-4)
@@ -114,7 +114,7 @@ def test_macs_of_vit_b16_at_224():
         ({"image_size": (32, 36)}, r"`image_size` width must be divisible by patch_size=8"),
         ({"image_size": (32, 0)}, r"`image_size` must be a positive int or a pair"),
         ({"hidden_dim": 18}, r"`hidden_dim` must be divisible by num_heads=4, .* Received: hidden_dim=18"),
-        ({"pooling": "max"}, r"`pooling` must be one of 'token', 'gap'. Received: pooling='max'"),
+        ({"pooling": "max"}, r"`pooling` must be one of 'token', 'gap', 'map'. Received: pooling='max'"),
         ({"dropout_rate": -0.1}, r"`dropout_rate` must be a number in \[0, 1\). Received: dropout_rate=-0.1"),
         ({"attention_dropout_rate": 1.5}, r"`attention_dropout_rate` must be a number in \[0, 1\)"),
         ({"num_classes": 0}, r"`num_classes` must be a positive integer. Received: num_classes=0"),

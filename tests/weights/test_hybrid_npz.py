@@ -89,7 +89,7 @@ def _hybrid_shapes(variant):
 
 @pytest.mark.parametrize("variant", sorted(HYBRID_VARIANTS))
 def test_every_hybrid_is_recovered(variant):
-    architecture = infer_architecture(flax_npz.convert(_hybrid_shapes(variant)), "abstract", True)
+    architecture = infer_architecture(flax_npz.convert(_hybrid_shapes(variant)), "abstract", "gelu_tanh")
     expected = vars(HYBRID_VARIANTS[variant])
     assert {k: architecture[k] for k in expected} == expected
     assert architecture["image_size"] == 224 and architecture["num_channels"] == 3

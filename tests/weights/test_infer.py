@@ -40,7 +40,7 @@ def _original_shapes(variant, classes=21843, representation=True, image=224):
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_every_variant_is_recovered(variant):
-    architecture = infer_architecture(flax_npz.convert(_original_shapes(variant)), "abstract", True)
+    architecture = infer_architecture(flax_npz.convert(_original_shapes(variant)), "abstract", "gelu_tanh")
     expected = vars(VARIANTS[variant])
     assert {k: architecture[k] for k in expected} == expected
     assert architecture["num_classes"] == 21843
@@ -50,7 +50,7 @@ def test_every_variant_is_recovered(variant):
 
 def test_fine_tuned_384_without_pre_logits():
     shapes = _original_shapes("B/16", classes=1000, representation=False, image=384)
-    architecture = infer_architecture(flax_npz.convert(shapes), "abstract", True)
+    architecture = infer_architecture(flax_npz.convert(shapes), "abstract", "gelu_tanh")
     assert architecture["image_size"] == 384
     assert architecture["num_classes"] == 1000
     assert architecture["representation_size"] is None

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import keras_vit
-from keras_vit.models import HYBRID_VARIANTS, VARIANTS
+from keras_vit.models import ALL_VARIANTS, FAMILY_VARIANTS
 from keras_vit.weights import REGISTRY, get, manifest, names
 from keras_vit.weights import download
 from keras_vit.weights.download import converted_arrays, fetch
@@ -20,9 +20,23 @@ MANIFEST = os.path.join(os.path.dirname(__file__), "..", "..", "weights", "manif
 def test_every_entry_names_an_existing_variant():
     assert REGISTRY
     for (variant, name), entry in REGISTRY.items():
-        assert variant in {**VARIANTS, **HYBRID_VARIANTS} and entry.variant == variant and entry.name == name
-        assert entry.url.startswith("https://storage.googleapis.com/vit_models/")
-        assert entry.url.endswith(".npz")
+        assert variant in ALL_VARIANTS and entry.variant == variant and entry.name == name
+        if variant in FAMILY_VARIANTS:
+            # timm's Hub repositories, each the image tower as one safetensors file.
+            repository = entry.url.split("/")[4]
+            assert repository.split(".")[0] == entry.architecture
+            assert entry.url == f"https://huggingface.co/timm/{repository}/resolve/main/model.safetensors"
+            assert entry.source.endswith(f"as timm/{repository}")
+        else:
+            assert entry.url.startswith("https://storage.googleapis.com/vit_models/")
+            assert entry.url.endswith(".npz") and entry.architecture is None
+
+
+def test_every_family_variant_has_published_weights():
+    assert sorted({variant for variant, _ in REGISTRY if variant in FAMILY_VARIANTS}) == sorted(FAMILY_VARIANTS)
+    assert names("SigLIP-B/16") == ["webli-224", "webli-256", "webli-384"]
+    assert get("DINOv2-g/14-reg", "lvd142m").architecture == "vit_giant_patch14_reg4_dinov2"
+    assert get("CLIP-L/14", "openai").filename == "timm--vit_large_patch14_clip_224.openai.safetensors"
 
 
 def test_urls_of_the_original_checkpoints():
@@ -81,7 +95,7 @@ def test_conversion_cache_is_rebuilt_when_the_source_or_the_converter_changes(tm
     local = fetch(entry, cache_dir=cache)
     calls = []
     real_read = download.read_checkpoint
-    monkeypatch.setattr(download, "read_checkpoint", lambda path: calls.append(path) or real_read(path))
+    monkeypatch.setattr(download, "read_checkpoint", lambda path, **kwargs: calls.append(path) or real_read(path, **kwargs))
     converted_arrays(entry, cache_dir=cache)
     assert calls == []  # the stamp matches: read from the cache
     changed = original_arrays()

@@ -73,7 +73,7 @@ def test_timm_state_dict_matches_transformers(tmp_path, suffix):
         torch.save({"state_dict": state}, path)
     # A timm file's fused qkv kernel does not show the heads: name them.
     model = keras_vit.from_checkpoint(path, num_heads=HEADS, **_no_preprocessing())
-    assert not model.get_layer("encoderblock_0").approximate_gelu
+    assert model.get_layer("encoderblock_0").activation == "gelu"
     pixels = _pixels()
     np.testing.assert_allclose(model.predict(pixels, verbose=0), _expected(hf, pixels), atol=1e-4)
 
@@ -119,7 +119,7 @@ def test_hf_folder_with_transformers_4_names(tmp_path):
 
 def test_folder_without_weights_is_explained(tmp_path):
     (tmp_path / "config.json").write_text("{}")
-    with pytest.raises(ValueError, match="has no model.safetensors: a HF model folder holds"):
+    with pytest.raises(ValueError, match="has config.json but no model.safetensors or model.safetensors.index.json"):
         keras_vit.from_checkpoint(str(tmp_path))
 
 
@@ -148,12 +148,12 @@ def _save_timm(tmp_path, state, name="vit.safetensors"):
 
 def test_timm_keys_that_change_the_computation_are_refused(tmp_path):
     state = _timm_state(_hf_model())
-    state["blocks.0.ls1.gamma"] = torch.ones(DIM)
-    state["norm_pre.weight"] = torch.ones(DIM)
+    state["blocks.0.attn.q_norm.weight"] = torch.ones(DIM // HEADS)
+    state["fc_norm.weight"] = torch.ones(DIM)
     path = _save_timm(tmp_path, state)
     with pytest.raises(ValueError, match=r"vit.safetensors has weights that are not part of the ViT it would load "
-                                         r"into: blocks.0.ls1.gamma, norm_pre.weight \(LayerScale \(ls1/ls2\) is not "
-                                         r"part of the paper's ViT; a LayerNorm before the encoder"):
+                                         r"into: blocks.0.attn.q_norm.weight, fc_norm.weight \(a LayerNorm after "
+                                         r"pooling \(fc_norm\), which keras_vit does not build; query/key"):
         keras_vit.from_checkpoint(path, num_heads=HEADS)
 
 
@@ -172,10 +172,15 @@ def test_timm_heads_are_never_guessed(tmp_path):
     hf = _hf_model(layer_norm_eps=1e-6)
     path = _save_timm(tmp_path, _timm_state(hf))
     with pytest.raises(ValueError, match=r"vit.safetensors does not say how many attention heads .* width 32 with 2 "
-                                         r"blocks is none of the paper's sizes. Pass num_heads="):
+                                         r"blocks is none of the published sizes. Pass num_heads="):
         keras_vit.from_checkpoint(path)
     # timm's config.json beside the weights says how many.
     (tmp_path / "config.json").write_text(json.dumps({"architecture": "vit_custom", "model_args": {"num_heads": HEADS}}))
+    with pytest.raises(ValueError, match=r"timm architecture 'vit_custom' is none of the families keras_vit reads: "
+                                         r"vit_\* \(the paper's sizes\), deit_\*, deit_\*_distilled_\*, vit_\*_dinov2"):
+        keras_vit.from_checkpoint(path)
+    config = {"architecture": "vit_base_patch16_224", "model_args": {"num_heads": HEADS}}
+    (tmp_path / "config.json").write_text(json.dumps(config))
     model = keras_vit.from_checkpoint(path, **_no_preprocessing())
     assert model.get_layer("encoderblock_0").num_heads == HEADS
     pixels = _pixels()

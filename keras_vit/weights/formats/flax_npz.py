@@ -64,7 +64,7 @@ def read(path):
     the file's keys that map to no weight."""
     raw = read_arrays(path)
     arrays = convert(raw)
-    architecture = infer_architecture(arrays, path, approximate_gelu=True)
+    architecture = infer_architecture(arrays, path, activation="gelu_tanh")
     return Checkpoint(arrays, architecture, path, "flax_npz", tuple(unknown_keys(raw)))
 
 

@@ -1,142 +1,246 @@
-"""Hugging Face `ViTModel` / `ViTForImageClassification` weights, in either naming.
+"""transformers checkpoints of the ViT family, in either naming.
 
-Checkpoints on the Hub name parameters as transformers 4 did
-(`vit.encoder.layer.0.attention.attention.query.weight`); transformers 5 names them
-`vit.layers.0.attention.q_proj.weight`. Both map to the same keras weight paths.
+A transformers folder (`config.json`, and `model.safetensors` or its shards
+with `model.safetensors.index.json`) of `model_type` `vit`, `deit`, `dinov2`,
+`dinov2_with_registers`, `siglip_vision_model` or `clip_vision_model`, or the
+image tower of a full `siglip` or `clip` checkpoint. Checkpoints on the Hub
+name parameters as transformers 4 did
+(`vit.encoder.layer.0.attention.attention.query.weight`); transformers 5
+names some of them `vit.layers.0.attention.q_proj.weight`. Both map to the
+same keras weight paths; the family's parts (distillation token, registers,
+LayerScale, CLIP's LayerNorm before the encoder and projection, SigLIP's
+attention-pooling head) map to the layers `keras_vit.ViT` builds for them.
 """
 
 import json
 import os
 import re
 
+import numpy as np
+
 from keras_vit.weights.architecture import heads_for, infer_architecture
 from keras_vit.weights.checkpoint import Checkpoint
+from keras_vit.weights.formats import hf_config
 from keras_vit.weights.formats.state_dict import read_state_dict
 from keras_vit.weights.formats.unmapped_keys import check_unused
 
+_LAYER = r"^(?:encoder\.layers?|layers)\.(\d+)\."
 _BLOCK_PATTERNS = [
-    (r"(?:encoder\.layer|layers)\.(\d+)\.attention\.(?:attention\.query|q_proj)\.(weight|bias)", "attn/query"),
-    (r"(?:encoder\.layer|layers)\.(\d+)\.attention\.(?:attention\.key|k_proj)\.(weight|bias)", "attn/key"),
-    (r"(?:encoder\.layer|layers)\.(\d+)\.attention\.(?:attention\.value|v_proj)\.(weight|bias)", "attn/value"),
-    (r"(?:encoder\.layer|layers)\.(\d+)\.attention\.(?:output\.dense|o_proj)\.(weight|bias)", "attn/out"),
-    (r"(?:encoder\.layer|layers)\.(\d+)\.layernorm_before\.(weight|bias)", "norm1"),
-    (r"(?:encoder\.layer|layers)\.(\d+)\.layernorm_after\.(weight|bias)", "norm2"),
-    (r"(?:encoder\.layer|layers)\.(\d+)\.(?:intermediate\.dense|mlp\.fc1)\.(weight|bias)", "mlp_fc1"),
-    (r"(?:encoder\.layer|layers)\.(\d+)\.(?:output\.dense|mlp\.fc2)\.(weight|bias)", "mlp_fc2"),
+    (r"(?:attention\.attention\.query|attention\.q_proj|self_attn\.q_proj)", "attn/query"),
+    (r"(?:attention\.attention\.key|attention\.k_proj|self_attn\.k_proj)", "attn/key"),
+    (r"(?:attention\.attention\.value|attention\.v_proj|self_attn\.v_proj)", "attn/value"),
+    (r"(?:attention\.output\.dense|attention\.o_proj|self_attn\.out_proj)", "attn/out"),
+    (r"(?:layernorm_before|norm1|layer_norm1)", "norm1"),
+    (r"(?:layernorm_after|norm2|layer_norm2)", "norm2"),
+    (r"(?:intermediate\.dense|mlp\.fc1|mlp\.weights_in)", "mlp_fc1"),
+    (r"(?:output\.dense|mlp\.fc2|mlp\.weights_out)", "mlp_fc2"),
 ]
-_BLOCK_PATTERNS = [(re.compile(r"^(?:vit\.)?" + p + "$"), name) for p, name in _BLOCK_PATTERNS]
+_BLOCK_PATTERNS = [(re.compile(_LAYER + p + r"\.(weight|bias)$"), name) for p, name in _BLOCK_PATTERNS]
+_LAYER_SCALE = re.compile(_LAYER + r"layer_scale([12])\.lambda1$")
+# The image model's own prefixes: a classification model's backbone, a full
+# CLIP or SigLIP checkpoint's image tower.
+_PREFIX = re.compile(r"^(?:vit|deit|dinov2|vision_model)\.")
+# The text tower of a full CLIP or SigLIP checkpoint, skipped and reported.
+_TEXT_TOWER = re.compile(r"^(?:text_model\.|text_projection\.|logit_scale$|logit_bias$)")
 _NORM = {"weight": "gamma", "bias": "beta"}
 _LINEAR = {"weight": "kernel", "bias": "bias"}
-
-
-_PATCH_KERNEL = "embeddings.patch_embeddings.projection.weight"
-# The fields of config.json that have no default.
-_REQUIRED = ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size")
+_PATCH_KERNELS = ("embeddings.patch_embeddings.projection.weight", "embeddings.patch_embedding.weight")
+_TOP = {
+    "embeddings.patch_embeddings.projection.bias": "embedding/bias",
+    "embeddings.patch_embedding.bias": "embedding/bias",
+    "embeddings.distillation_token": "dist/token",
+    "embeddings.register_tokens": "registers/tokens",
+    "embeddings.position_embeddings": "pos_embedding/embedding",
+    "layernorm.weight": "encoder_norm/gamma",
+    "layernorm.bias": "encoder_norm/beta",
+    "post_layernorm.weight": "encoder_norm/gamma",
+    "post_layernorm.bias": "encoder_norm/beta",
+    "pre_layrnorm.weight": "pre_norm/gamma",
+    "pre_layrnorm.bias": "pre_norm/beta",
+    "pooler.dense.bias": "pre_logits/bias",
+    "classifier.bias": "head/bias",
+    "cls_classifier.bias": "head/bias",
+    "distillation_classifier.bias": "head_dist/bias",
+    "head.probe": "pooling/probe",
+    "head.attention.out_proj.bias": "pooling/out/bias",
+    "head.layernorm.weight": "pooling/norm/gamma",
+    "head.layernorm.bias": "pooling/norm/beta",
+    "head.mlp.fc1.bias": "pooling/mlp_fc1/bias",
+    "head.mlp.fc2.bias": "pooling/mlp_fc2/bias",
+}
+_TRANSPOSED = {
+    "pooler.dense.weight": "pre_logits/kernel",
+    "classifier.weight": "head/kernel",
+    "cls_classifier.weight": "head/kernel",
+    "distillation_classifier.weight": "head_dist/kernel",
+    "visual_projection.weight": "projection/kernel",
+    "head.mlp.fc1.weight": "pooling/mlp_fc1/kernel",
+    "head.mlp.fc2.weight": "pooling/mlp_fc2/kernel",
+}
+# Classification heads that keras_vit does not build, by model type.
+_OTHER_HEADS = {
+    "dinov2": "Dinov2ForImageClassification's linear head on the class token and the mean patch token",
+    "dinov2_with_registers": "a linear head on the class token and the mean patch token",
+    "siglip": "SiglipForImageClassification's linear head on the mean token",
+    "clip": "CLIPForImageClassification's linear head on the mean patch token",
+    "deit": "DeiTForImageClassification's head on the class token alone (the distilled checkpoints "
+    "are DeiTForImageClassificationWithTeacher, with cls_classifier and distillation_classifier)",
+}
 
 
 def is_hf(arrays):
-    return any(key.endswith(_PATCH_KERNEL) for key in arrays)
+    return any(_PREFIX.sub("", key) in _PATCH_KERNELS for key in arrays)
 
 
 def read_folder(path, num_heads=None):
-    """Reads a HF model folder (`config.json` and `model.safetensors`) into a `Checkpoint`;
-    the config gives the heads, resolution, GELU and LayerNorm epsilon."""
+    """Reads a transformers model folder into a `Checkpoint`: `config.json`
+    gives the model type, heads, resolution, activation and LayerNorm
+    epsilon, `preprocessor_config.json` (or the family's default) the pixel
+    mean and std, and the weights are checked against the config."""
     config_path = os.path.join(path, "config.json")
-    weights_path = os.path.join(path, "model.safetensors")
-    for required in (config_path, weights_path):
-        if not os.path.exists(required):
-            raise ValueError(
-                f"{path} is a folder but has no {os.path.basename(required)}: a HF "
-                "model folder holds config.json and model.safetensors."
-            )
-    config = read_config(config_path)
-    checkpoint = read(read_state_dict(weights_path), path, num_heads or config["num_heads"])
-    checkpoint.architecture.update(
-        image_size=config["image_size"],
-        layer_norm_epsilon=config["layer_norm_epsilon"],
-        approximate_gelu=config["approximate_gelu"],
-    )
+    if not os.path.exists(config_path):
+        raise ValueError(
+            f"{path} is a folder but has no config.json: a transformers model folder holds "
+            "config.json and model.safetensors (or its shards and model.safetensors.index.json)."
+        )
+    config = hf_config.read(config_path)
+    state = read_weights(path)
+    checkpoint = read(state, path, num_heads or config["num_heads"], config=config)
+    hf_config.check_against(config, checkpoint.architecture, path)
+    checkpoint.architecture.update(hf_config.implied(config, path))
     return checkpoint
 
 
-def read(state, path, num_heads=None):
-    """Reads HF ViT weights into a `Checkpoint`: keras-path arrays, the
-    architecture they imply (exact GELU, HF's default), and the harmless keys
-    that map to no weight (any other such key is refused). Heads: `num_heads`
-    (a folder's `config.json` gives them), else the variant table's for the
-    paper's sizes; otherwise the file is refused with a request for `num_heads`."""
-    kernel = next((v for k, v in state.items() if k.endswith(_PATCH_KERNEL)), None)
-    if kernel is None:
-        raise ValueError(f"{path} has no '{_PATCH_KERNEL}': not the weights of a HF ViT.")
-    width = kernel.shape[0]
-    depth = len({match.group(1) for key in state for pattern, _ in _BLOCK_PATTERNS if (match := pattern.match(key))})
-    arrays, unused = convert(state, num_heads or heads_for(width, depth, path))
-    architecture = infer_architecture(arrays, path, approximate_gelu=False)
-    return Checkpoint(arrays, architecture, path, "hf", check_unused(unused, path))
-
-
-def read_config(path):
-    """The fields of a HF `config.json` that fix the architecture, as builder arguments."""
-    with open(path, encoding="utf-8", errors="replace") as file:
+def read_weights(path):
+    """`{key: float32 array}` of a transformers folder: `model.safetensors`, or
+    every shard `model.safetensors.index.json` names."""
+    single = os.path.join(path, "model.safetensors")
+    index = os.path.join(path, "model.safetensors.index.json")
+    if os.path.exists(single):
+        return read_state_dict(single)
+    if not os.path.exists(index):
+        raise ValueError(
+            f"{path} has config.json but no model.safetensors or model.safetensors.index.json: "
+            "keras_vit reads transformers weights as safetensors."
+        )
+    with open(index, encoding="utf-8") as file:
         try:
-            config = json.load(file)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{path} is not a readable model config: {error}.") from None
-    if not isinstance(config, dict):
-        raise ValueError(f"{path} is not a readable model config: a JSON object is expected.")
-    if config.get("model_type", "vit") != "vit":
-        raise ValueError(f"{path} describes a '{config['model_type']}' model, not 'vit'.")
-    missing = [key for key in _REQUIRED if key not in config]
+            weight_map = json.load(file)["weight_map"]
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise ValueError(f"{index} is not a readable shard index ({error!r}).") from None
+    state = {}
+    for shard in sorted(set(weight_map.values())):
+        shard_path = os.path.join(path, shard)
+        if not os.path.exists(shard_path):
+            raise ValueError(f"{index} names the shard {shard}, which {path} does not hold.")
+        state.update(read_state_dict(shard_path))
+    missing = sorted(set(weight_map) - set(state))
     if missing:
-        raise ValueError(f"{path} is not a readable model config: it has no {', '.join(missing)}.")
-    return {
-        "image_size": config.get("image_size", 224),
-        "patch_size": config.get("patch_size", 16),
-        "hidden_dim": config["hidden_size"],
-        "num_layers": config["num_hidden_layers"],
-        "num_heads": config["num_attention_heads"],
-        "mlp_dim": config["intermediate_size"],
-        "num_channels": config.get("num_channels", 3),
-        "layer_norm_epsilon": config.get("layer_norm_eps", 1e-12),
-        "approximate_gelu": config.get("hidden_act", "gelu") in ("gelu_new", "gelu_pytorch_tanh"),
-    }
+        raise ValueError(f"{index} lists {len(missing)} arrays its shards do not hold, such as {missing[0]}.")
+    return state
+
+
+def read(state, path, num_heads=None, config=None):
+    """Reads transformers ViT-family weights into a `Checkpoint`: keras-path
+    arrays, the architecture they imply, and the harmless keys that map to no
+    weight (any other such key is refused). Heads: `num_heads` (a folder's
+    `config.json` gives them), else the variant table's for the paper's
+    sizes; otherwise the file is refused with a request for `num_heads`.
+    `config` is the folder's config as `hf_config.read` returns it."""
+    image, text, original = {}, [], {}
+    for key, value in state.items():
+        if _TEXT_TOWER.match(key):
+            text.append(key)
+        else:
+            image[_PREFIX.sub("", key)] = value
+            original[_PREFIX.sub("", key)] = key
+    kernel = next((image[k] for k in _PATCH_KERNELS if k in image), None)
+    if kernel is None:
+        raise ValueError(f"{path} has no '{_PATCH_KERNELS[0]}': not the weights of a transformers ViT.")
+    width = kernel.shape[0]
+    depth = len({match.group(1) for key in image for pattern, _ in _BLOCK_PATTERNS if (match := pattern.match(key))})
+    model_type = (config or {}).get("model_type", "vit")
+    _refuse_other_heads(image, model_type, path)
+    arrays, unused = convert(image, num_heads or heads_for(width, depth, path))
+    unused = tuple(sorted(original[key] for key in unused))
+    activation = (config or {}).get("activation", "gelu")
+    architecture = infer_architecture(arrays, path, activation=activation)
+    notes = ()
+    if text:
+        notes = (f"skipped the text tower: {len(text)} arrays ({_text_summary(text)})",)
+    return Checkpoint(arrays, architecture, path, "hf", check_unused(unused, path), notes)
+
+
+def _text_summary(keys):
+    heads = sorted({key.split(".")[0] for key in keys})
+    return ", ".join(f"{head}.*" if any(k.startswith(head + ".") for k in keys) else head for head in heads)
+
+
+def _refuse_other_heads(image, model_type, path):
+    family = "dinov2" if model_type.startswith("dinov2") else model_type.replace("_vision_model", "")
+    if family in ("vit",) or "classifier.weight" not in image:
+        return
+    raise ValueError(
+        f"{path} ends in {_OTHER_HEADS.get(family, 'a classification head keras_vit does not build')} "
+        "('classifier.weight'), which keras_vit does not build. The backbone without it is another "
+        "checkpoint of the same model (its model type's base model)."
+    )
 
 
 def convert(arrays, num_heads):
-    """Maps HF ViT weights (NumPy arrays) to `{keras weight path: array}` and
-    the sorted keys it has no place for."""
+    """Maps transformers ViT-family weights (NumPy arrays, image-tower keys
+    without their model prefix) to `{keras weight path: array}` and the
+    sorted keys it has no place for."""
     result, unused = {}, []
     for key, value in arrays.items():
-        stripped = key[4:] if key.startswith("vit.") else key
-        path = _top_level(stripped, value)
-        if path:
-            result[path[0]] = path[1]
-            continue
-        for pattern, name in _BLOCK_PATTERNS:
-            if match := pattern.match(key):
-                index, kind = int(match.group(1)), match.group(2)
-                result.update(_block_weight(f"encoderblock_{index}/{name}", kind, value, num_heads))
-                break
+        converted = _top_level(key, value, num_heads) or _block(key, value, num_heads)
+        if converted:
+            result.update(converted)
         else:
             unused.append(key)
     return result, tuple(sorted(unused))
 
 
-def _top_level(key, value):
-    if key == "embeddings.patch_embeddings.projection.weight":
-        return "embedding/kernel", value.transpose(2, 3, 1, 0)
-    if key == "embeddings.patch_embeddings.projection.bias":
-        return "embedding/bias", value
+def _top_level(key, value, num_heads):
+    if key in _PATCH_KERNELS:
+        return {"embedding/kernel": value.transpose(2, 3, 1, 0)}
     if key == "embeddings.cls_token":
-        return "cls/token", value
-    if key == "embeddings.position_embeddings":
-        return "pos_embedding/embedding", value
-    if key in ("layernorm.weight", "layernorm.bias"):
-        return f"encoder_norm/{_NORM[key.split('.')[-1]]}", value
-    if key in ("pooler.dense.weight", "classifier.weight"):
-        return f"{'pre_logits' if key[0] == 'p' else 'head'}/kernel", value.T
-    if key in ("pooler.dense.bias", "classifier.bias"):
-        return f"{'pre_logits' if key[0] == 'p' else 'head'}/bias", value
+        return {"cls/token": value}
+    if key == "embeddings.class_embedding":  # CLIP's, a bare vector
+        return {"cls/token": value.reshape(1, 1, -1)}
+    if key == "embeddings.position_embedding.weight":  # CLIP's and SigLIP's nn.Embedding
+        return {"pos_embedding/embedding": value[None]}
+    if key in _TOP:
+        return {_TOP[key]: value}
+    if key in _TRANSPOSED:
+        return {_TRANSPOSED[key]: value.T}
+    if key.startswith("head.attention."):
+        return _pooling_attention(key[len("head.attention.") :], value, num_heads)
+    return None
+
+
+def _pooling_attention(name, value, num_heads):
+    """SigLIP's `nn.MultiheadAttention`: the query, key and value stacked in one
+    `in_proj`, then `out_proj`."""
+    if name in ("in_proj_weight", "in_proj_bias"):
+        converted = {}
+        for part, array in zip(("query", "key", "value"), np.split(value, 3, axis=0)):
+            if name == "in_proj_weight":
+                converted[f"pooling/{part}/kernel"] = array.T.reshape(array.shape[1], num_heads, -1)
+            else:
+                converted[f"pooling/{part}/bias"] = array.reshape(num_heads, -1)
+        return converted
+    if name == "out_proj.weight":
+        return {"pooling/out/kernel": value.T.reshape(num_heads, -1, value.shape[0])}
+    return None
+
+
+def _block(key, value, num_heads):
+    if match := _LAYER_SCALE.match(key):
+        return {f"encoderblock_{int(match.group(1))}/ls{match.group(2)}/gamma": value}
+    for pattern, name in _BLOCK_PATTERNS:
+        if match := pattern.match(key):
+            return _block_weight(f"encoderblock_{int(match.group(1))}/{name}", match.group(2), value, num_heads)
     return None
 
 

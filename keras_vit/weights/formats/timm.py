@@ -1,25 +1,30 @@
-"""timm `VisionTransformer` state dicts (`.safetensors`, or `.pth`/`.bin` as plain tensors).
+"""timm `VisionTransformer` checkpoints: hub folders and bare state dicts.
 
-timm fuses query, key and value into one `(3D, D)` matrix and stores PyTorch's
-`(out, in)` Linear and `(D, C, P, P)` convolution layouts; this converter splits
-and transposes them into keras_vit's `(D, heads, head_dim)` kernels.
+A timm hub folder is what `timm.models.push_to_hub.save_for_hf` writes:
+`config.json` (the `architecture` name, optional `model_args`, and the
+`pretrained_cfg` with the pixel mean and std) and `model.safetensors`. Bare
+state dicts are `.safetensors`, or `.pth`/`.bin` as plain tensors. timm fuses
+query, key and value into one `(3D, D)` matrix and stores PyTorch's `(out,
+in)` Linear and `(D, C, P, P)` convolution layouts; this converter splits and
+transposes them into keras_vit's `(D, heads, head_dim)` kernels. The ViT
+family's parts map to the layers `keras_vit.ViT` builds for them (the
+architecture names and what each implies: `timm_families.py`).
 """
 
 import json
+import math
 import os
 import re
 
 import numpy as np
 
-from keras_vit import variants
 from keras_vit.weights.architecture import heads_for, infer_architecture
 from keras_vit.weights.checkpoint import Checkpoint
+from keras_vit.weights.formats import timm_families
+from keras_vit.weights.formats.state_dict import read_state_dict
 from keras_vit.weights.formats.unmapped_keys import check_unused
 
 _BLOCK = re.compile(r"^blocks\.(\d+)\.(.+)$")
-# timm's model names for the paper's sizes, e.g. "vit_base_patch16_384".
-_ARCHITECTURE = re.compile(r"^vit_(tiny|small|base|large|huge)_patch\d+_")
-_SIZES = {"tiny": "Ti", "small": "S", "base": "B", "large": "L", "huge": "H"}
 _BLOCK_NAMES = {
     "norm1.weight": "norm1/gamma",
     "norm1.bias": "norm1/beta",
@@ -29,6 +34,8 @@ _BLOCK_NAMES = {
     "mlp.fc1.bias": "mlp_fc1/bias",
     "mlp.fc2.weight": "mlp_fc2/kernel",
     "mlp.fc2.bias": "mlp_fc2/bias",
+    "ls1.gamma": "ls1/gamma",
+    "ls2.gamma": "ls2/gamma",
 }
 _TOP_NAMES = {
     "cls_token": "cls/token",
@@ -38,8 +45,25 @@ _TOP_NAMES = {
     "norm.bias": "encoder_norm/beta",
     "pre_logits.fc.bias": "pre_logits/bias",
     "head.bias": "head/bias",
+    "dist_token": "dist/token",
+    "head_dist.bias": "head_dist/bias",
+    "reg_token": "registers/tokens",
+    "norm_pre.weight": "pre_norm/gamma",
+    "norm_pre.bias": "pre_norm/beta",
+    "attn_pool.latent": "pooling/probe",
+    "attn_pool.proj.bias": "pooling/out/bias",
+    "attn_pool.norm.weight": "pooling/norm/gamma",
+    "attn_pool.norm.bias": "pooling/norm/beta",
+    "attn_pool.mlp.fc1.bias": "pooling/mlp_fc1/bias",
+    "attn_pool.mlp.fc2.bias": "pooling/mlp_fc2/bias",
 }
-_TRANSPOSED = {"pre_logits.fc.weight": "pre_logits/kernel", "head.weight": "head/kernel"}
+_TRANSPOSED = {
+    "pre_logits.fc.weight": "pre_logits/kernel",
+    "head.weight": "head/kernel",
+    "head_dist.weight": "head_dist/kernel",
+    "attn_pool.mlp.fc1.weight": "pooling/mlp_fc1/kernel",
+    "attn_pool.mlp.fc2.weight": "pooling/mlp_fc2/kernel",
+}
 _ATTENTION_NAMES = ("attn.qkv.weight", "attn.qkv.bias", "attn.proj.weight", "attn.proj.bias")
 
 
@@ -47,19 +71,60 @@ def is_timm(arrays):
     return "patch_embed.proj.weight" in arrays
 
 
-def read(state, path, num_heads=None):
+def is_timm_folder(path):
+    """Whether the folder at `path` is a timm hub folder: its `config.json`
+    names an `architecture` (transformers' names a `model_type`)."""
+    config = _folder_config(path)
+    return config is not None and "architecture" in config and "model_type" not in config
+
+
+def read_folder(path, num_heads=None):
+    """Reads a timm hub folder (`config.json` and `model.safetensors`) into a `Checkpoint`."""
+    weights = os.path.join(path, "model.safetensors")
+    if not os.path.exists(weights):
+        raise ValueError(
+            f"{path} is a timm hub folder (its config.json names an architecture) but has no "
+            "model.safetensors: keras_vit reads timm weights as safetensors."
+        )
+    return read(read_state_dict(weights), weights, num_heads, config=_folder_config(path))
+
+
+def _folder_config(path):
+    config_path = os.path.join(path, "config.json")
+    if not os.path.isfile(config_path):
+        return None
+    with open(config_path, encoding="utf-8", errors="replace") as file:
+        try:
+            config = json.load(file)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{config_path} is not a readable model config: {error}.") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{config_path} is not a readable model config: a JSON object is expected.")
+    return config
+
+
+def read(state, path, num_heads=None, config=None):
     """Reads a timm state dict into a `Checkpoint`: keras-path arrays, the
-    architecture they imply (exact GELU, as timm computes), and the harmless
-    keys that map to no weight (any other such key is refused). The fused
-    query/key/value kernel hides the heads: `num_heads`, else timm's
-    `config.json` beside the file, else the variant table's for the paper's
-    sizes; otherwise the file is refused with a request for `num_heads`."""
+    architecture they imply, and the harmless keys that map to no weight (any
+    other such key is refused).
+
+    `config` is timm's `config.json` (for a bare file: the one beside it, if
+    any): its `architecture` name gives the family's activation, LayerNorm
+    epsilon and pixel mean and std, its `model_args` the heads. Without one
+    the keys must say it all: the heads follow the paper's and the family's
+    sizes, and a file whose activation the keys leave open (a CLIP tower,
+    QuickGELU or not) is refused, naming what is missing.
+    """
     _refuse_hybrid(state, path)
+    if config is None:
+        config = _folder_config(os.path.dirname(os.path.abspath(path)))
+    family = timm_families.options(config, state, path)
     width = state["patch_embed.proj.weight"].shape[0]
     depth = len({match.group(1) for key in state if (match := _BLOCK.match(key))})
-    heads = num_heads or heads_from_config(path) or heads_for(width, depth, path)
+    heads = num_heads or timm_families.heads(config) or heads_for(width, depth, path)
     arrays, unused = convert(state, heads)
-    architecture = infer_architecture(arrays, path, approximate_gelu=False)
+    architecture = infer_architecture(arrays, path, activation=family.pop("activation"))
+    architecture.update(family)
     return Checkpoint(arrays, architecture, path, "timm", check_unused(unused, path))
 
 
@@ -75,24 +140,17 @@ def _refuse_hybrid(state, path):
 def heads_from_config(path):
     """The heads timm's `config.json` beside the weights names, if there is one:
     `model_args.num_heads`, or the size in its `architecture` name."""
-    config_path = os.path.join(os.path.dirname(os.path.abspath(path)), "config.json")
-    if not os.path.isfile(config_path):
-        return None
-    with open(config_path, encoding="utf-8") as file:
-        config = json.load(file)
-    heads = config.get("model_args", {}).get("num_heads")
-    if heads:
-        return int(heads)
-    match = _ARCHITECTURE.match(str(config.get("architecture", "")))
-    if match is None:
-        return None
-    size = _SIZES[match.group(1)] + "/"
-    return next(v.num_heads for name, v in variants.VARIANTS.items() if name.startswith(size))
+    return timm_families.heads(_folder_config(os.path.dirname(os.path.abspath(path))))
 
 
 def convert(arrays, num_heads):
     """Maps a timm ViT state dict (NumPy arrays) to `{keras weight path: array}`
-    and the sorted keys it has no place for."""
+    and the sorted keys it has no place for.
+
+    A position embedding without rows for the class and distillation tokens
+    (timm's `no_embed_class`, as its DINOv2 with registers holds it, the class
+    token's row folded into the token) gets zero rows for them: the same sums.
+    """
     result = {"embedding/kernel": arrays["patch_embed.proj.weight"].transpose(2, 3, 1, 0)}
     unused = []
     for key, value in arrays.items():
@@ -101,6 +159,8 @@ def convert(arrays, num_heads):
             converted = {_TOP_NAMES[key]: value}
         elif key in _TRANSPOSED:
             converted = {_TRANSPOSED[key]: value.T}
+        elif key.startswith("attn_pool."):
+            converted = _attention_pool(key[len("attn_pool.") :], value, num_heads)
         elif match := _BLOCK.match(key):
             converted = _block(int(match.group(1)), match.group(2), value, num_heads)
         elif key == "patch_embed.proj.weight":
@@ -108,7 +168,35 @@ def convert(arrays, num_heads):
         if not converted:
             unused.append(key)
         result.update(converted)
+    _embed_prefix(result, arrays)
     return result, tuple(sorted(unused))
+
+
+def _embed_prefix(result, arrays):
+    embedding = result.get("pos_embedding/embedding")
+    prefix = ("cls_token" in arrays) + ("dist_token" in arrays)
+    if embedding is None or not prefix:
+        return
+    patches = embedding.shape[1]
+    if math.isqrt(patches) ** 2 == patches and math.isqrt(patches - prefix) ** 2 != patches - prefix:
+        zeros = np.zeros((1, prefix, embedding.shape[2]), embedding.dtype)
+        result["pos_embedding/embedding"] = np.concatenate([zeros, embedding], axis=1)
+
+
+def _attention_pool(name, value, num_heads):
+    """timm's `AttentionPoolLatent`: a query projection `q` of the latent, a
+    fused key-value projection `kv`, then `proj`."""
+    if name in ("q.weight", "q.bias"):
+        parts = {"query": value}
+    elif name in ("kv.weight", "kv.bias"):
+        parts = dict(zip(("key", "value"), np.split(value, 2, axis=0)))
+    elif name == "proj.weight":
+        return {"pooling/out/kernel": value.T.reshape(num_heads, -1, value.shape[0])}
+    else:
+        return {}
+    if name.endswith("bias"):
+        return {f"pooling/{part}/bias": array.reshape(num_heads, -1) for part, array in parts.items()}
+    return {f"pooling/{part}/kernel": array.T.reshape(array.shape[1], num_heads, -1) for part, array in parts.items()}
 
 
 def _block(index, name, value, num_heads):

@@ -1,7 +1,7 @@
 """Keys a timm or HF converter did not map: listed when harmless, refused otherwise.
 
-A key the paper's ViT has no place for usually means the file's model computes
-something else (LayerScale, register tokens, a norm after pooling, ...).
+A key keras_vit's ViT has no place for usually means the file's model computes
+something else (qk-norm, a norm after pooling, ...).
 Dropping it would load a model that runs and is wrong, so the readers refuse
 it, naming what the key is where it is known.
 """
@@ -14,15 +14,11 @@ HARMLESS = {
     r"^(optimizer|opt_state|optimizer_state|scheduler|epoch|step)(\.|$)": "training state",
     r"(^|\.)embeddings\.mask_token$": "HF's mask token, used only for masked image modelling",
 }
-# What the keys of known ViT extensions are, for the error message.
+# What the keys of known ViT extensions keras_vit does not build are, for the error message.
 KNOWN_PARTS = {
-    r"\.ls[12]\.(gamma|weight)$": "LayerScale (ls1/ls2)",
-    r"^norm_pre\.": "a LayerNorm before the encoder (norm_pre, CLIP-style)",
     r"\.(q_norm|k_norm)\.": "query/key normalisation (qk-norm)",
-    r"^reg_token$": "register tokens",
-    r"^(dist_token|head_dist\.)": "a distillation token and head (DeiT)",
     r"^fc_norm\.": "a LayerNorm after pooling (fc_norm)",
-    r"^attn_pool\.": "attention pooling (a MAP head)",
+    r"(^|\.)rope\.": "rotary position embeddings",
 }
 
 
@@ -53,5 +49,5 @@ def _matches(patterns, key):
 def _describe(key, known_parts):
     for pattern, part in known_parts.items():
         if re.search(pattern, key):
-            return f"{part} is not part of the paper's ViT"
+            return f"{part}, which keras_vit does not build"
     return "a part keras_vit does not know"
