@@ -39,14 +39,16 @@ def position_embedding_similarity(model, block=0):
     """
     grid = geometry.token_grid(model)
     table = _position_table(model, block)
-    if table is None or table.shape[0] != grid.num_tokens:
+    # The table's prefix rows: the class and distillation tokens' (registers get none).
+    patches = grid.grid_size[0] * grid.grid_size[1]
+    if table is None or table.shape[0] != config_of(model).num_position_prefix_tokens + patches:
         raise ValueError(
             "`model` has no learned position embedding to compare: it was built "
             "with position_embedding='none' or 'relative'. Build it with "
             "position_embedding='learned_1d' or 'learned_2d' (for 'relative', "
             f"see relative_position_bias). Received: model.name={model.name!r}"
         )
-    return cosine_similarity_grid(table[grid.num_prefix_tokens :], grid.grid_size)
+    return cosine_similarity_grid(table[table.shape[0] - patches :], grid.grid_size)
 
 
 def _position_table(model, block):

@@ -33,3 +33,12 @@ def mlp_activation(hidden, activation):
         half = hidden.shape[-1] // 2
         return ops.silu(hidden[..., :half]) * hidden[..., half:]
     raise ValueError(f"`activation` must be one of {ACTIVATIONS}. Received: activation={activation!r}")
+
+
+def upgrade_config(config):
+    """`config` (a layer's or a `ViTConfig`'s) with `approximate_gelu`, which
+    `activation` replaced, turned into it: files saved before still load."""
+    config = dict(config)
+    if "approximate_gelu" in config:
+        config["activation"] = "gelu_tanh" if config.pop("approximate_gelu") else "gelu"
+    return config

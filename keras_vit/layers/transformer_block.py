@@ -5,7 +5,7 @@ import functools
 import keras
 from keras import ops
 
-from keras_vit.layers.activations import ACTIVATIONS, expansion, mlp_activation
+from keras_vit.layers.activations import ACTIVATIONS, expansion, mlp_activation, upgrade_config
 from keras_vit.layers.attention import MultiHeadSelfAttention, attention_output_spec
 from keras_vit.layers.fast_path import normalize, project
 from keras_vit.layers.layer_scale import LayerScale
@@ -241,10 +241,7 @@ class TransformerBlock(keras.layers.Layer):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        if "approximate_gelu" in config:  # written before `activation` replaced it
-            config["activation"] = "gelu_tanh" if config.pop("approximate_gelu") else "gelu"
-        return super().from_config(config)
+        return super().from_config(upgrade_config(config))
 
 
 def _drops(layer, training):

@@ -64,7 +64,10 @@ from keras_vit.variants import (
 from keras_vit.models.vision_transformer import VisionTransformer, config_of
 
 __all__ = [
-    *FAMILY_BUILDERS, "FAMILY_BUILDERS", "FAMILY_VARIANTS", "FamilyVariant",
+    "DeiTTi16", "DeiTS16", "DeiTB16", "DINOv2S14", "DINOv2B14", "DINOv2L14",
+    "DINOv2g14", "DINOv2S14Reg", "DINOv2B14Reg", "DINOv2L14Reg", "DINOv2g14Reg", "SigLIPB16",
+    "SigLIPSo400m14", "CLIPB32", "CLIPB16", "CLIPL14",
+    "FAMILY_BUILDERS", "FAMILY_VARIANTS", "FamilyVariant",
     "ALL_VARIANTS", "BUILDERS", "HYBRID_VARIANTS", "RESNET_V2_BUILDERS", "VARIANTS",
     "HybridVariant", "ResNetV2", "ResNetV2Config", "ResNetV2Model", "ResNetV2R101x1", "ResNetV2R101x3",
     "ResNetV2R152x4", "ResNetV2R50x1", "ResNetV2R50x3", "Variant", "ViT", "ViTB16", "ViTB32", "ViTConfig",

@@ -6,7 +6,7 @@ import numbers
 
 import keras
 
-from keras_vit.layers.activations import ACTIVATIONS, expansion
+from keras_vit.layers.activations import ACTIVATIONS, expansion, upgrade_config
 from keras_vit.layers.pooling import POOLINGS
 from keras_vit.layers.position_embedding import (
     LEARNED_KINDS,
@@ -304,10 +304,7 @@ class ViTConfig(FrozenConfig):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        if "approximate_gelu" in config:  # written before `activation` replaced it
-            config["activation"] = "gelu_tanh" if config.pop("approximate_gelu") else "gelu"
-        return super().from_config(config)
+        return super().from_config(upgrade_config(config))
 
 
 def check_channel_values(name, values, num_channels):

@@ -48,6 +48,18 @@ def test_dynamic_model_keeps_open_height_and_width(format, tmp_path):
     np.testing.assert_allclose(runner(images), expected, atol=1e-4, rtol=0)
 
 
+def test_dynamic_dinov2_with_registers_keeps_its_antialiased_resizing(tmp_path):
+    # DINOv2's layout: registers after the class token, LayerScale, the table
+    # resized at every call as transformers and timm resize it.
+    format = DYNAMIC_FORMATS[backend()][0]
+    model = _dynamic_model(num_registers=2, layer_scale_init=0.1, resample_method="bicubic_antialias")
+    report = kv_export.export_model(model, str(tmp_path / FILE_NAMES[format]), format)
+    assert all(parity.max_abs_diff <= 1e-4 for parity in report.parity_by_size.values())
+    images = _pixels((16, 40))  # down in height, up in width from the 3x3 grid it was built for
+    np.testing.assert_allclose(kv_export.load(report.path)(images), keras.ops.convert_to_numpy(model(images)),
+                               atol=1e-4, rtol=0)
+
+
 @pytest.mark.skipif(backend() not in FORMATS["litert"].BACKENDS,
                     reason="LiteRT is written from the TensorFlow backend only; test_unsupported_* checks the others")
 def test_litert_of_a_dynamic_model_has_the_size_asked_for(tmp_path):

@@ -85,9 +85,10 @@ def test_features_in_one_pass_leave_the_prefix_tokens_out(name, models):
     np.testing.assert_allclose(_numpy(outputs["output"]), _numpy(model(_pixels())), atol=1e-5)
 
 
-def test_dinov2_at_any_size_resizes_its_table_as_on_load(models):
-    model = models["dinov2_registers_swiglu"]
-    config = {**FAMILY["dinov2_registers_swiglu"], "resample_method": "bicubic_antialias"}
+@pytest.mark.parametrize("name", ["dinov2_registers_swiglu", "siglip", "deit_distilled"])
+def test_at_any_size_the_table_resizes_as_on_load(name, models):
+    model = models[name]
+    config = {**FAMILY[name], "resample_method": "bicubic_antialias"}
     dynamic = keras_vit.ViT(**config, dynamic_image_size=True)
     dynamic.set_weights(model.get_weights())
     np.testing.assert_allclose(_numpy(dynamic(_pixels())), _numpy(model(_pixels())), atol=1e-5)

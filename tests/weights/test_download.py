@@ -289,14 +289,14 @@ def test_weights_verify_reports_each_file_and_deletes_the_corrupt_ones(tmp_path)
     done = keras_vit("weights", "verify", "imagenet21k", env={"KERAS_HOME": str(tmp_path)}, timeout=60)
     assert done.returncode == 1, done.stderr
     assert done.stdout.splitlines() == [
-        "B/16     imagenet21k                    ok",
-        f"B/32     imagenet21k                    corrupt: its SHA-256 is {SHA256}, its record says {'1' * 64}; "
+        "B/16             imagenet21k                  ok",
+        f"B/32             imagenet21k                  corrupt: its SHA-256 is {SHA256}, its record says {'1' * 64}; "
         "deleted",
-        f"L/16     imagenet21k                    corrupt: no record of a verified download ({unrecorded}.sha256); "
+        f"L/16             imagenet21k                  corrupt: no record of a verified download ({unrecorded}.sha256); "
         "deleted",
-        "L/32     imagenet21k                    not cached",
-        "H/14     imagenet21k                    not cached",
-        "R50+B/16 imagenet21k                    not cached",
+        "L/32             imagenet21k                  not cached",
+        "H/14             imagenet21k                  not cached",
+        "R50+B/16         imagenet21k                  not cached",
         f"1 ok, 2 corrupt (deleted), 3 not cached in {folder}",
     ]
     assert sorted(os.listdir(folder)) == [good, good + ".sha256"]

@@ -191,3 +191,12 @@ def test_a_classification_head_keras_vit_does_not_build_is_refused(tmp_path):
     with pytest.raises(ValueError, match=r"ends in Dinov2ForImageClassification's linear head on the class token "
                                          r"and the mean patch token \('classifier.weight'\)"):
         keras_vit.weights.read_checkpoint(str(tmp_path))
+
+
+@pytest.mark.backend_independent(reason="refused while reading the file, before any model is built")
+def test_a_bare_family_state_dict_without_its_config_is_refused(saved, tmp_path):
+    _, folder = saved("dinov2_with_registers")
+    shutil.copy(f"{folder}/model.safetensors", tmp_path / "weights.safetensors")
+    with pytest.raises(ValueError, match=r"holds register tokens \(DINOv2\), LayerScale \(DINOv2\): the weights of a "
+                                         r"transformers DeiT, DINOv2, SigLIP or CLIP model, whose activation"):
+        keras_vit.weights.read_checkpoint(str(tmp_path / "weights.safetensors"), num_heads=2)

@@ -163,12 +163,36 @@ def read(state, path, num_heads=None, config=None):
     _refuse_other_heads(image, model_type, path)
     arrays, unused = convert(image, num_heads or heads_for(width, depth, path))
     unused = tuple(sorted(original[key] for key in unused))
+    if config is None:
+        _refuse_bare_family(arrays, path)
     activation = (config or {}).get("activation", "gelu")
     architecture = infer_architecture(arrays, path, activation=activation)
     notes = ()
     if text:
         notes = (f"skipped the text tower: {len(text)} arrays ({_text_summary(text)})",)
     return Checkpoint(arrays, architecture, path, "hf", check_unused(unused, path), notes)
+
+
+# The family's parts, as converted weight paths: a bare file holding one leaves
+# the activation and LayerNorm epsilon to a config.json it does not have.
+_FAMILY_PARTS = {
+    "dist/token": "a distillation token (DeiT)",
+    "registers/tokens": "register tokens (DINOv2)",
+    "encoderblock_0/ls1/gamma": "LayerScale (DINOv2)",
+    "pre_norm/gamma": "a LayerNorm before the encoder (CLIP)",
+    "pooling/probe": "attention pooling (SigLIP)",
+    "projection/kernel": "a projection (CLIP)",
+}
+
+
+def _refuse_bare_family(arrays, path):
+    parts = [part for key, part in _FAMILY_PARTS.items() if key in arrays]
+    if parts:
+        raise ValueError(
+            f"{path} holds {', '.join(parts)}: the weights of a transformers DeiT, DINOv2, SigLIP or CLIP "
+            "model, whose activation and LayerNorm epsilon only its config.json says. Load the model's "
+            "folder (config.json beside model.safetensors)."
+        )
 
 
 def _text_summary(keys):

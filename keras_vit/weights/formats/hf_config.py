@@ -68,7 +68,7 @@ def read(path):
     `num_channels`, `layer_norm_epsilon`, `activation`, `num_registers`,
     `projection_dim` (CLIP), `pixel_mean`, `pixel_std` and `resample_method`.
     """
-    config = _load(path)
+    config = read_json_object(path)
     model_type = config.get("model_type", "vit")
     if model_type in TOWERS:
         vision = config.get("vision_config") or {}
@@ -106,7 +106,9 @@ def read(path):
     }
 
 
-def _load(path):
+def read_json_object(path):
+    """The JSON object in the model config file at `path`; a `ValueError` naming
+    the file if it holds no readable JSON object."""
     with open(path, encoding="utf-8", errors="replace") as file:
         try:
             config = json.load(file)
@@ -143,7 +145,7 @@ def _normalization(folder, mean, std):
     path = os.path.join(folder, "preprocessor_config.json")
     if not os.path.exists(path):
         return mean, std
-    config = _load(path)
+    config = read_json_object(path)
     return tuple(config.get("image_mean", mean)), tuple(config.get("image_std", std))
 
 

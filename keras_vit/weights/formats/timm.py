@@ -11,7 +11,6 @@ family's parts map to the layers `keras_vit.ViT` builds for them (the
 architecture names and what each implies: `timm_families.py`).
 """
 
-import json
 import math
 import os
 import re
@@ -21,6 +20,7 @@ import numpy as np
 from keras_vit.weights.architecture import heads_for, infer_architecture
 from keras_vit.weights.checkpoint import Checkpoint
 from keras_vit.weights.formats import timm_families
+from keras_vit.weights.formats.hf_config import read_json_object
 from keras_vit.weights.formats.state_dict import read_state_dict
 from keras_vit.weights.formats.unmapped_keys import check_unused
 
@@ -91,16 +91,7 @@ def read_folder(path, num_heads=None):
 
 def _folder_config(path):
     config_path = os.path.join(path, "config.json")
-    if not os.path.isfile(config_path):
-        return None
-    with open(config_path, encoding="utf-8", errors="replace") as file:
-        try:
-            config = json.load(file)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{config_path} is not a readable model config: {error}.") from None
-    if not isinstance(config, dict):
-        raise ValueError(f"{config_path} is not a readable model config: a JSON object is expected.")
-    return config
+    return read_json_object(config_path) if os.path.isfile(config_path) else None
 
 
 def read(state, path, num_heads=None, config=None):

@@ -6,10 +6,10 @@ once, here, in an environment of their own, and committed.
 
 The environment (Python 3.11; the versions are pinned, and the script refuses another timm)::
 
-    python3.11 -m venv /tmp/timm-env
-    /tmp/timm-env/bin/pip install torch==2.14.1 torchvision==0.29.1
-    /tmp/timm-env/bin/pip install timm==1.0.31 safetensors==0.8.0 numpy==2.4.6
-    /tmp/timm-env/bin/python tests/data/timm/make_fixtures.py
+    python3.11 -m venv timm-env
+    timm-env/bin/pip install torch==2.14.1 torchvision==0.29.1
+    timm-env/bin/pip install timm==1.0.31 safetensors==0.8.0 numpy==2.4.6
+    timm-env/bin/python tests/data/timm/make_fixtures.py
 
 Nothing is downloaded: every model is built with ``pretrained=False``.
 
