@@ -109,10 +109,21 @@ _CLIP = (
 _HALF = (("pixel_mean", (0.5, 0.5, 0.5)), ("pixel_std", (0.5, 0.5, 0.5)))
 _DEIT = (("distillation_token", True), ("activation", "gelu"), ("layer_norm_epsilon", 1e-6),
          ("resample_method", "bicubic_antialias"), *_IMAGENET)
+# DINOv2 resizes its position table with bicubic interpolation, antialiased
+# in the models with registers (facebookresearch/dinov2's hub models; as
+# transformers resizes each).
 _DINOV2 = (("layer_scale_init", 1e-5), ("activation", "gelu"), ("layer_norm_epsilon", 1e-6),
-           ("resample_method", "bicubic_antialias"), ("include_top", False), *_IMAGENET)
-_DINOV2_G = tuple((k, "swiglu" if k == "activation" else v) for k, v in _DINOV2)
-_REGISTERS = (("num_registers", 4),)
+           ("resample_method", "bicubic"), ("include_top", False), *_IMAGENET)
+
+
+def _with(options, **changes):
+    """`options` with the values of `changes` in place of theirs, the new fields after."""
+    return tuple((k, changes.pop(k, v)) for k, v in options) + tuple(changes.items())
+
+
+_DINOV2_G = _with(_DINOV2, activation="swiglu")
+_DINOV2_REG = _with(_DINOV2, resample_method="bicubic_antialias", num_registers=4)
+_DINOV2_G_REG = _with(_DINOV2_G, resample_method="bicubic_antialias", num_registers=4)
 _SIGLIP = (("class_token", False), ("pooling", "map"), ("activation", "gelu_tanh"), ("layer_norm_epsilon", 1e-6),
            ("resample_method", "bicubic"), ("include_top", False), *_HALF)
 _CLIP_OPTIONS = (("pre_norm", True), ("patch_bias", False), ("activation", "quick_gelu"),
@@ -130,10 +141,10 @@ FAMILY_VARIANTS = {
     "DINOv2-B/14": FamilyVariant("DINOv2", 14, 768, 12, 12, 3072, 518, _DINOV2),
     "DINOv2-L/14": FamilyVariant("DINOv2", 14, 1024, 24, 16, 4096, 518, _DINOV2),
     "DINOv2-g/14": FamilyVariant("DINOv2", 14, 1536, 40, 24, 4096, 518, _DINOV2_G),
-    "DINOv2-S/14-reg": FamilyVariant("DINOv2", 14, 384, 12, 6, 1536, 518, _DINOV2 + _REGISTERS),
-    "DINOv2-B/14-reg": FamilyVariant("DINOv2", 14, 768, 12, 12, 3072, 518, _DINOV2 + _REGISTERS),
-    "DINOv2-L/14-reg": FamilyVariant("DINOv2", 14, 1024, 24, 16, 4096, 518, _DINOV2 + _REGISTERS),
-    "DINOv2-g/14-reg": FamilyVariant("DINOv2", 14, 1536, 40, 24, 4096, 518, _DINOV2_G + _REGISTERS),
+    "DINOv2-S/14-reg": FamilyVariant("DINOv2", 14, 384, 12, 6, 1536, 518, _DINOV2_REG),
+    "DINOv2-B/14-reg": FamilyVariant("DINOv2", 14, 768, 12, 12, 3072, 518, _DINOV2_REG),
+    "DINOv2-L/14-reg": FamilyVariant("DINOv2", 14, 1024, 24, 16, 4096, 518, _DINOV2_REG),
+    "DINOv2-g/14-reg": FamilyVariant("DINOv2", 14, 1536, 40, 24, 4096, 518, _DINOV2_G_REG),
     "SigLIP-B/16": FamilyVariant("SigLIP", 16, 768, 12, 12, 3072, 224, _SIGLIP),
     "SigLIP-So400m/14": FamilyVariant("SigLIP", 14, 1152, 27, 16, 4304, 224, _SIGLIP),
     "CLIP-B/32": FamilyVariant("CLIP", 32, 768, 12, 12, 3072, 224, _CLIP_OPTIONS),

@@ -158,9 +158,10 @@ def ViT(
             `interpolate_pos_encoding`) or `"bicubic_antialias"` (DINOv2's and
             timm's). Used when `weights` were trained at another resolution
             and, with `dynamic_image_size`, at every call. None follows a
-            checkpoint of the ViT family (DINOv2 and timm files:
-            `"bicubic_antialias"`, transformers' DeiT, SigLIP and CLIP:
-            `"bicubic"`), else `"zoom"`. Defaults to None.
+            checkpoint of the ViT family (timm's files and transformers'
+            DINOv2 with registers: `"bicubic_antialias"`; transformers'
+            DINOv2, DeiT, SigLIP and CLIP: `"bicubic"`), else `"zoom"`.
+            Defaults to None.
         remat: bool. If True every Transformer block is rematerialized: the
             backward pass keeps only each block's input and computes its
             activations again, through `keras.remat` (`jax.checkpoint` on

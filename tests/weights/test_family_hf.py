@@ -86,10 +86,11 @@ def test_every_model_type_equals_transformers(case, saved):
     _assert_close(model(pixels), _original(original, pixels, output))
 
 
-def test_dinov2_at_another_size_interpolates_as_transformers(saved):
-    original, folder = saved("dinov2_with_registers")
+@pytest.mark.parametrize("case, method", [("dinov2", "bicubic"), ("dinov2_with_registers", "bicubic_antialias")])
+def test_dinov2_at_another_size_interpolates_as_transformers(case, method, saved):
+    original, folder = saved(case)
     model = keras_vit.from_checkpoint(folder, include_preprocessing=False, dynamic_image_size=True)
-    assert model.vit_config.resample_method == "bicubic_antialias"
+    assert model.vit_config.resample_method == method
     for size in ((16, 20), (8, 8)):  # up and down from the 3x3 grid it was trained on
         pixels = _pixels(size)
         _assert_close(model(pixels), _original(original, pixels, "pooler_output"))

@@ -27,10 +27,12 @@ _COMMON = {
 FAMILIES = {
     "vit": ({**_COMMON, "layer_norm_eps": 1e-12}, (PAPER_MEAN, PAPER_STD), None),
     "deit": ({**_COMMON, "layer_norm_eps": 1e-12}, (IMAGENET_MEAN, IMAGENET_STD), "bicubic"),
+    # transformers resizes DINOv2's table with plain bicubic, as the original
+    # without registers does; the models with registers resize it antialiased.
     "dinov2": (
         {**_COMMON, "patch_size": 14, "mlp_ratio": 4, "layer_norm_eps": 1e-6, "use_swiglu_ffn": False},
         (IMAGENET_MEAN, IMAGENET_STD),
-        "bicubic_antialias",
+        "bicubic",
     ),
     "dinov2_with_registers": (
         {**_COMMON, "patch_size": 14, "mlp_ratio": 4, "layer_norm_eps": 1e-6, "use_swiglu_ffn": False,
