@@ -38,26 +38,40 @@ def includes_preprocessing(model):
     return names.find_layer(model, names.PREPROCESSING) is not None
 
 
-def preprocess_input(images):
-    """Maps RGB pixels in `[0, 255]` to `[-1, 1]`, the original checkpoints' range.
+def preprocess_input(images, mean=None, std=None):
+    """Maps RGB pixels in `[0, 255]` to what a model's weights take.
 
     Only for models built with `include_preprocessing=False`; by default the
-    model does this itself.
+    model does this itself. Without `mean` and `std`, the original
+    checkpoints' `[-1, 1]`; a model of the ViT family takes its own
+    (`model.vit_config.normalization`): `(pixels / 255 - mean) / std` per channel.
 
     Args:
-        images: NumPy array or tensor of RGB values in `[0, 255]`.
+        images: NumPy array or tensor of RGB values in `[0, 255]`, channels last.
+        mean: sequence of floats or None. Per-channel mean of pixels in
+            `[0, 1]`; None for 0.5. Defaults to None.
+        std: sequence of floats or None. Per-channel std; None for 0.5.
+            Defaults to None.
 
     Returns:
-        The same kind of array, float32, in `[-1, 1]`.
+        The same kind of array, float32.
 
     Example:
 
     >>> preprocess_input(np.array([0.0, 127.5, 255.0])).tolist()
     [-1.0, 0.0, 1.0]
+    >>> white = preprocess_input(np.full((1, 3), 255.0), mean=IMAGENET_MEAN, std=IMAGENET_STD)
+    >>> np.round(white.astype("float64"), 2).tolist()
+    [[2.25, 2.43, 2.64]]
     """
+    if _is_paper(mean, std):
+        scale, offset = np.float32(SCALE), np.float32(OFFSET)
+    else:
+        mean, std = np.asarray(mean, np.float64), np.asarray(std, np.float64)
+        scale, offset = (1.0 / (255.0 * std)).astype(np.float32), (-mean / std).astype(np.float32)
     if isinstance(images, np.ndarray):
-        return images.astype(np.float32) * np.float32(SCALE) + np.float32(OFFSET)
-    return keras.ops.cast(images, "float32") * SCALE + OFFSET
+        return images.astype(np.float32) * scale + offset
+    return keras.ops.cast(images, "float32") * scale + offset
 
 
 def decode_predictions(predictions, top=5):

@@ -21,6 +21,20 @@ def test_preprocess_input_matches_the_models_own_preprocessing():
     np.testing.assert_allclose(keras.ops.convert_to_numpy(tensor), pixels / 127.5 - 1, atol=1e-6)
 
 
+def test_preprocess_input_takes_a_family_models_mean_and_std():
+    kwargs = dict(image_size=16, patch_size=8, hidden_dim=8, num_layers=1, num_heads=2, mlp_dim=8, num_classes=3,
+                  pixel_mean=keras_vit.preprocessing.CLIP_MEAN, pixel_std=keras_vit.preprocessing.CLIP_STD)
+    inside = keras_vit.ViT(**kwargs)
+    outside = keras_vit.ViT(**{**kwargs, "include_preprocessing": False})
+    for variable in inside.weights:
+        variable.assign(np.random.default_rng(0).normal(size=variable.shape).astype("float32"))
+    outside.set_weights(inside.get_weights())
+    pixels = np.random.default_rng(1).uniform(0, 255, size=(2, 16, 16, 3)).astype("float32")
+    mean, std = outside.vit_config.normalization
+    np.testing.assert_allclose(outside.predict(keras_vit.preprocess_input(pixels, mean, std), verbose=0),
+                               inside.predict(pixels, verbose=0), atol=1e-5)
+
+
 def test_class_lists():
     assert len(imagenet_classes(1000)) == 1000
     assert len(imagenet_classes(21843)) == 21843

@@ -97,7 +97,8 @@ class RegisterTokens(keras.layers.Layer):
 
     def call(self, tokens):
         batch = ops.shape(tokens)[0]
-        registers = ops.broadcast_to(ops.cast(self.tokens, tokens.dtype), (batch, self.num_tokens, ops.shape(tokens)[-1]))
+        shape = (batch, self.num_tokens, ops.shape(tokens)[-1])
+        registers = ops.broadcast_to(ops.cast(self.tokens, tokens.dtype), shape)
         return ops.concatenate([tokens[:, : self.index], registers, tokens[:, self.index :]], axis=1)
 
     def compute_output_shape(self, input_shape):

@@ -112,9 +112,8 @@ class TransformerBlock(keras.layers.Layer):
             )
         self.layer_norm_epsilon = float(layer_norm_epsilon)
         self.activation = check_choice("activation", activation, ACTIVATIONS)
-        if layer_scale_init is not None and not (
-            isinstance(layer_scale_init, (int, float)) and not isinstance(layer_scale_init, bool) and layer_scale_init > 0
-        ):
+        is_number = isinstance(layer_scale_init, (int, float)) and not isinstance(layer_scale_init, bool)
+        if layer_scale_init is not None and not (is_number and layer_scale_init > 0):
             raise ValueError(
                 "`layer_scale_init` must be None or a positive number. "
                 f"Received: layer_scale_init={layer_scale_init!r}"

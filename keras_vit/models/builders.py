@@ -99,9 +99,9 @@ def _signature(variant):
     and editors show for a named builder."""
     fixed, defaults = variants.build_arguments(variant)
     generic = inspect.signature(_generic(variant)).parameters.values()
+    defaults.pop("image_size", None)  # stays None: the weights' resolution, else the variant's
     rest = [
-        # The resolution stays None: the weights', else the variant's.
-        p.replace(kind=inspect.Parameter.KEYWORD_ONLY, default=defaults.get(p.name, p.default) if p.name != "image_size" else None)
+        p.replace(kind=inspect.Parameter.KEYWORD_ONLY, default=defaults.get(p.name, p.default))
         for p in generic
         if p.name not in set(fixed) | {"weights"}
     ]
@@ -221,10 +221,11 @@ def from_checkpoint(path, resample_method=None, projection=False, **overrides):
     `clip_vision_model` (and the image tower of a full `siglip` or `clip`
     checkpoint, whose text tower is skipped and reported) and timm hub
     folders of the same families load; with `include_top=False` the model
-    returns what the original returns as `pooler_output`. timm files fuse query, key and value, which hides the number of
-    heads: it is read from timm's `config.json` beside the file or from the
-    variant table for the paper's sizes, and any other size is refused unless
-    `num_heads` is passed. Keys keras_vit has no place for (qk-norm, a LayerNorm
+    returns what the original returns as `pooler_output`. timm files fuse
+    query, key and value, which hides the number of heads: it is read from
+    timm's `config.json` beside the file or from the variant table for the
+    published sizes, and any other size is refused unless `num_heads` is
+    passed. Keys keras_vit has no place for (qk-norm, a LayerNorm
     after pooling, ...) are refused too: the model would compute something else. `overrides`
     change any builder argument, e.g. `image_size=384` (the position
     embeddings are resampled) or `num_classes=37` (a fresh

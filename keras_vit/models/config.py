@@ -119,7 +119,8 @@ class ViTConfig(FrozenConfig):
                 "`distillation_token=True` (DeiT) pairs a second head on the distillation token with "
                 f"the head on the class token: `pooling` must be 'token'. Received: pooling={self.pooling!r}"
             )
-        if isinstance(self.num_registers, bool) or not isinstance(self.num_registers, numbers.Integral) or self.num_registers < 0:
+        registers = self.num_registers
+        if isinstance(registers, bool) or not isinstance(registers, numbers.Integral) or registers < 0:
             raise ValueError(
                 "`num_registers` must be an int >= 0, the register tokens after the class token "
                 f"(4 for DINOv2 with registers). Received: num_registers={self.num_registers!r}"

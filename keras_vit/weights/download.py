@@ -90,7 +90,9 @@ def _clip_projection(arrays, path):
     arrays = dict(arrays)
     bias = arrays.pop("head/bias", None)
     if bias is not None and np.any(bias):
-        raise ValueError(f"{path}: a CLIP image tower's head should be its projection, with a zero bias; this one has a bias.")
+        raise ValueError(
+            f"{path}: a CLIP image tower's head should be its projection, with a zero bias; this one has a bias."
+        )
     if "head/kernel" in arrays:
         arrays["projection/kernel"] = arrays.pop("head/kernel")
     return arrays

@@ -80,7 +80,6 @@ _TRANSPOSED = {
 # Classification heads that keras_vit does not build, by model type.
 _OTHER_HEADS = {
     "dinov2": "Dinov2ForImageClassification's linear head on the class token and the mean patch token",
-    "dinov2_with_registers": "a linear head on the class token and the mean patch token",
     "siglip": "SiglipForImageClassification's linear head on the mean token",
     "clip": "CLIPForImageClassification's linear head on the mean patch token",
     "deit": "DeiTForImageClassification's head on the class token alone (the distilled checkpoints "

@@ -15,14 +15,16 @@ from keras_vit.preprocessing import CLIP_MEAN, CLIP_STD, IMAGENET_MEAN, IMAGENET
 
 # family: (name pattern, activation, LayerNorm epsilon, mean and std, resampling).
 # Resampling None keeps keras_vit's default ("zoom", the original's).
+_IMAGENET, _HALF, _CLIP = (IMAGENET_MEAN, IMAGENET_STD), (PAPER_MEAN, PAPER_STD), (CLIP_MEAN, CLIP_STD)
+_RESIZED = "bicubic_antialias"  # timm's resample_abs_pos_embed
 FAMILIES = {
-    "deit_distilled": (r"^deit_\w+?_distilled_patch\d+_\d+$", "gelu", 1e-6, (IMAGENET_MEAN, IMAGENET_STD), "bicubic_antialias"),
-    "deit": (r"^deit_(tiny|small|base)_patch\d+_\d+$", "gelu", 1e-6, (IMAGENET_MEAN, IMAGENET_STD), "bicubic_antialias"),
-    "dinov2": (r"^vit_\w+?_patch\d+(_reg\d+)?_dinov2$", "gelu", 1e-6, (IMAGENET_MEAN, IMAGENET_STD), "bicubic_antialias"),
-    "siglip": (r"^vit_\w+?_patch\d+_siglip_(gap_)?\d+$", "gelu", 1e-6, (PAPER_MEAN, PAPER_STD), "bicubic_antialias"),
-    "clip_quickgelu": (r"^vit_\w+?_patch\d+_clip_quickgelu_\d+$", "quick_gelu", 1e-5, (CLIP_MEAN, CLIP_STD), "bicubic_antialias"),
-    "clip": (r"^vit_\w+?_patch\d+_clip_\d+$", "gelu", 1e-5, (CLIP_MEAN, CLIP_STD), "bicubic_antialias"),
-    "vit": (r"^vit_(tiny|small|base|large|huge)_patch\d+_\d+(_in21k)?$", "gelu", 1e-6, (PAPER_MEAN, PAPER_STD), None),
+    "deit_distilled": (r"^deit_\w+?_distilled_patch\d+_\d+$", "gelu", 1e-6, _IMAGENET, _RESIZED),
+    "deit": (r"^deit_(tiny|small|base)_patch\d+_\d+$", "gelu", 1e-6, _IMAGENET, _RESIZED),
+    "dinov2": (r"^vit_\w+?_patch\d+(_reg\d+)?_dinov2$", "gelu", 1e-6, _IMAGENET, _RESIZED),
+    "siglip": (r"^vit_\w+?_patch\d+_siglip_(gap_)?\d+$", "gelu", 1e-6, _HALF, _RESIZED),
+    "clip_quickgelu": (r"^vit_\w+?_patch\d+_clip_quickgelu_\d+$", "quick_gelu", 1e-5, _CLIP, _RESIZED),
+    "clip": (r"^vit_\w+?_patch\d+_clip_\d+$", "gelu", 1e-5, _CLIP, _RESIZED),
+    "vit": (r"^vit_(tiny|small|base|large|huge)_patch\d+_\d+(_in21k)?$", "gelu", 1e-6, _HALF, None),
 }
 KNOWN = (
     "vit_* (the paper's sizes), deit_*, deit_*_distilled_*, vit_*_dinov2, vit_*_reg4_dinov2, "
