@@ -91,3 +91,17 @@ def test_published_weights_by_name_are_the_variants_own():
         keras_vit.DeiTB16(weights="imagenet21k")
     assert registry.get("SigLIP-So400m/14", "webli-384").image_size == 378
     assert registry.names("CLIP-B/16") == ["openai"]
+
+
+@pytest.mark.backend_independent(reason="compares constants of two modules")
+def test_the_variant_table_holds_the_preprocessing_modules_pixel_statistics():
+    # keras_vit.variants imports nothing but the standard library, so it spells
+    # the families' statistics again; they must be the same numbers.
+    statistics = {dict(variant.options)["pixel_mean"] + dict(variant.options)["pixel_std"]
+                  for variant in FAMILY_VARIANTS.values()}
+    preprocessing = keras_vit.preprocessing
+    assert statistics == {
+        preprocessing.IMAGENET_MEAN + preprocessing.IMAGENET_STD,
+        preprocessing.CLIP_MEAN + preprocessing.CLIP_STD,
+        preprocessing.PAPER_MEAN + preprocessing.PAPER_STD,
+    }
