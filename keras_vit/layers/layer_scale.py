@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from keras_vit.utils.validation import is_positive_number
+
 
 @keras.saving.register_keras_serializable(package="keras_vit")
 class LayerScale(keras.layers.Layer):
@@ -33,7 +35,7 @@ class LayerScale(keras.layers.Layer):
 
     def __init__(self, init_value, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(init_value, bool) or not isinstance(init_value, (int, float)) or not init_value > 0:
+        if not is_positive_number(init_value):
             raise ValueError(
                 "`init_value` must be a positive number, the initial scale of each channel. "
                 f"Received: init_value={init_value!r}"

@@ -11,7 +11,14 @@ from keras_vit.layers.fast_path import normalize, project
 from keras_vit.layers.layer_scale import LayerScale
 from keras_vit.layers.stochastic_depth import StochasticDepth
 from keras_vit.layers.quantized_policy import quantized_dtype_config, sublayer_policy
-from keras_vit.utils.validation import check_bool, check_choice, check_heads, check_positive_int, check_rate
+from keras_vit.utils.validation import (
+    check_bool,
+    check_choice,
+    check_heads,
+    check_positive_int,
+    check_rate,
+    is_positive_number,
+)
 
 
 @keras.saving.register_keras_serializable(package="keras_vit")
@@ -112,8 +119,7 @@ class TransformerBlock(keras.layers.Layer):
             )
         self.layer_norm_epsilon = float(layer_norm_epsilon)
         self.activation = check_choice("activation", activation, ACTIVATIONS)
-        is_number = isinstance(layer_scale_init, (int, float)) and not isinstance(layer_scale_init, bool)
-        if layer_scale_init is not None and not (is_number and layer_scale_init > 0):
+        if layer_scale_init is not None and not is_positive_number(layer_scale_init):
             raise ValueError(
                 "`layer_scale_init` must be None or a positive number. "
                 f"Received: layer_scale_init={layer_scale_init!r}"

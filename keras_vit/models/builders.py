@@ -12,12 +12,12 @@ import os
 from keras_vit import variants
 from keras_vit.models.config import ViTConfig
 from keras_vit.models.hybrid import ViTHybrid
-from keras_vit.models.pretrained import IMPLIED_BY_CHECKPOINTS
+from keras_vit.models.pretrained import IMPLIED_BY_CHECKPOINTS, names_a_file
 from keras_vit.models.resnet_v2 import ResNetV2
 from keras_vit.models.vit_builder import ViT, build_vit
 from keras_vit.weights import registry
 from keras_vit.weights.formats import keras_file
-from keras_vit.weights.reader import CHECKPOINT_SUFFIXES, KERAS_SUFFIXES, read_checkpoint
+from keras_vit.weights.reader import read_checkpoint
 from keras_vit.weights.load import load_weights
 
 _DOC = """Builds {title}: {description}.
@@ -64,9 +64,7 @@ def from_variant(variant, weights=None, **kwargs):
 def _family_weights(variant, weights):
     """A family variant's published weights by name; paths and entries as they are.
     (The generic builder looks names up by size, which DeiT-B/16 shares with ViT-B/16.)"""
-    if not isinstance(weights, str) or os.path.exists(weights) or os.sep in weights:
-        return weights
-    if weights.endswith((*CHECKPOINT_SUFFIXES, *KERAS_SUFFIXES)):
+    if not isinstance(weights, str) or names_a_file(weights):
         return weights
     return registry.get(variant, weights)
 

@@ -83,13 +83,20 @@ def resolve_weights(config, weights, open_fields=frozenset()):
     return config.replace(**{key: value for key, value in implied.items() if key in open_fields}), source
 
 
+def names_a_file(path):
+    """Whether a `weights=` string is a file's path rather than published
+    weights' name: it exists, has a folder, or ends as a checkpoint or a
+    keras_vit file does."""
+    return os.path.exists(path) or os.sep in path or path.endswith((*CHECKPOINT_SUFFIXES, *KERAS_SUFFIXES))
+
+
 def _source(size, weights):
     if isinstance(weights, (registry.WeightsEntry, Checkpoint)):
         return weights
     path = os.fspath(weights)
     if path.endswith(KERAS_SUFFIXES):
         return path
-    if os.path.exists(path) or os.sep in path or path.endswith(CHECKPOINT_SUFFIXES):
+    if names_a_file(path):
         return read_checkpoint(path, num_heads=size["num_heads"])
     variant = variants.find(size)
     if variant is None:

@@ -103,12 +103,7 @@ def _bicubic_matrix(size_in, size_out, a=-0.75):
     base = np.floor(coords).astype(int)
     matrix = np.zeros((size_out, size_in))
     for offset in (-1, 0, 1, 2):
-        distance = np.abs(coords - (base + offset))
-        weight = np.where(
-            distance <= 1,
-            ((a + 2) * distance - (a + 3)) * distance**2 + 1,
-            ((a * distance - 5 * a) * distance + 8 * a) * distance - 4 * a,
-        )
+        weight = _cubic(np.abs(coords - (base + offset)), a)
         index = np.clip(base + offset, 0, size_in - 1)
         np.add.at(matrix, (np.arange(size_out), index), weight)
     return matrix
@@ -121,13 +116,15 @@ def _bicubic_antialias_matrix(size_in, size_out, a=-0.5):
     scale = size_in / size_out
     stretch = min(1.0, 1.0 / scale)
     centres = scale * (np.arange(size_out) + 0.5)
-    distance = np.abs((np.arange(size_in)[None, :] + 0.5 - centres[:, None]) * stretch)
-    weight = np.where(
-        distance < 1,
-        ((a + 2) * distance - (a + 3)) * distance**2 + 1,
-        np.where(distance < 2, ((a * distance - 5 * a) * distance + 8 * a) * distance - 4 * a, 0.0),
-    )
+    weight = _cubic(np.abs((np.arange(size_in)[None, :] + 0.5 - centres[:, None]) * stretch), a)
     return weight / weight.sum(axis=1, keepdims=True)
+
+
+def _cubic(distance, a):
+    """Keys' cubic convolution kernel at `distance` (>= 0): zero from 2 on."""
+    near = ((a + 2) * distance - (a + 3)) * distance**2 + 1
+    far = ((a * distance - 5 * a) * distance + 8 * a) * distance - 4 * a
+    return np.where(distance < 1, near, np.where(distance < 2, far, 0.0))
 
 
 MATRICES = {"zoom": _zoom_matrix, "bicubic": _bicubic_matrix, "bicubic_antialias": _bicubic_antialias_matrix}

@@ -21,6 +21,11 @@ def check_non_negative_int(name, value):
     return int(value)
 
 
+def is_positive_number(value):
+    """Whether `value` is an int or float above 0 (a bool is not one)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
 def check_bool(name, value):
     """Returns `value` if it is a bool, else raises a `ValueError` naming `name`."""
     if not isinstance(value, bool):

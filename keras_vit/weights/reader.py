@@ -40,8 +40,9 @@ def read_checkpoint(path, num_heads=None):
     if os.path.isdir(path):
         if bit.is_bit_folder(path):
             return bit.read_folder(path)
-        if timm.is_timm_folder(path):
-            return timm.read_folder(path, num_heads)
+        config = timm.hub_folder_config(path)
+        if config is not None:
+            return timm.read_folder(path, num_heads, config)
         return hf.read_folder(path, num_heads)
     if path.endswith(".npz"):
         return flax_npz.read(path)

@@ -71,22 +71,24 @@ def is_timm(arrays):
     return "patch_embed.proj.weight" in arrays
 
 
-def is_timm_folder(path):
-    """Whether the folder at `path` is a timm hub folder: its `config.json`
-    names an `architecture` (transformers' names a `model_type`)."""
+def hub_folder_config(path):
+    """The `config.json` of the folder at `path` if it is a timm hub folder (its
+    config names an `architecture`; transformers' names a `model_type`), else None."""
     config = _folder_config(path)
-    return config is not None and "architecture" in config and "model_type" not in config
+    return config if config is not None and "architecture" in config and "model_type" not in config else None
 
 
-def read_folder(path, num_heads=None):
-    """Reads a timm hub folder (`config.json` and `model.safetensors`) into a `Checkpoint`."""
+def read_folder(path, num_heads=None, config=None):
+    """Reads a timm hub folder (`config.json` and `model.safetensors`) into a
+    `Checkpoint`; `config` is its `config.json`, read here if not given."""
     weights = os.path.join(path, "model.safetensors")
     if not os.path.exists(weights):
         raise ValueError(
             f"{path} is a timm hub folder (its config.json names an architecture) but has no "
             "model.safetensors: keras_vit reads timm weights as safetensors."
         )
-    return read(read_state_dict(weights), weights, num_heads, config=_folder_config(path))
+    config = _folder_config(path) if config is None else config
+    return read(read_state_dict(weights), weights, num_heads, config=config)
 
 
 def _folder_config(path):
@@ -126,12 +128,6 @@ def _refuse_hybrid(state, path):
             "'patch_embed.backbone.'): keras_vit reads hybrids from the original "
             ".npz files only, e.g. weights='imagenet21k' of keras_vit.ViTR50B16."
         )
-
-
-def heads_from_config(path):
-    """The heads timm's `config.json` beside the weights names, if there is one:
-    `model_args.num_heads`, or the size in its `architecture` name."""
-    return timm_families.heads(_folder_config(os.path.dirname(os.path.abspath(path))))
 
 
 def convert(arrays, num_heads):
