@@ -15,11 +15,14 @@ def run_class_names(model, num_classes):
     """The names of a `.keras` file's classes from its run's `classes.txt`, or None.
 
     Args:
-        model: str. A `.keras` file, or a variant or builder name (which has no file of names).
+        model: str. A `.keras` file or a hub handle of one, or a variant or
+            builder name (which has no file of names).
         num_classes: int. The head's size; a file of another length is ignored.
     """
     from keras_vit.training.run import CLASS_NAMES_FILE
+    from keras_vit.weights import hub
 
+    model = hub.local_path(model)  # a hub handle's files are cached by now
     if not model.endswith(".keras"):
         return None
     folder = os.path.dirname(os.path.abspath(model))

@@ -15,7 +15,7 @@ from keras_vit.models.hybrid import ViTHybrid
 from keras_vit.models.pretrained import IMPLIED_BY_CHECKPOINTS, names_a_file
 from keras_vit.models.resnet_v2 import ResNetV2
 from keras_vit.models.vit_builder import ViT, build_vit
-from keras_vit.weights import registry
+from keras_vit.weights import hub, registry
 from keras_vit.weights.formats import keras_file
 from keras_vit.weights.reader import read_checkpoint
 from keras_vit.weights.load import load_weights
@@ -165,7 +165,10 @@ def build_model(name, weights=None, **kwargs):
 
     Args:
         name: str. A variant (`"B/16"`, `"R50+B/16"`), a builder's name
-            (`"ViTB16"`, any case), or the path of a `.keras` file.
+            (`"ViTB16"`, any case), the path of a `.keras` file, or a hub
+            handle (`"hf://ORG/NAME"`, `"kaggle://..."`): the repository's
+            `.keras` model, or the model its checkpoint describes (as
+            `from_checkpoint` builds it, with `kwargs` as its overrides).
         weights: None, a registry name or a checkpoint path, as every builder
             takes; for a `.keras` file, a checkpoint loaded into it with
             `keras_vit.weights.load_weights`. Defaults to None.
@@ -184,6 +187,8 @@ def build_model(name, weights=None, **kwargs):
     >>> model.name, model.output_shape
     ('vit_ti16', (None, 3))
     """
+    if hub.is_handle(name):
+        return _from_hub(name, weights, kwargs)
     if isinstance(name, str) and name.endswith(".keras"):
         return _load_model_file(name, weights, kwargs)
     variant = variants.lookup(name)
@@ -193,6 +198,19 @@ def build_model(name, weights=None, **kwargs):
             f"Received: model={name!r}"
         )
     return BUILDERS[variant](weights=weights, **kwargs)
+
+
+def _from_hub(handle, weights, kwargs):
+    """The model a hub repository holds: its `.keras` model, or the model its checkpoint describes."""
+    path = hub.local_path(handle)
+    if path.endswith(".keras"):
+        return _load_model_file(path, weights, kwargs)
+    if weights is not None:
+        raise ValueError(
+            f"{handle} holds a checkpoint, which fixes the weights: pass it as weights= of a builder, or "
+            f"build it alone. Received: weights={weights!r}"
+        )
+    return from_checkpoint(path, **kwargs)
 
 
 def _load_model_file(path, weights, kwargs):
@@ -237,7 +255,9 @@ def from_checkpoint(path, resample_method=None, projection=False, **overrides):
 
     Args:
         path: str. An original `.npz`, a timm `.safetensors`/`.pth`/`.bin`, a
-            HF model folder, or a keras_vit `.keras` file.
+            HF model folder, a keras_vit `.keras` file, or a hub handle
+            (`hf://ORG/NAME[@REVISION]`, `kaggle://OWNER/MODEL/FRAMEWORK/VARIATION[/VERSION]`)
+            of any of them.
         resample_method: str or None. `"zoom"`, `"bicubic"` or
             `"bicubic_antialias"`, for the position embeddings on load and,
             with `dynamic_image_size=True`, at every call. Defaults to None:
@@ -255,7 +275,7 @@ def from_checkpoint(path, resample_method=None, projection=False, **overrides):
         A `keras_vit.models.VisionTransformer` with the checkpoint's weights
         (a `keras_vit.models.ResNetV2Model` for BiT).
     """
-    path = os.fspath(path)
+    path = hub.local_path(os.fspath(path))
     if path.endswith(".keras"):
         return _from_saved_model(path, resample_method, overrides)
     if path.endswith(".weights.h5"):

@@ -11,7 +11,7 @@ import os
 
 from keras_vit import variants
 from keras_vit.models.config import ViTConfig
-from keras_vit.weights import registry
+from keras_vit.weights import hub, registry
 from keras_vit.weights.architecture import stem_mismatch
 from keras_vit.weights.checkpoint import Checkpoint
 from keras_vit.weights.reader import CHECKPOINT_SUFFIXES, KERAS_SUFFIXES, read_checkpoint
@@ -54,7 +54,8 @@ def resolve_weights(config, weights, open_fields=frozenset()):
     Args:
         config: `ViTConfig`. The model the caller asked for.
         weights: None, a registry name, the path of a checkpoint or of a
-            keras_vit `.weights.h5`/`.keras` file, a `registry.WeightsEntry` or
+            keras_vit `.weights.h5`/`.keras` file, a hub handle
+            (`hf://ORG/NAME`, `kaggle://...`), a `registry.WeightsEntry` or
             a read `Checkpoint`.
         open_fields: set of str. The fields of `FOLLOW_WEIGHTS` the caller
             left open; the weights set those they know. Defaults to none.
@@ -93,7 +94,7 @@ def names_a_file(path):
 def _source(size, weights):
     if isinstance(weights, (registry.WeightsEntry, Checkpoint)):
         return weights
-    path = os.fspath(weights)
+    path = hub.local_path(os.fspath(weights))
     if path.endswith(KERAS_SUFFIXES):
         return path
     if names_a_file(path):

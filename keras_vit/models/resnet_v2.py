@@ -14,6 +14,7 @@ from keras_vit.layers import names
 from keras_vit.layers.resnet_v2 import PreActResNetStage, bit_conv, bit_group_norm
 from keras_vit.models.bit import ResNetV2Config, ResNetV2Model
 from keras_vit.preprocessing import rescaling_layer
+from keras_vit.weights import hub
 from keras_vit.weights.checkpoint import Checkpoint
 from keras_vit.weights.load import load_weights
 from keras_vit.weights.reader import KERAS_SUFFIXES, read_checkpoint
@@ -144,7 +145,7 @@ def _head(features, include_top, num_classes, activation):
 def _source(weights, layers, width):
     """The checkpoint or keras_vit weights file to load, checked against the architecture."""
     if not isinstance(weights, Checkpoint):
-        path = os.fspath(weights)
+        path = hub.local_path(os.fspath(weights))
         if path.endswith(KERAS_SUFFIXES):
             return path
         if not os.path.exists(path):

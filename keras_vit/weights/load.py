@@ -9,7 +9,7 @@ import keras
 import numpy as np
 
 from keras_vit.layers import names
-from keras_vit.weights import registry
+from keras_vit.weights import hub, registry
 from keras_vit.weights.architecture import stem_depths, stem_mismatch
 from keras_vit.weights.checkpoint import Checkpoint
 from keras_vit.weights.download import converted_arrays
@@ -187,7 +187,8 @@ def load_weights(model, source, resample_method="zoom"):
         model: keras.Model. A model built by keras_vit.
         source: a `registry.WeightsEntry`, a read `Checkpoint`, or the path
             of an original `.npz`, a timm `.safetensors`/`.pth`/`.bin`, a HF
-            model folder or file, or a keras_vit `.weights.h5`/`.keras` file.
+            model folder or file, or a keras_vit `.weights.h5`/`.keras` file,
+            or a hub handle (`hf://ORG/NAME[@REVISION]`, `kaggle://...`).
         resample_method: str. `"zoom"` (the original implementation's) or
             `"bicubic"`. Defaults to `"zoom"`.
 
@@ -219,7 +220,7 @@ def source_arrays(source, model):
         return converted_arrays(source)
     if isinstance(source, Checkpoint):
         return source.arrays
-    path = os.fspath(source)
+    path = hub.local_path(os.fspath(source))
     if not os.path.exists(path):
         raise FileNotFoundError(f"No weights file or checkpoint at {path}.")
     if path.endswith(".weights.h5"):

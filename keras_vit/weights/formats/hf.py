@@ -42,6 +42,11 @@ _LAYER_SCALE = re.compile(_LAYER + r"layer_scale([12])\.lambda1$")
 _PREFIX = re.compile(r"^(?:vit|deit|dinov2|vision_model)\.")
 # The text tower of a full CLIP or SigLIP checkpoint, skipped and reported.
 _TEXT_TOWER = re.compile(r"^(?:text_model\.|text_projection\.|logit_scale$|logit_bias$)")
+
+
+def is_text_tower(key):
+    """Whether a transformers key belongs to a CLIP's or SigLIP's text tower (skipped)."""
+    return _TEXT_TOWER.match(key) is not None
 _NORM = {"weight": "gamma", "bias": "beta"}
 _LINEAR = {"weight": "kernel", "bias": "bias"}
 _PATCH_KERNELS = ("embeddings.patch_embeddings.projection.weight", "embeddings.patch_embedding.weight")
@@ -103,8 +108,8 @@ def read_folder(path, num_heads=None):
             "config.json and model.safetensors (or its shards and model.safetensors.index.json)."
         )
     config = hf_config.read(config_path)
-    state = read_weights(path)
-    checkpoint = read(state, path, num_heads or config["num_heads"], config=config)
+    state, unread = read_weights(path)
+    checkpoint = read(state, path, num_heads or config["num_heads"], config=config, unread=unread)
     hf_config.check_against(config, checkpoint.architecture, path)
     checkpoint.architecture.update(hf_config.implied(config, path))
     return checkpoint
@@ -112,11 +117,16 @@ def read_folder(path, num_heads=None):
 
 def read_weights(path):
     """`{key: float32 array}` of a transformers folder: `model.safetensors`, or
-    every shard `model.safetensors.index.json` names."""
+    the shards `model.safetensors.index.json` names; a shard that holds only
+    text-tower arrays is not read (nor needed: a hub download leaves it out).
+
+    Returns:
+        `(state, unread)`: the arrays, and the text-tower keys of unread shards.
+    """
     single = os.path.join(path, "model.safetensors")
     index = os.path.join(path, "model.safetensors.index.json")
     if os.path.exists(single):
-        return read_state_dict(single)
+        return read_state_dict(single), ()
     if not os.path.exists(index):
         raise ValueError(
             f"{path} has config.json but no model.safetensors or model.safetensors.index.json: "
@@ -127,28 +137,30 @@ def read_weights(path):
             weight_map = json.load(file)["weight_map"]
         except (json.JSONDecodeError, KeyError, TypeError) as error:
             raise ValueError(f"{index} is not a readable shard index ({error!r}).") from None
+    shards = {shard for key, shard in weight_map.items() if not is_text_tower(key)}
     state = {}
-    for shard in sorted(set(weight_map.values())):
+    for shard in sorted(shards):
         shard_path = os.path.join(path, shard)
         if not os.path.exists(shard_path):
             raise ValueError(f"{index} names the shard {shard}, which {path} does not hold.")
         state.update(read_state_dict(shard_path))
-    missing = sorted(set(weight_map) - set(state))
+    missing = sorted(key for key, shard in weight_map.items() if shard in shards and key not in state)
     if missing:
         raise ValueError(f"{index} lists {len(missing)} arrays its shards do not hold, such as {missing[0]}.")
-    return state
+    return state, tuple(key for key, shard in weight_map.items() if shard not in shards)
 
 
-def read(state, path, num_heads=None, config=None):
+def read(state, path, num_heads=None, config=None, unread=()):
     """Reads transformers ViT-family weights into a `Checkpoint`: keras-path
     arrays, the architecture they imply, and the harmless keys that map to no
     weight (any other such key is refused). Heads: `num_heads` (a folder's
     `config.json` gives them), else the variant table's for the paper's
     sizes; otherwise the file is refused with a request for `num_heads`.
-    `config` is the folder's config as `hf_config.read` returns it."""
-    image, text, original = {}, [], {}
+    `config` is the folder's config as `hf_config.read` returns it; `unread`
+    the text-tower keys of shards not read, for the report."""
+    image, text, original = {}, list(unread), {}
     for key, value in state.items():
-        if _TEXT_TOWER.match(key):
+        if is_text_tower(key):
             text.append(key)
         else:
             image[_PREFIX.sub("", key)] = value
