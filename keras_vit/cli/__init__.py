@@ -18,7 +18,7 @@ from keras_vit.utils import progress
 __all__ = ["COMMANDS", "main"]
 
 COMMANDS = (
-    "demo", "train", "pretrain", "ablate", "evaluate", "predict", "export", "inspect", "convert", "weights",
+    "demo", "train", "pretrain", "ablate", "evaluate", "predict", "export", "inspect", "convert", "weights", "push",
 )
 
 

@@ -9,6 +9,7 @@ writes into its output directory:
     log.csv, tensorboard/        per-epoch metrics
     model.keras                  the trained model
     classes.txt                  the data's class names, one a line, in the head's order
+    run.json                     the run's settings, test scores and command (`run_record`)
 """
 
 import contextlib
@@ -37,6 +38,7 @@ from keras_vit.training.placement import Placement, placement_for, prepare_fit
 from keras_vit.training.precision import flush_denormals, set_mixed_precision
 from keras_vit.training.recipes import RECIPES, classification_loss
 from keras_vit.training.run_folder import prepare_out, resume_epoch
+from keras_vit.training.run_record import RECORD_FILE, write_record
 from keras_vit.utils.folders import removed_if_unwritten
 from keras_vit.utils.validation import check_positive_int
 
@@ -206,7 +208,7 @@ def _checked_placement(config):
 
 def _train(config, on_start, placement):
     paths = prepare_out(
-        config.out, "model.keras", config.overwrite, classes=CLASS_NAMES_FILE,
+        config.out, "model.keras", config.overwrite, classes=CLASS_NAMES_FILE, record=RECORD_FILE,
         checkpoints="checkpoints", tensorboard="tensorboard", writes=placement.writes,
     )
     start_numerics(config)
@@ -237,11 +239,14 @@ def _train(config, on_start, placement):
         if writes:
             save_atomically(model, paths["product"])
             _write_class_names(source.class_names, paths["classes"])
-    return TrainResult(
+    result = TrainResult(
         model, float(test_accuracy), float(test_loss), history.history, paths["product"], resumed, lora,
         _few_shot(config, model, source, paths["product"]) if config.few_shot else None,
         subset_size(subset), placement,
     )
+    if placement.writes:
+        write_record(paths["record"], config, result)
+    return result
 
 
 def started(config, source, on_start):

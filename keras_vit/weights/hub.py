@@ -39,7 +39,9 @@ def local_path(spec):
     Returns:
         For a handle, the local path of what the repository holds: a folder
         (transformers, timm or keras-hub), or a file (an original `.npz`, a
-        `.keras` model); anything else is returned unchanged.
+        `.keras` model). A local folder that `keras-vit push` wrote (its
+        `model.keras` beside the card) gives its `model.keras`; anything
+        else is returned unchanged.
 
     Raises:
         HubError: the handle names no repository or revision that can be
@@ -49,7 +51,7 @@ def local_path(spec):
             keras_vit reads.
     """
     if not is_handle(spec):
-        return spec
+        return pushed_model(spec)
     if spec.startswith(HF_PREFIX):
         from keras_vit.weights import hub_hf
 
@@ -57,6 +59,13 @@ def local_path(spec):
     from keras_vit.weights import hub_kaggle
 
     return hub_kaggle.fetch(spec, parse_kaggle(spec))
+
+
+def pushed_model(path):
+    """`path/model.keras` if `path` is a folder holding one (as `keras-vit push` writes), else `path`."""
+    if isinstance(path, str) and os.path.isfile(os.path.join(path, hub_files.KERAS_MODEL)):
+        return os.path.join(path, hub_files.KERAS_MODEL)
+    return path
 
 
 def parse_hf(spec):

@@ -13,7 +13,7 @@ import json
 import os
 import zipfile
 
-from keras_vit.weights.formats.hf import is_text_tower
+from keras_vit.weights.formats.text_tower import is_text_tower
 
 KERAS_MODEL = "model.keras"
 KERAS_HUB_FILES = (

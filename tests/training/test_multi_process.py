@@ -127,7 +127,7 @@ def _assert_job_matches(one, results, out):
     assert [len(share) for share in shares] == [per_epoch // len(results)] * len(results)
     assert sorted(sum(shares, [])) == sorted(one["examples"])  # no example twice, none left out
     written = sorted(path.name for path in out.iterdir())
-    assert written == ["checkpoints", "classes.txt", "log.csv", "model.keras", "progress.json", "tensorboard"]
+    assert written == ["checkpoints", "classes.txt", "log.csv", "model.keras", "progress.json", "run.json", "tensorboard"]
     assert len(open(out / "log.csv").read().splitlines()) == EPOCHS + 1  # one writer: one row an epoch
 
 

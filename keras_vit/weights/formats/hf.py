@@ -21,6 +21,7 @@ import numpy as np
 from keras_vit.weights.architecture import heads_for, infer_architecture
 from keras_vit.weights.checkpoint import Checkpoint
 from keras_vit.weights.formats import hf_config
+from keras_vit.weights.formats.text_tower import is_text_tower
 from keras_vit.weights.formats.state_dict import read_state_dict
 from keras_vit.weights.formats.unmapped_keys import check_unused
 
@@ -40,13 +41,6 @@ _LAYER_SCALE = re.compile(_LAYER + r"layer_scale([12])\.lambda1$")
 # The image model's own prefixes: a classification model's backbone, a full
 # CLIP or SigLIP checkpoint's image tower.
 _PREFIX = re.compile(r"^(?:vit|deit|dinov2|vision_model)\.")
-# The text tower of a full CLIP or SigLIP checkpoint, skipped and reported.
-_TEXT_TOWER = re.compile(r"^(?:text_model\.|text_projection\.|logit_scale$|logit_bias$)")
-
-
-def is_text_tower(key):
-    """Whether a transformers key belongs to a CLIP's or SigLIP's text tower (skipped)."""
-    return _TEXT_TOWER.match(key) is not None
 _NORM = {"weight": "gamma", "bias": "beta"}
 _LINEAR = {"weight": "kernel", "bias": "bias"}
 _PATCH_KERNELS = ("embeddings.patch_embeddings.projection.weight", "embeddings.patch_embedding.weight")

@@ -200,3 +200,4 @@ def implied(config, path):
     if config["resample_method"] is not None:
         implied["resample_method"] = config["resample_method"]
     return implied
+

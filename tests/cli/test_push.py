@@ -1,0 +1,98 @@
+"""`keras-vit push`: a trained run's model, class names and card, written with --dry-run through
+the console script, and uploaded to a stand-in Hub from which `hf://USER/REPO` loads it back."""
+
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+import keras_vit
+from keras_vit.cli import main
+from keras_vit.models import build_model
+from keras_vit.weights import publish
+from tests.cli.console import keras_vit as console
+from tests.weights.hub_server import HubServer, hub_client
+
+TRAIN = ["train", "--model", "ViT", "--image-size", "16", "--patch-size", "8", "--hidden-dim", "16",
+         "--num-layers", "1", "--num-heads", "2", "--mlp-dim", "32", "--epochs", "1", "--batch-size", "256",
+         "--few-shot", "1", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A finished `keras-vit train` run on digits, made by the console script."""
+    out = tmp_path_factory.mktemp("run")
+    done = console(*TRAIN, "--out", out)
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def dry_run(run, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("dry") / "upload"
+    done = console("push", run / "model.keras", "hf://me/digits-vit", "--dry-run", folder)
+    assert done.returncode == 0, done.stderr
+    return folder, done.stdout
+
+
+def _pixels(seed=0):
+    return np.random.default_rng(seed).uniform(0, 255, (3, 16, 16, 3)).astype("float32")
+
+
+def test_the_dry_run_writes_the_model_its_classes_its_record_and_a_card(run, dry_run):
+    folder, printed = dry_run
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "classes.txt", "model.keras", "run.json"]
+    assert "nothing uploaded" in printed
+    record = json.loads((run / "run.json").read_text())
+    assert record["command"] == "keras-vit " + " ".join(TRAIN + ["--out", str(run)])
+    card = (folder / "README.md").read_text()
+    model = build_model(str(run / "model.keras"))
+    for expected in (
+        "# digits-vit", f"| parameters | {model.count_params():,} |", "| data | digits |",
+        f"Test accuracy {100 * record['test_accuracy']:.2f}%", "| 1-shot |", "10 classes",
+        'keras_vit.models.build_model("hf://me/digits-vit")', "```sh\n" + record["command"] + "\n```",
+        "takes RGB pixels in 0..255 at 16x16",
+    ):
+        assert expected in card, expected
+    assert card.startswith("---\nlibrary_name: keras\n")
+
+
+def test_from_checkpoint_loads_the_dry_run_folder(run, dry_run):
+    folder, _ = dry_run
+    expected = build_model(str(run / "model.keras")).predict(_pixels(), verbose=0)
+    np.testing.assert_array_equal(keras_vit.from_checkpoint(str(folder)).predict(_pixels(), verbose=0), expected)
+
+
+def test_a_pushed_folder_served_back_loads_by_handle(run, monkeypatch, tmp_path):
+    import huggingface_hub
+
+    uploads = []
+
+    def upload_folder(self, repo_id, folder_path, revision=None, commit_message=None):
+        files = {str(p.relative_to(folder_path)): p.read_bytes()
+                 for p in pathlib.Path(folder_path).rglob("*") if p.is_file()}
+        uploads.append((repo_id, commit_message, sorted(files)))
+        server.add(repo_id, files)
+
+    monkeypatch.setattr(huggingface_hub.HfApi, "create_repo", lambda self, repo_id, private, exist_ok: f"hub/{repo_id}")
+    monkeypatch.setattr(huggingface_hub.HfApi, "upload_folder", upload_folder)
+    with HubServer() as server, hub_client(monkeypatch, tmp_path, server.endpoint):
+        url = publish.push(str(run / "model.keras"), "hf://me/digits-vit")
+        loaded = build_model("hf://me/digits-vit")
+    assert url == "hub/me/digits-vit"
+    assert uploads == [("me/digits-vit", "Upload a keras_vit model with keras-vit push",
+                        ["README.md", "classes.txt", "model.keras", "run.json"])]
+    expected = build_model(str(run / "model.keras")).predict(_pixels(), verbose=0)
+    np.testing.assert_array_equal(loaded.predict(_pixels(), verbose=0), expected)
+
+
+@pytest.mark.parametrize("handle, message", [
+    ("hf://me", "is not a Hugging Face handle"),
+    ("kaggle://me/vit/keras/tiny/2", "Kaggle numbers the versions itself"),
+    ("me/repo", "push publishes to hf://USER/REPO or kaggle://"),
+])
+def test_a_bad_destination_is_one_line(run, tmp_path, capsys, handle, message):
+    assert main(["push", str(run / "model.keras"), handle, "--dry-run", str(tmp_path / "out")]) == 1
+    error = capsys.readouterr().err
+    assert message in error and len(error.strip().splitlines()) == 1, error
