@@ -1,6 +1,7 @@
 """Downloads registry checkpoints into the Keras cache and keeps their conversion beside them."""
 
 import os
+import sys
 
 import numpy as np
 
@@ -52,7 +53,12 @@ def converted_arrays(entry, cache_dir=None):
     The cache records the converter's version and the downloaded file's size
     and modification time; when any of them differs, it is converted again.
     """
-    path = fetch(entry, cache_dir)
+    try:
+        path = fetch(entry, cache_dir)
+    except OSError as error:
+        if entry.hub is None:
+            raise
+        return _from_hub(entry, error)
     cached = path + _CONVERTED_SUFFIX
     stamp = _stamp(path)
     if os.path.exists(cached):
@@ -64,6 +70,19 @@ def converted_arrays(entry, cache_dir=None):
     np.savez(partial, **{key.replace("/", "|"): value for key, value in arrays.items()}, **{_STAMP_KEY: stamp})
     os.replace(partial, cached)
     return arrays
+
+
+def _from_hub(entry, error):
+    """The entry's arrays from its hub handle, when its URL cannot be reached."""
+    from keras_vit.weights import hub
+
+    print(f"keras_vit: {entry.url} cannot be reached; loading the same weights from {entry.hub}", file=sys.stderr)
+    heads = getattr(variants.ALL_VARIANTS.get(entry.variant), "num_heads", None)
+    try:
+        path = hub.local_path(entry.hub)
+    except (OSError, ImportError) as hub_error:
+        raise OSError(f"{error} Its Hub copy {entry.hub} could not be loaded either: {hub_error}") from None
+    return read_checkpoint(path, num_heads=heads).arrays
 
 
 def _stamp(path):

@@ -41,6 +41,12 @@ _AUGREG_HYBRIDS = {
     ),
 }
 _AUGREG_SOURCE = "google-research/vision_transformer, AugReg (Steiner et al., 2021)"
+# The same AugReg files as timm publishes them on the Hugging Face Hub (timm's
+# pretrained configurations name these very URLs): an alternative source for a
+# machine that reaches the Hub only. timm's B/32 at 384 px is another file.
+_AUGREG_TIMM = {"Ti/16": "vit_tiny_patch16", "S/16": "vit_small_patch16", "S/32": "vit_small_patch32",
+                "B/16": "vit_base_patch16", "B/32": "vit_base_patch32", "L/16": "vit_large_patch16"}
+_AUGREG_NOT_ON_HUB = {("B/32", 384)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +67,8 @@ class WeightsEntry:
         preprocessing: str. The pixel range the weights expect.
         architecture: str or None. For a timm hub file, timm's architecture
             name, which says what the file's keys do not (its activation).
+        hub: str or None. The same weights as a hub handle
+            (`keras_vit.weights.hub`), loaded when `url` cannot be reached.
     """
 
     name: str
@@ -74,6 +82,7 @@ class WeightsEntry:
     licence: str = "Apache-2.0"
     preprocessing: str = "RGB scaled to [-1, 1]"
     architecture: str | None = None
+    hub: str | None = None
 
     @property
     def filename(self):
@@ -114,15 +123,22 @@ def _entries():
     for variant, stem in _AUGREG_PRETRAINING.items():
         source = _AUGREG_SOURCE
         entries.append(
-            WeightsEntry("augreg-i21k", variant, f"{BASE_URL}augreg/{stem}.npz", 21843, 224, source=source)
+            WeightsEntry("augreg-i21k", variant, f"{BASE_URL}augreg/{stem}.npz", 21843, 224, source=source,
+                         hub=_augreg_hub(variant, 224, "augreg_in21k"))
         )
         for size in (224, 384):
             file = f"{stem}--imagenet2012-steps_20k-lr_{_AUGREG_FINETUNE_LR[variant]}-res_{size}.npz"
             entries.append(
                 WeightsEntry(f"augreg-i21k-ft-i1k-{size}", variant, f"{BASE_URL}augreg/{file}", 1000, size,
-                             source=source)
+                             source=source, hub=_augreg_hub(variant, size, "augreg_in21k_ft_in1k"))
             )
     return entries + _hybrid_entries() + _family_entries()
+
+
+def _augreg_hub(variant, size, tag):
+    if (variant, size) in _AUGREG_NOT_ON_HUB:
+        return None
+    return f"hf://timm/{_AUGREG_TIMM[variant]}_{size}.{tag}"
 
 
 def _hybrid_entries():

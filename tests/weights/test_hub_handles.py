@@ -223,3 +223,19 @@ def test_a_bad_handle_is_one_line_naming_it_within_seconds(handle, fault, messag
             keras_vit.from_checkpoint(handle)
     assert time.monotonic() - start < 10
     assert len(str(raised.value).splitlines()) == 1, str(raised.value)
+
+
+def test_a_registry_entry_whose_url_is_out_of_reach_loads_from_its_hub_copy(repos, server, monkeypatch, tmp_path,
+                                                                              capsys):
+    from keras_vit.weights import WeightsEntry, load_weights
+
+    path, _ = repos["me/npz"]
+    entry = WeightsEntry("tiny", "B/16", "http://127.0.0.1:9/ViT-tiny.npz", 7, SIZE, hub="hf://me/npz")
+    expected = keras_vit.from_checkpoint(str(path))
+    model = keras_vit.ViT(image_size=SIZE, patch_size=8, hidden_dim=8, num_layers=1, num_heads=2, mlp_dim=16,
+                          num_classes=7)
+    with hub_client(monkeypatch, tmp_path, server.endpoint):
+        load_weights(model, entry)
+    np.testing.assert_array_equal(_outputs(model), _outputs(expected))
+    assert "http://127.0.0.1:9/ViT-tiny.npz cannot be reached; loading the same weights from hf://me/npz" in (
+        capsys.readouterr().err)
