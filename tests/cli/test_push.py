@@ -3,6 +3,7 @@ the console script, and uploaded to a stand-in Hub from which `hf://USER/REPO` l
 
 import json
 import pathlib
+import shutil
 
 import numpy as np
 import pytest
@@ -87,6 +88,7 @@ def test_a_pushed_folder_served_back_loads_by_handle(run, monkeypatch, tmp_path)
     np.testing.assert_array_equal(loaded.predict(_pixels(), verbose=0), expected)
 
 
+@pytest.mark.backend_independent(reason="a bad destination is refused before the model is read")
 @pytest.mark.parametrize("handle, message", [
     ("hf://me", "is not a Hugging Face handle"),
     ("kaggle://me/vit/keras/tiny/2", "Kaggle numbers the versions itself"),
@@ -96,3 +98,28 @@ def test_a_bad_destination_is_one_line(run, tmp_path, capsys, handle, message):
     assert main(["push", str(run / "model.keras"), handle, "--dry-run", str(tmp_path / "out")]) == 1
     error = capsys.readouterr().err
     assert message in error and len(error.strip().splitlines()) == 1, error
+
+
+def _lay_out_hf_cache(hf_home, repo, folder, commit="0123456789abcdef0123456789abcdef01234567"):
+    """The Hugging Face cache under `HF_HOME` as huggingface_hub lays it out, written by hand."""
+    cached = hf_home / "hub" / f"models--{repo.replace('/', '--')}"
+    (cached / "refs").mkdir(parents=True)
+    (cached / "refs" / "main").write_text(commit)
+    shutil.copytree(folder, cached / "snapshots" / commit)
+
+
+def test_predict_takes_a_handle_from_a_hand_laid_cache_offline_with_its_class_names(run, dry_run, tmp_path):
+    from PIL import Image
+
+    folder, _ = dry_run
+    _lay_out_hf_cache(tmp_path / "hf", "me/digits-vit", folder)
+    Image.fromarray(np.full((16, 16, 3), 200, np.uint8)).save(tmp_path / "photo.png")
+    offline = {"HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1", "KERAS_HOME": str(tmp_path / "keras")}
+    done = console("predict", tmp_path / "photo.png", "--model", "hf://me/digits-vit", "--top", "2", env=offline)
+    assert done.returncode == 0, done.stderr
+    expected = build_model(str(run / "model.keras")).predict(np.full((1, 16, 16, 3), 200, np.float32), verbose=0)
+    best = int(np.argmax(expected[0]))
+    assert done.stdout.splitlines()[1].split()[-1] == (run / "classes.txt").read_text().split()[best], done.stdout
+    missing = console("predict", tmp_path / "photo.png", "--model", "hf://me/other", env=offline)
+    assert missing.returncode == 1 and len(missing.stderr.strip().splitlines()) == 1, missing.stderr
+    assert "hf://me/other is not in the Hugging Face cache" in missing.stderr and "HF_HUB_OFFLINE is set" in missing.stderr

@@ -211,6 +211,7 @@ BAD = [
 ]
 
 
+@pytest.mark.backend_independent(reason="a bad handle is refused before any model is built")
 @pytest.mark.parametrize("handle, fault, message", BAD, ids=[f"{h}-{f}" for h, f, _ in BAD])
 def test_a_bad_handle_is_one_line_naming_it_within_seconds(handle, fault, message, server, monkeypatch, tmp_path):
     server.add("me/unreadable", {"README.md": b"# nothing here\n"})
