@@ -108,4 +108,3 @@ def readable_path(folder, plan, label):
 
         return hub_files.pack_keras_folder(folder, os.path.join(cache.cache_folder(), "hub", f"{label}.keras"))
     return os.path.join(folder, plan.entry) if plan.entry else folder
-

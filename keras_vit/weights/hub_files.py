@@ -21,7 +21,7 @@ KERAS_HUB_FILES = (
     "preprocessor.json", "image_converter.json", "metadata.json",
 )
 KERAS_FOLDER_FILES = ("config.json", "metadata.json", "model.weights.h5")
-# Files that come with a model and that the commands use: class names, the card.
+# What comes with a model and the commands use: its class names (`keras-vit predict` prints them).
 EXTRAS = ("classes.txt",)
 SHARD_INDEX = "model.safetensors.index.json"
 

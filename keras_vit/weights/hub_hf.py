@@ -28,13 +28,18 @@ def fetch(spec, repo_id, revision):
         import huggingface_hub  # noqa: F401
     except ImportError:
         raise hub.missing_package(spec, "huggingface_hub") from None
-    names = _listing(spec, repo_id, revision)
-    plan = hub_files.plan(names, lambda name: read_json_object(_download(spec, repo_id, revision, name)), spec)
-    paths = [_download(spec, repo_id, revision, name) for name in plan.files]
-    folder = os.path.dirname(paths[0])
+    fetched = {}
+
+    def get(name):  # each file once: config.json is read for the plan, then kept
+        if name not in fetched:
+            fetched[name] = _download(spec, repo_id, revision, name)
+        return fetched[name]
+
+    plan = hub_files.plan(_listing(spec, repo_id, revision), lambda name: read_json_object(get(name)), spec)
+    folder = os.path.dirname([get(name) for name in plan.files][0])
     if hub_files.SHARD_INDEX in plan.files:
-        for shard in hub_files.image_shards(os.path.join(folder, hub_files.SHARD_INDEX)):
-            _download(spec, repo_id, revision, shard)
+        for shard in hub_files.image_shards(get(hub_files.SHARD_INDEX)):
+            get(shard)
     return hub.readable_path(folder, plan, f"hf--{repo_id.replace('/', '--')}--{os.path.basename(folder)}")
 
 
