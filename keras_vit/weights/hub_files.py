@@ -17,9 +17,11 @@ from keras_vit.weights.formats.text_tower import is_text_tower
 
 KERAS_MODEL = "model.keras"
 KERAS_HUB_FILES = (
-    "config.json", "model.weights.h5", "task.json", "task.weights.h5",
+    "config.json", "model.weights.h5", "model.weights.json", "task.json", "task.weights.h5", "task.weights.json",
     "preprocessor.json", "image_converter.json", "metadata.json",
 )
+# keras-hub's shard indexes (`save_to_preset(max_shard_size=...)`), each beside the `.h5` it replaces.
+KERAS_HUB_INDEXES = ("model.weights.json", "task.weights.json")
 KERAS_FOLDER_FILES = ("config.json", "metadata.json", "model.weights.h5")
 # What comes with a model and the commands use: its class names (`keras-vit predict` prints them).
 EXTRAS = ("classes.txt",)
@@ -108,15 +110,24 @@ def _weights(names, handle):
     )
 
 
-def image_shards(index_path):
-    """The shards of a safetensors index that hold image-tower arrays (a CLIP's or
-    SigLIP's text tower may fill shards of its own, which are not needed)."""
+def shards(index_name, index_path):
+    """The shard files a fetched index names that the reader needs: a safetensors
+    index's shards holding image-tower arrays (a CLIP's or SigLIP's text tower may
+    fill shards of its own), or every shard of a keras-hub index."""
     with open(index_path, encoding="utf-8") as file:
         try:
             weight_map = json.load(file)["weight_map"]
-        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            items = weight_map.items()
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as error:
             raise ValueError(f"{index_path} is not a readable shard index ({error!r}).") from None
-    return tuple(sorted({shard for key, shard in weight_map.items() if not is_text_tower(key)}))
+    if index_name == SHARD_INDEX:
+        return tuple(sorted({shard for key, shard in items if not is_text_tower(key)}))
+    return tuple(sorted({name for _, value in items for name in ([value] if isinstance(value, str) else value)}))
+
+
+def indexes(plan):
+    """The shard indexes among a plan's files."""
+    return tuple(name for name in plan.files if name in (SHARD_INDEX, *KERAS_HUB_INDEXES))
 
 
 def pack_keras_folder(folder, path):

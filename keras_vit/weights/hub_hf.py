@@ -37,8 +37,8 @@ def fetch(spec, repo_id, revision):
 
     plan = hub_files.plan(_listing(spec, repo_id, revision), lambda name: read_json_object(get(name)), spec)
     folder = os.path.dirname([get(name) for name in plan.files][0])
-    if hub_files.SHARD_INDEX in plan.files:
-        for shard in hub_files.image_shards(get(hub_files.SHARD_INDEX)):
+    for index in hub_files.indexes(plan):
+        for shard in hub_files.shards(index, get(index)):
             get(shard)
     return hub.readable_path(folder, plan, f"hf--{repo_id.replace('/', '--')}--{os.path.basename(folder)}")
 
