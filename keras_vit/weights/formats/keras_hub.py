@@ -1,0 +1,253 @@
+"""keras-hub presets of its ViT, read with JSON and HDF5 alone (no keras-hub needed).
+
+A preset folder is what keras-hub's `save_to_preset` writes: `config.json`
+(the backbone's class, `keras_hub>ViTBackbone`, and its arguments),
+`model.weights.h5` (the backbone's variables in Keras' saving layout, under
+the snake-cased class names of its layers:
+`layers/vi_t_encoder/encoder_layers/vi_t_encoder_block_1/mha/query_dense/vars/0`),
+and for an image classifier `task.json` (pooling, pre-logits width, classes)
+with `task.weights.h5` (the pre-logits Dense, when there is one, then the
+head), and the image converter's `scale` and `offset` in `preprocessor.json`
+or `image_converter.json`. keras-hub's ViT is the paper's with Keras' exact
+GELU; its kernels have keras_vit's layouts, so only the names change.
+"""
+
+import os
+
+import numpy as np
+
+from keras_vit.utils.file_checks import check_hdf5, hdf5_error
+from keras_vit.weights.checkpoint import Checkpoint
+from keras_vit.weights.formats.hf_config import read_json_object
+
+FORMAT = "keras_hub"
+BACKBONE = "keras_hub>ViTBackbone"
+CLASSIFIER = "keras_hub>ViTImageClassifier"
+SUPPORTED = (BACKBONE,)
+_EMBEDDING = "layers/vi_t_patching_and_embedding/"
+_ENCODER = "layers/vi_t_encoder/"
+_TOP = {
+    _EMBEDDING + "patch_embedding/vars/0": "embedding/kernel",
+    _EMBEDDING + "patch_embedding/vars/1": "embedding/bias",
+    _EMBEDDING + "vars/0": "cls/token",
+    _EMBEDDING + "position_embedding/vars/0": "pos_embedding/embedding",
+    _ENCODER + "layer_norm/vars/0": "encoder_norm/gamma",
+    _ENCODER + "layer_norm/vars/1": "encoder_norm/beta",
+}
+_BLOCK = {
+    "layer_norm_1/vars/0": "norm1/gamma",
+    "layer_norm_1/vars/1": "norm1/beta",
+    "layer_norm_2/vars/0": "norm2/gamma",
+    "layer_norm_2/vars/1": "norm2/beta",
+    "mlp/dense_1/vars/0": "mlp_fc1/kernel",
+    "mlp/dense_1/vars/1": "mlp_fc1/bias",
+    "mlp/dense_2/vars/0": "mlp_fc2/kernel",
+    "mlp/dense_2/vars/1": "mlp_fc2/bias",
+    **{
+        f"mha/{part}_dense/vars/{index}": f"attn/{name}/{kind}"
+        for part, name in (("query", "query"), ("key", "key"), ("value", "value"), ("output", "out"))
+        for index, kind in ((0, "kernel"), (1, "bias"))
+    },
+}
+# What keras-hub's ViT computes that keras_vit's does not: config field, the value keras_vit needs.
+_REQUIRED = {"use_mlp_bias": True}
+
+
+def registered_name(path):
+    """The `registered_name` of the `config.json` in the folder at `path` if it
+    names a keras-hub class (`keras_hub>...`), else None."""
+    config_path = os.path.join(path, "config.json")
+    if not os.path.isfile(config_path):
+        return None
+    name = read_json_object(config_path).get("registered_name")
+    return name if isinstance(name, str) and name.startswith("keras_hub>") else None
+
+
+def block_name(index):
+    """The name Keras saves encoder block `index` under: snake-cased class names,
+    numbered from the second on."""
+    return "vi_t_encoder_block" + (f"_{index}" if index else "")
+
+
+def read_folder(path):
+    """Reads a keras-hub ViT preset folder into a `Checkpoint` (format `"keras_hub"`).
+
+    Args:
+        path: str. A folder that `save_to_preset` of keras-hub's `ViTBackbone`
+            or `ViTImageClassifier` wrote.
+
+    Returns:
+        A `keras_vit.weights.Checkpoint` whose architecture holds the
+        backbone's sizes, Keras' exact GELU, the task's pooling, pre-logits
+        and classes, and the image converter's scaling as `pixel_mean` and
+        `pixel_std`.
+    """
+    name = registered_name(path)
+    if name not in SUPPORTED:
+        raise ValueError(
+            f"{path} is a keras-hub preset of {name!r}; keras_vit reads the keras-hub presets of "
+            f"{', '.join(repr(n) for n in SUPPORTED)} (and their image classifiers)."
+        )
+    config = _class_config(os.path.join(path, "config.json"), name)
+    architecture = backbone_architecture(config, path)
+    arrays = _read_arrays(os.path.join(path, "model.weights.h5"), _backbone_places(architecture["num_layers"]))
+    task = _task(path, architecture)
+    if task is not None:
+        places = _head_places(task.get("intermediate_dim") is not None)
+        arrays.update(_read_arrays(os.path.join(path, "task.weights.h5"), places, ignored=("optimizer/",)))
+    arrays["pos_embedding/embedding"] = arrays["pos_embedding/embedding"][None]
+    if not architecture["qkv_bias"]:
+        # keras-hub's use_mha_bias=False drops the output projection's bias too;
+        # keras_vit's qkv_bias=False keeps it, and zeros add nothing.
+        for index in range(architecture["num_layers"]):
+            arrays[f"encoderblock_{index}/attn/out/bias"] = np.zeros(architecture["hidden_dim"], np.float32)
+    notes = ()
+    normalization = _normalization(path, architecture["num_channels"])
+    if normalization is None:
+        notes = (f"{path} has no image converter: the model scales pixels to [-1, 1], keras_vit's default",)
+    else:
+        architecture["pixel_mean"], architecture["pixel_std"] = normalization
+    return Checkpoint(arrays, architecture, path, FORMAT, notes=notes)
+
+
+def _class_config(path, expected):
+    config = read_json_object(path)
+    if config.get("registered_name") != expected or not isinstance(config.get("config"), dict):
+        raise ValueError(f"{path} is not a keras-hub {expected!r} config: expected its arguments under 'config'.")
+    return config["config"]
+
+
+def backbone_architecture(config, path):
+    """keras_vit builder arguments from the arguments of a keras-hub `ViTBackbone`."""
+    for field, needed in _REQUIRED.items():
+        if config.get(field, needed) != needed:
+            raise ValueError(
+                f"{path}: keras-hub's ViTBackbone has {field}={config[field]!r}; keras_vit's ViT "
+                f"builds only {field}={needed!r}."
+            )
+    height, width, channels = config["image_shape"]
+    patch = config["patch_size"]
+    patch = tuple(patch) if isinstance(patch, (list, tuple)) else (patch, patch)
+    if patch[0] != patch[1]:
+        raise ValueError(f"{path}: patch_size={list(patch)} is not square; keras_vit's patches are square.")
+    class_token = bool(config.get("use_class_token", True))
+    return {
+        "image_size": (int(height), int(width)),
+        "patch_size": int(patch[0]),
+        "hidden_dim": int(config["hidden_dim"]),
+        "num_layers": int(config["num_layers"]),
+        "num_heads": int(config["num_heads"]),
+        "mlp_dim": int(config["mlp_dim"]),
+        "num_channels": int(channels),
+        "layer_norm_epsilon": float(config.get("layer_norm_epsilon", 1e-6)),
+        "activation": "gelu",  # keras-hub's MLP: Dense(activation="gelu"), Keras' exact GELU
+        "qkv_bias": bool(config.get("use_mha_bias", True)),
+        "patch_bias": bool(config.get("use_patch_bias", True)),
+        "class_token": class_token,
+        "pooling": "token" if class_token else "gap",
+        "include_top": False,
+        "representation_size": None,
+        "distillation_token": False,
+        "num_registers": 0,
+        "layer_scale_init": None,
+        "pre_norm": False,
+        "projection_dim": None,
+    }
+
+
+def _task(path, architecture):
+    """The classifier's `task.json` arguments, written into `architecture`; None without one."""
+    task_path = os.path.join(path, "task.json")
+    if not os.path.isfile(task_path):
+        return None
+    name = read_json_object(task_path).get("registered_name")
+    if name != CLASSIFIER:
+        raise ValueError(f"{task_path} is a {name!r} task; keras_vit reads {CLASSIFIER!r}.")
+    task = _class_config(task_path, CLASSIFIER)
+    pooling = task.get("pooling", "token")
+    if pooling not in ("token", "gap") or (pooling == "token") != architecture["class_token"]:
+        raise ValueError(
+            f"{task_path}: pooling={pooling!r} with use_class_token={architecture['class_token']}; keras_vit "
+            "pools the class token (pooling='token' with a class token) or the mean of the patch tokens "
+            "(pooling='gap' without one, where keras-hub's mean takes the same tokens)."
+        )
+    activation = task.get("activation")
+    if activation is not None and not isinstance(activation, str):
+        raise ValueError(f"{task_path}: activation={activation!r}; keras_vit takes an activation's name or None.")
+    architecture.update(
+        include_top=True,
+        num_classes=int(task["num_classes"]),
+        representation_size=task.get("intermediate_dim"),
+        classifier_activation=activation,
+    )
+    return task
+
+
+def _backbone_places(num_layers):
+    places = dict(_TOP)
+    for index in range(num_layers):
+        prefix = f"{_ENCODER}encoder_layers/{block_name(index)}/"
+        places.update({prefix + key: f"encoderblock_{index}/{path}" for key, path in _BLOCK.items()})
+    return places
+
+
+def _head_places(pre_logits):
+    """The task's Dense layers in the order keras-hub creates them: pre-logits first."""
+    names = ["pre_logits", "head"] if pre_logits else ["head"]
+    return {
+        f"layers/{'dense' + (f'_{index}' if index else '')}/vars/{var}": f"{name}/{kind}"
+        for index, name in enumerate(names)
+        for var, kind in ((0, "kernel"), (1, "bias"))
+    }
+
+
+def _read_arrays(path, places, ignored=()):
+    """`{keras_vit weight path: array}` of the HDF5 file at `path`; every array
+    it holds must have a place (an unknown one is refused, naming it)."""
+    import h5py
+
+    if not os.path.isfile(path):
+        raise ValueError(f"{os.path.dirname(path)} is a keras-hub preset without {os.path.basename(path)}.")
+    check_hdf5(path, "a keras-hub preset's weights")
+    stored = {}
+    try:
+        with h5py.File(path, "r") as file:
+            file.visititems(lambda key, item: stored.update({key: item[()]}) if isinstance(item, h5py.Dataset) else None)
+    except (OSError, RuntimeError, KeyError, ValueError) as error:
+        raise hdf5_error(path, error) from None
+    stored = {key: value for key, value in stored.items() if not key.startswith(ignored)}
+    unknown = sorted(set(stored) - set(places))
+    if unknown:
+        raise ValueError(
+            f"{path} holds arrays keras-hub's ViT of this config has no place for: {', '.join(unknown[:4])}"
+            f"{' ...' if len(unknown) > 4 else ''}. It is another model or another config's weights."
+        )
+    return {places[key]: np.asarray(value, dtype=np.float32) for key, value in stored.items()}
+
+
+def _normalization(path, channels):
+    """`(pixel_mean, pixel_std)` for pixels in [0, 1] from the image converter's
+    `x * scale + offset` on pixels in [0, 255]; None without a converter."""
+    converter = _converter_config(path)
+    if converter is None:
+        return None
+    scale = converter.get("scale")
+    offset = converter.get("offset")
+    scale = np.broadcast_to(np.asarray(1.0 if scale is None else scale, np.float64), (channels,))
+    offset = np.broadcast_to(np.asarray(0.0 if offset is None else offset, np.float64), (channels,))
+    if not np.all(scale > 0):
+        raise ValueError(f"{path}: the image converter's scale={converter.get('scale')!r}; keras_vit needs it positive.")
+    std = 1.0 / (255.0 * scale)
+    return tuple(float(v) for v in -offset * std), tuple(float(v) for v in std)
+
+
+def _converter_config(path):
+    preprocessor = os.path.join(path, "preprocessor.json")
+    if os.path.isfile(preprocessor):
+        converter = read_json_object(preprocessor).get("config", {}).get("image_converter")
+        if isinstance(converter, dict):
+            return converter.get("config", {})
+    converter = os.path.join(path, "image_converter.json")
+    if os.path.isfile(converter):
+        return read_json_object(converter).get("config", {})
+    return None

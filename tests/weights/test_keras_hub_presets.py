@@ -1,0 +1,140 @@
+"""keras-hub ViT presets read by keras_vit, against keras-hub's own models.
+
+Each preset is a tiny keras-hub model with every weight perturbed (so that a
+weight loaded into the wrong place shows), saved by keras-hub's own
+`save_to_preset`, loaded by `keras_vit.from_checkpoint` and compared on the
+same pixels with keras-hub's output: the classifier's logits (keras-hub's
+image converter in front of its task model, keras_vit's preprocessing layer
+in front of its own) and the backbone's sequence.
+"""
+
+import json
+import os
+import shutil
+
+import keras
+import keras_hub
+import numpy as np
+import pytest
+
+import keras_vit
+from keras_vit.weights import load_weights
+from keras_vit.weights.formats import keras_hub as reader
+
+IMAGE = (16, 24)
+# ImageNet's mean and std as keras-hub's converter holds them: x * scale + offset on [0, 255].
+MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+def _perturbed(model, seed=0):
+    rng = np.random.default_rng(seed)
+    for variable in model.weights:
+        variable.assign(keras.ops.convert_to_numpy(variable) + rng.normal(0, 0.3, variable.shape).astype("float32"))
+    return model
+
+
+def _backbone(**options):
+    return keras_hub.models.ViTBackbone(image_shape=(*IMAGE, 3), patch_size=8, num_layers=2, num_heads=2,
+                                        hidden_dim=8, mlp_dim=12, **options)
+
+
+def _pixels(seed=0):
+    return np.random.default_rng(seed).uniform(0, 255, (2, *IMAGE, 3)).astype("float32")
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory):
+    """A classifier with pre-logits, LayerNorm epsilon 1e-5 and ImageNet scaling, and its preset."""
+    converter = keras_hub.layers.ViTImageConverter(
+        image_size=IMAGE, scale=[1 / (255 * s) for s in STD], offset=[-m / s for m, s in zip(MEAN, STD)]
+    )
+    preprocessor = keras_hub.models.ViTImageClassifierPreprocessor(image_converter=converter)
+    model = keras_hub.models.ViTImageClassifier(backbone=_backbone(layer_norm_epsilon=1e-5), num_classes=5,
+                                                preprocessor=preprocessor, intermediate_dim=6)
+    folder = str(tmp_path_factory.mktemp("keras_hub") / "classifier")
+    _perturbed(model).save_to_preset(folder)
+    return model, folder
+
+
+@pytest.fixture(scope="module")
+def backbone(tmp_path_factory):
+    """A backbone without class token and biases in its attention and patch embedding."""
+    model = _backbone(use_class_token=False, use_mha_bias=False, use_patch_bias=False)
+    folder = str(tmp_path_factory.mktemp("keras_hub") / "backbone")
+    _perturbed(model, seed=1).save_to_preset(folder)
+    return model, folder
+
+
+def _close(actual, expected):
+    actual, expected = keras.ops.convert_to_numpy(actual), keras.ops.convert_to_numpy(expected)
+    assert actual.shape == expected.shape
+    assert np.abs(actual - expected).max() <= 1e-5 * max(1.0, np.abs(expected).max())
+
+
+def test_classifier_preset_gives_keras_hubs_logits(classifier):
+    model, folder = classifier
+    loaded = keras_vit.from_checkpoint(folder)
+    config = loaded.vit_config
+    assert (config.activation, config.layer_norm_epsilon, config.representation_size) == ("gelu", 1e-5, 6)
+    np.testing.assert_allclose(config.pixel_mean, MEAN, rtol=1e-6)
+    np.testing.assert_allclose(config.pixel_std, STD, rtol=1e-6)
+    pixels = _pixels()
+    _close(loaded(pixels), model(model.preprocessor(pixels)))
+
+
+def test_builders_and_load_weights_take_a_preset_folder(classifier):
+    model, folder = classifier
+    size = dict(image_size=IMAGE, patch_size=8, hidden_dim=8, num_layers=2, num_heads=2, mlp_dim=12)
+    built = keras_vit.ViT(**size, weights=folder)
+    assert (built.vit_config.num_classes, built.vit_config.activation) == (5, "gelu")
+    # A model of the paper's defaults (tanh GELU, ...) with another head: the backbone loads, the head is new.
+    other = keras_vit.ViT(**size, num_classes=3)
+    report = load_weights(other, folder)
+    assert any("new zero-initialised head for 3 classes" in note for note in report.notes)
+    built_weights, other_weights = ({w.path: keras.ops.convert_to_numpy(w) for w in m.weights} for m in (built, other))
+    for path in ("encoderblock_1/attn/out/kernel", "pos_embedding/embedding", "cls/token"):
+        np.testing.assert_array_equal(built_weights[path], other_weights[path])
+
+
+def test_backbone_preset_gives_keras_hubs_sequence(backbone):
+    model, folder = backbone
+    loaded = keras_vit.from_checkpoint(folder, include_preprocessing=False)
+    config = loaded.vit_config
+    assert (config.class_token, config.pooling, config.qkv_bias, config.patch_bias) == (False, "gap", False, False)
+    sequence = keras.Model(loaded.input, loaded.get_layer("encoder_norm").output)
+    inputs = _pixels() / 127.5 - 1
+    _close(sequence(inputs), model(inputs))
+    _close(loaded(inputs), keras.ops.mean(model(inputs), axis=1))
+
+
+def _edited(folder, tmp_path, file, edit):
+    copy = str(tmp_path / "edited")
+    shutil.copytree(folder, copy)
+    with open(os.path.join(copy, file)) as handle:
+        config = json.load(handle)
+    edit(config)
+    with open(os.path.join(copy, file), "w") as handle:
+        json.dump(config, handle)
+    return copy
+
+
+@pytest.mark.backend_independent(reason="reads JSON and HDF5 with NumPy; keras-hub only wrote the files")
+@pytest.mark.parametrize(
+    "file, edit, message",
+    [
+        ("config.json", lambda c: c.update(registered_name="keras_hub>ResNetBackbone"),
+         r"preset of 'keras_hub>ResNetBackbone'; keras_vit reads the keras-hub presets of 'keras_hub>ViTBackbone'"),
+        ("config.json", lambda c: c["config"].update(use_mlp_bias=False),
+         r"use_mlp_bias=False; keras_vit's ViT builds only use_mlp_bias=True"),
+        ("task.json", lambda c: c["config"].update(pooling="gap"),
+         r"pooling='gap' with use_class_token=True"),
+        ("task.json", lambda c: c.update(registered_name="keras_hub>ViTSegmenter"),
+         r"is a 'keras_hub>ViTSegmenter' task; keras_vit reads 'keras_hub>ViTImageClassifier'"),
+        ("config.json", lambda c: c["config"].update(num_layers=1),
+         r"holds arrays keras-hub's ViT of this config has no place for: layers/vi_t_encoder/encoder_layers/"
+         r"vi_t_encoder_block_1/"),
+    ],
+)
+def test_what_keras_vit_cannot_build_is_refused_naming_it(classifier, tmp_path, file, edit, message):
+    with pytest.raises(ValueError, match=message):
+        reader.read_folder(_edited(classifier[1], tmp_path, file, edit))
