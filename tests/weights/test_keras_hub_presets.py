@@ -1,11 +1,11 @@
-"""keras-hub ViT presets read by keras_vit, against keras-hub's own models.
+"""keras-hub ViT and DeiT presets read by keras_vit, against keras-hub's own models.
 
 Each preset is a tiny keras-hub model with every weight perturbed (so that a
 weight loaded into the wrong place shows), saved by keras-hub's own
 `save_to_preset`, loaded by `keras_vit.from_checkpoint` and compared on the
 same pixels with keras-hub's output: the classifier's logits (keras-hub's
 image converter in front of its task model, keras_vit's preprocessing layer
-in front of its own) and the backbone's sequence.
+in front of its own) and the backbones' sequences.
 """
 
 import json
@@ -105,6 +105,40 @@ def test_backbone_preset_gives_keras_hubs_sequence(backbone):
     inputs = _pixels() / 127.5 - 1
     _close(sequence(inputs), model(inputs))
     _close(loaded(inputs), keras.ops.mean(model(inputs), axis=1))
+
+
+@pytest.fixture(scope="module")
+def deit(tmp_path_factory):
+    """A DeiT backbone (class and distillation tokens), with ImageNet scaling beside it."""
+    model = keras_hub.models.DeiTBackbone(image_shape=(*IMAGE, 3), patch_size=8, num_layers=2, num_heads=2,
+                                          hidden_dim=8, intermediate_dim=12, layer_norm_epsilon=1e-5)
+    folder = str(tmp_path_factory.mktemp("keras_hub") / "deit")
+    _perturbed(model, seed=2).save_to_preset(folder)
+    keras_hub.layers.DeiTImageConverter(image_size=IMAGE, scale=[1 / (255 * s) for s in STD],
+                                        offset=[-m / s for m, s in zip(MEAN, STD)]).save_to_preset(folder)
+    return model, folder
+
+
+def test_deit_backbone_preset_gives_keras_hubs_sequence(deit):
+    model, folder = deit
+    loaded = keras_vit.from_checkpoint(folder)
+    config = loaded.vit_config
+    assert (config.distillation_token, config.layer_norm_epsilon, config.activation) == (True, 1e-5, "gelu")
+    np.testing.assert_allclose(config.pixel_std, STD, rtol=1e-6)
+    sequence = keras.Model(loaded.input, loaded.get_layer("encoder_norm").output)
+    pixels = _pixels()
+    converter = keras_hub.layers.ImageConverter.from_preset(folder)
+    _close(sequence(pixels), model(converter(pixels)))
+
+
+@pytest.mark.backend_independent(reason="reads JSON; keras-hub only wrote the files")
+def test_deits_one_headed_classifier_is_refused(deit, tmp_path):
+    folder = str(tmp_path / "deit_classifier")
+    shutil.copytree(deit[1], folder)
+    with open(os.path.join(folder, "task.json"), "w") as handle:
+        json.dump({"registered_name": "keras_hub>DeiTImageClassifier", "config": {}}, handle)
+    with pytest.raises(ValueError, match=r"one head on the class token; keras_vit's DeiT averages"):
+        reader.read_folder(folder)
 
 
 def _edited(folder, tmp_path, file, edit):

@@ -1,4 +1,4 @@
-"""keras-hub presets of its ViT, read with JSON and HDF5 alone (no keras-hub needed).
+"""keras-hub presets of its ViT and DeiT, read with JSON and HDF5 alone (no keras-hub needed).
 
 A preset folder is what keras-hub's `save_to_preset` writes: `config.json`
 (the backbone's class, `keras_hub>ViTBackbone`, and its arguments),
@@ -9,9 +9,11 @@ and for an image classifier `task.json` (pooling, pre-logits width, classes)
 with `task.weights.h5` (the pre-logits Dense, when there is one, then the
 head), and the image converter's `scale` and `offset` in `preprocessor.json`
 or `image_converter.json`. keras-hub's ViT is the paper's with Keras' exact
-GELU; its kernels have keras_vit's layouts, so only the names change.
+GELU; its kernels have keras_vit's layouts, so only the names change. Its
+DeiT backbone (`keras_hub>DeiTBackbone`) adds the distillation token.
 """
 
+import dataclasses
 import os
 
 import numpy as np
@@ -23,32 +25,73 @@ from keras_vit.weights.formats.hf_config import read_json_object
 FORMAT = "keras_hub"
 BACKBONE = "keras_hub>ViTBackbone"
 CLASSIFIER = "keras_hub>ViTImageClassifier"
-SUPPORTED = (BACKBONE,)
-_EMBEDDING = "layers/vi_t_patching_and_embedding/"
-_ENCODER = "layers/vi_t_encoder/"
-_TOP = {
-    _EMBEDDING + "patch_embedding/vars/0": "embedding/kernel",
-    _EMBEDDING + "patch_embedding/vars/1": "embedding/bias",
-    _EMBEDDING + "vars/0": "cls/token",
-    _EMBEDDING + "position_embedding/vars/0": "pos_embedding/embedding",
-    _ENCODER + "layer_norm/vars/0": "encoder_norm/gamma",
-    _ENCODER + "layer_norm/vars/1": "encoder_norm/beta",
+DEIT = "keras_hub>DeiTBackbone"
+_MHA = {
+    f"mha/{part}_dense/vars/{index}": f"attn/{name}/{kind}"
+    for part, name in (("query", "query"), ("key", "key"), ("value", "value"), ("output", "out"))
+    for index, kind in ((0, "kernel"), (1, "bias"))
 }
-_BLOCK = {
+_NORMS = {
     "layer_norm_1/vars/0": "norm1/gamma",
     "layer_norm_1/vars/1": "norm1/beta",
     "layer_norm_2/vars/0": "norm2/gamma",
     "layer_norm_2/vars/1": "norm2/beta",
-    "mlp/dense_1/vars/0": "mlp_fc1/kernel",
-    "mlp/dense_1/vars/1": "mlp_fc1/bias",
-    "mlp/dense_2/vars/0": "mlp_fc2/kernel",
-    "mlp/dense_2/vars/1": "mlp_fc2/bias",
-    **{
-        f"mha/{part}_dense/vars/{index}": f"attn/{name}/{kind}"
-        for part, name in (("query", "query"), ("key", "key"), ("value", "value"), ("output", "out"))
-        for index, kind in ((0, "kernel"), (1, "bias"))
-    },
 }
+
+
+@dataclasses.dataclass(frozen=True)
+class _Family:
+    """Where a keras-hub backbone's `model.weights.h5` keeps each weight: its
+    embedding and encoder layers' saved names, the embedding layer's own
+    variables, and an encoder block's weights (file key: keras_vit's name)."""
+
+    embedding: str
+    encoder: str
+    embedding_vars: dict
+    block: dict
+    classifier: str | None
+    no_classifier: str = ""
+
+    def places(self, num_layers):
+        embedding, encoder = f"layers/{self.embedding}/", f"layers/{self.encoder}/"
+        places = {
+            embedding + "patch_embedding/vars/0": "embedding/kernel",
+            embedding + "patch_embedding/vars/1": "embedding/bias",
+            encoder + "layer_norm/vars/0": "encoder_norm/gamma",
+            encoder + "layer_norm/vars/1": "encoder_norm/beta",
+            **{embedding + key: path for key, path in self.embedding_vars.items()},
+        }
+        for index in range(num_layers):
+            # Keras saves a list's layers under their snake-cased class names, numbered from the second on.
+            prefix = f"{encoder}encoder_layers/{self.encoder}_block{f'_{index}' if index else ''}/"
+            places.update({prefix + key: f"encoderblock_{index}/{path}" for key, path in self.block.items()})
+        return places
+
+
+FAMILIES = {
+    BACKBONE: _Family(
+        embedding="vi_t_patching_and_embedding",
+        encoder="vi_t_encoder",
+        embedding_vars={"vars/0": "cls/token", "position_embedding/vars/0": "pos_embedding/embedding"},
+        block={**_NORMS, **_MHA, "mlp/dense_1/vars/0": "mlp_fc1/kernel", "mlp/dense_1/vars/1": "mlp_fc1/bias",
+               "mlp/dense_2/vars/0": "mlp_fc2/kernel", "mlp/dense_2/vars/1": "mlp_fc2/bias"},
+        classifier=CLASSIFIER,
+    ),
+    DEIT: _Family(
+        embedding="dei_t_embeddings",
+        encoder="dei_t_encoder",
+        embedding_vars={"vars/0": "cls/token", "vars/1": "dist/token", "vars/2": "pos_embedding/embedding"},
+        block={**_NORMS, **_MHA, "mlp/dense/vars/0": "mlp_fc1/kernel", "mlp/dense/vars/1": "mlp_fc1/bias",
+               "output_layer/dense/vars/0": "mlp_fc2/kernel", "output_layer/dense/vars/1": "mlp_fc2/bias"},
+        classifier=None,
+        no_classifier=(
+            "keras-hub's DeiTImageClassifier puts one head on the class token; keras_vit's DeiT averages "
+            "a head on the class token and one on the distillation token. The backbone (config.json and "
+            "model.weights.h5 without task.json) loads"
+        ),
+    ),
+}
+SUPPORTED = tuple(FAMILIES)
 # What keras-hub's ViT computes that keras_vit's does not: config field, the value keras_vit needs.
 _REQUIRED = {"use_mlp_bias": True}
 
@@ -63,18 +106,12 @@ def registered_name(path):
     return name if isinstance(name, str) and name.startswith("keras_hub>") else None
 
 
-def block_name(index):
-    """The name Keras saves encoder block `index` under: snake-cased class names,
-    numbered from the second on."""
-    return "vi_t_encoder_block" + (f"_{index}" if index else "")
-
-
 def read_folder(path):
-    """Reads a keras-hub ViT preset folder into a `Checkpoint` (format `"keras_hub"`).
+    """Reads a keras-hub ViT or DeiT preset folder into a `Checkpoint` (format `"keras_hub"`).
 
     Args:
-        path: str. A folder that `save_to_preset` of keras-hub's `ViTBackbone`
-            or `ViTImageClassifier` wrote.
+        path: str. A folder that `save_to_preset` of keras-hub's `ViTBackbone`,
+            `ViTImageClassifier` or `DeiTBackbone` wrote.
 
     Returns:
         A `keras_vit.weights.Checkpoint` whose architecture holds the
@@ -83,24 +120,20 @@ def read_folder(path):
         `pixel_std`.
     """
     name = registered_name(path)
-    if name not in SUPPORTED:
+    if name not in FAMILIES:
         raise ValueError(
             f"{path} is a keras-hub preset of {name!r}; keras_vit reads the keras-hub presets of "
-            f"{', '.join(repr(n) for n in SUPPORTED)} (and their image classifiers)."
+            f"{', '.join(repr(n) for n in SUPPORTED)} (and ViT's image classifier)."
         )
+    family = FAMILIES[name]
     config = _class_config(os.path.join(path, "config.json"), name)
-    architecture = backbone_architecture(config, path)
-    arrays = _read_arrays(os.path.join(path, "model.weights.h5"), _backbone_places(architecture["num_layers"]))
-    task = _task(path, architecture)
+    architecture = backbone_architecture(config, path) if name == BACKBONE else deit_architecture(config, path)
+    arrays = _read_arrays(os.path.join(path, "model.weights.h5"), family.places(architecture["num_layers"]))
+    task = _task(path, architecture, family)
     if task is not None:
         places = _head_places(task.get("intermediate_dim") is not None)
         arrays.update(_read_arrays(os.path.join(path, "task.weights.h5"), places, ignored=("optimizer/",)))
-    arrays["pos_embedding/embedding"] = arrays["pos_embedding/embedding"][None]
-    if not architecture["qkv_bias"]:
-        # keras-hub's use_mha_bias=False drops the output projection's bias too;
-        # keras_vit's qkv_bias=False keeps it, and zeros add nothing.
-        for index in range(architecture["num_layers"]):
-            arrays[f"encoderblock_{index}/attn/out/bias"] = np.zeros(architecture["hidden_dim"], np.float32)
+    _adapt(arrays, architecture)
     notes = ()
     normalization = _normalization(path, architecture["num_channels"])
     if normalization is None:
@@ -108,6 +141,18 @@ def read_folder(path):
     else:
         architecture["pixel_mean"], architecture["pixel_std"] = normalization
     return Checkpoint(arrays, architecture, path, FORMAT, notes=notes)
+
+
+def _adapt(arrays, architecture):
+    """keras-hub's arrays as keras_vit holds them: ViT's position table (an
+    `Embedding`) gets its batch axis, and the attention output's bias, which
+    keras-hub's `use_mha_bias=False` drops with the others (keras_vit's
+    `qkv_bias=False` keeps it), is zero."""
+    if arrays["pos_embedding/embedding"].ndim == 2:
+        arrays["pos_embedding/embedding"] = arrays["pos_embedding/embedding"][None]
+    if not architecture["qkv_bias"]:
+        for index in range(architecture["num_layers"]):
+            arrays[f"encoderblock_{index}/attn/out/bias"] = np.zeros(architecture["hidden_dim"], np.float32)
 
 
 def _class_config(path, expected):
@@ -125,29 +170,49 @@ def backbone_architecture(config, path):
                 f"{path}: keras-hub's ViTBackbone has {field}={config[field]!r}; keras_vit's ViT "
                 f"builds only {field}={needed!r}."
             )
+    class_token = bool(config.get("use_class_token", True))
+    return {
+        **_sizes(config, path, config["mlp_dim"]),
+        "patch_bias": bool(config.get("use_patch_bias", True)),
+        "class_token": class_token,
+        "pooling": "token" if class_token else "gap",
+        "distillation_token": False,
+    }
+
+
+def deit_architecture(config, path):
+    """keras_vit builder arguments from the arguments of a keras-hub `DeiTBackbone`:
+    the class and distillation tokens, each with its position embedding."""
+    return {
+        **_sizes(config, path, config["intermediate_dim"]),
+        "patch_bias": True,
+        "class_token": True,
+        "pooling": "token",
+        "distillation_token": True,
+    }
+
+
+def _sizes(config, path, mlp_dim):
+    """What keras-hub's ViT and DeiT backbones share: sizes, LayerNorm epsilon,
+    Keras' exact GELU (their MLP's `Dense(activation="gelu")`), no head."""
     height, width, channels = config["image_shape"]
     patch = config["patch_size"]
     patch = tuple(patch) if isinstance(patch, (list, tuple)) else (patch, patch)
     if patch[0] != patch[1]:
         raise ValueError(f"{path}: patch_size={list(patch)} is not square; keras_vit's patches are square.")
-    class_token = bool(config.get("use_class_token", True))
     return {
         "image_size": (int(height), int(width)),
         "patch_size": int(patch[0]),
         "hidden_dim": int(config["hidden_dim"]),
         "num_layers": int(config["num_layers"]),
         "num_heads": int(config["num_heads"]),
-        "mlp_dim": int(config["mlp_dim"]),
+        "mlp_dim": int(mlp_dim),
         "num_channels": int(channels),
         "layer_norm_epsilon": float(config.get("layer_norm_epsilon", 1e-6)),
-        "activation": "gelu",  # keras-hub's MLP: Dense(activation="gelu"), Keras' exact GELU
+        "activation": "gelu",
         "qkv_bias": bool(config.get("use_mha_bias", True)),
-        "patch_bias": bool(config.get("use_patch_bias", True)),
-        "class_token": class_token,
-        "pooling": "token" if class_token else "gap",
         "include_top": False,
         "representation_size": None,
-        "distillation_token": False,
         "num_registers": 0,
         "layer_scale_init": None,
         "pre_norm": False,
@@ -155,15 +220,17 @@ def backbone_architecture(config, path):
     }
 
 
-def _task(path, architecture):
+def _task(path, architecture, family):
     """The classifier's `task.json` arguments, written into `architecture`; None without one."""
     task_path = os.path.join(path, "task.json")
     if not os.path.isfile(task_path):
         return None
     name = read_json_object(task_path).get("registered_name")
-    if name != CLASSIFIER:
-        raise ValueError(f"{task_path} is a {name!r} task; keras_vit reads {CLASSIFIER!r}.")
-    task = _class_config(task_path, CLASSIFIER)
+    if family.classifier is None:
+        raise ValueError(f"{task_path} is a {name!r} task: {family.no_classifier}.")
+    if name != family.classifier:
+        raise ValueError(f"{task_path} is a {name!r} task; keras_vit reads {family.classifier!r}.")
+    task = _class_config(task_path, family.classifier)
     pooling = task.get("pooling", "token")
     if pooling not in ("token", "gap") or (pooling == "token") != architecture["class_token"]:
         raise ValueError(
@@ -181,14 +248,6 @@ def _task(path, architecture):
         classifier_activation=activation,
     )
     return task
-
-
-def _backbone_places(num_layers):
-    places = dict(_TOP)
-    for index in range(num_layers):
-        prefix = f"{_ENCODER}encoder_layers/{block_name(index)}/"
-        places.update({prefix + key: f"encoderblock_{index}/{path}" for key, path in _BLOCK.items()})
-    return places
 
 
 def _head_places(pre_logits):
