@@ -228,7 +228,7 @@ def load(path, compile=False):
     raise ValueError(
         f"{path} is not an exported model: expected a SavedModel directory "
         "(with saved_model.pb), a .tflite, .onnx, .xml (OpenVINO) or .pt2 file, or a keras-hub "
-        "preset folder (config.json naming a keras_hub> class)."
+        "ViT preset folder (config.json naming keras_hub>ViTBackbone)."
     )
 
 

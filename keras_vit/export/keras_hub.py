@@ -28,6 +28,7 @@ import numpy as np
 from keras_vit.layers import names
 from keras_vit.quantization import QUANTIZATION_MODES
 from keras_vit.weights.formats.keras_hub import registered_name
+from keras_vit.weights.formats.keras_hub_layouts import BACKBONE
 
 FORMAT = "keras_hub"
 PRECISIONS = (None,)
@@ -206,8 +207,8 @@ def _drop_zero_out_biases(sources):
 
 
 def is_artifact(path):
-    """Whether `path` is a keras-hub preset folder (its `config.json` names a `keras_hub>` class)."""
-    return os.path.isdir(path) and registered_name(path) is not None
+    """Whether `path` is a keras-hub ViT preset folder, as `write` writes them."""
+    return os.path.isdir(path) and registered_name(path) == BACKBONE
 
 
 class Runner:

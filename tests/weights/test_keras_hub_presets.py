@@ -141,6 +141,43 @@ def test_deits_one_headed_classifier_is_refused(deit, tmp_path):
         reader.read_folder(folder)
 
 
+DINOV2_CASES = {
+    # SwiGLU, registers and the mask token (which shifts where the embedding's variables are saved).
+    "swiglu_registers": dict(use_swiglu_ffn=True, num_register_tokens=2, layer_scale_init_value=0.1),
+    "gelu": dict(use_mask_token=False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DINOV2_CASES))
+def test_dinov2_backbone_preset_gives_keras_hubs_sequence(case, tmp_path):
+    # The position table at the image size: keras-hub copies it rather than resizing it.
+    model = keras_hub.models.DINOV2Backbone(patch_size=4, num_layers=2, hidden_dim=8, num_heads=2,
+                                            intermediate_dim=24, image_shape=(12, 12, 3),
+                                            position_embedding_shape=(12, 12, 3), **DINOV2_CASES[case])
+    folder = str(tmp_path / "dinov2")
+    _perturbed(model, seed=4).save_to_preset(folder)
+    loaded = keras_vit.from_checkpoint(folder, include_preprocessing=False)
+    config = loaded.vit_config
+    options = DINOV2_CASES[case]
+    assert config.num_registers == options.get("num_register_tokens", 0)
+    assert config.activation == ("swiglu" if options.get("use_swiglu_ffn") else "gelu")
+    sequence = keras.Model(loaded.input, loaded.get_layer("encoder_norm").output)
+    inputs = np.random.default_rng(0).normal(size=(2, 12, 12, 3)).astype("float32")
+    _close(sequence(inputs), keras_hub.models.Backbone.from_preset(folder)(inputs))
+
+
+def test_dinov2_preset_of_another_size_says_how_its_table_is_resized(tmp_path):
+    model = keras_hub.models.DINOV2Backbone(patch_size=4, num_layers=1, hidden_dim=8, num_heads=2,
+                                            intermediate_dim=16, image_shape=(8, 8, 3),
+                                            position_embedding_shape=(12, 12, 3))
+    folder = str(tmp_path / "dinov2")
+    model.save_to_preset(folder)
+    checkpoint = reader.read_folder(folder)
+    assert checkpoint.architecture["image_size"] == (12, 12)
+    assert checkpoint.arrays["pos_embedding/embedding"].shape == (1, 10, 8)
+    assert any("keras-hub runs this DINOv2 preset at image_shape=[8, 8]" in note for note in checkpoint.notes)
+
+
 def _edited(folder, tmp_path, file, edit):
     copy = str(tmp_path / "edited")
     shutil.copytree(folder, copy)

@@ -1,19 +1,17 @@
-"""keras-hub presets of its ViT and DeiT, read with JSON and HDF5 alone (no keras-hub needed).
+"""keras-hub presets of its ViT, DeiT and DINOv2, read with JSON and HDF5 alone (no keras-hub needed).
 
 A preset folder is what keras-hub's `save_to_preset` writes: `config.json`
-(the backbone's class, `keras_hub>ViTBackbone`, and its arguments),
-`model.weights.h5` (the backbone's variables in Keras' saving layout, under
-the snake-cased class names of its layers:
-`layers/vi_t_encoder/encoder_layers/vi_t_encoder_block_1/mha/query_dense/vars/0`),
-and for an image classifier `task.json` (pooling, pre-logits width, classes)
-with `task.weights.h5` (the pre-logits Dense, when there is one, then the
-head), and the image converter's `scale` and `offset` in `preprocessor.json`
-or `image_converter.json`. keras-hub's ViT is the paper's with Keras' exact
-GELU; its kernels have keras_vit's layouts, so only the names change. Its
-DeiT backbone (`keras_hub>DeiTBackbone`) adds the distillation token.
+(the backbone's class, such as `keras_hub>ViTBackbone`, and its arguments),
+`model.weights.h5` (the backbone's variables in Keras' saving layout; where
+each family keeps what: `keras_hub_layouts.py`), and for a ViT image
+classifier `task.json` (pooling, pre-logits width, classes) with
+`task.weights.h5` (the pre-logits Dense, when there is one, then the head),
+and the image converter's `scale` and `offset` in `preprocessor.json` or
+`image_converter.json`. keras-hub's ViT is the paper's with Keras' exact
+GELU, its DeiT adds the distillation token, its DINOv2 registers, LayerScale
+and SwiGLU; their kernels have keras_vit's layouts, so only the names change.
 """
 
-import dataclasses
 import os
 
 import numpy as np
@@ -21,79 +19,9 @@ import numpy as np
 from keras_vit.utils.file_checks import check_hdf5, hdf5_error
 from keras_vit.weights.checkpoint import Checkpoint
 from keras_vit.weights.formats.hf_config import read_json_object
+from keras_vit.weights.formats.keras_hub_layouts import DINOV2, FAMILIES, SUPPORTED, resize_notes
 
 FORMAT = "keras_hub"
-BACKBONE = "keras_hub>ViTBackbone"
-CLASSIFIER = "keras_hub>ViTImageClassifier"
-DEIT = "keras_hub>DeiTBackbone"
-_MHA = {
-    f"mha/{part}_dense/vars/{index}": f"attn/{name}/{kind}"
-    for part, name in (("query", "query"), ("key", "key"), ("value", "value"), ("output", "out"))
-    for index, kind in ((0, "kernel"), (1, "bias"))
-}
-_NORMS = {
-    "layer_norm_1/vars/0": "norm1/gamma",
-    "layer_norm_1/vars/1": "norm1/beta",
-    "layer_norm_2/vars/0": "norm2/gamma",
-    "layer_norm_2/vars/1": "norm2/beta",
-}
-
-
-@dataclasses.dataclass(frozen=True)
-class _Family:
-    """Where a keras-hub backbone's `model.weights.h5` keeps each weight: its
-    embedding and encoder layers' saved names, the embedding layer's own
-    variables, and an encoder block's weights (file key: keras_vit's name)."""
-
-    embedding: str
-    encoder: str
-    embedding_vars: dict
-    block: dict
-    classifier: str | None
-    no_classifier: str = ""
-
-    def places(self, num_layers):
-        embedding, encoder = f"layers/{self.embedding}/", f"layers/{self.encoder}/"
-        places = {
-            embedding + "patch_embedding/vars/0": "embedding/kernel",
-            embedding + "patch_embedding/vars/1": "embedding/bias",
-            encoder + "layer_norm/vars/0": "encoder_norm/gamma",
-            encoder + "layer_norm/vars/1": "encoder_norm/beta",
-            **{embedding + key: path for key, path in self.embedding_vars.items()},
-        }
-        for index in range(num_layers):
-            # Keras saves a list's layers under their snake-cased class names, numbered from the second on.
-            prefix = f"{encoder}encoder_layers/{self.encoder}_block{f'_{index}' if index else ''}/"
-            places.update({prefix + key: f"encoderblock_{index}/{path}" for key, path in self.block.items()})
-        return places
-
-
-FAMILIES = {
-    BACKBONE: _Family(
-        embedding="vi_t_patching_and_embedding",
-        encoder="vi_t_encoder",
-        embedding_vars={"vars/0": "cls/token", "position_embedding/vars/0": "pos_embedding/embedding"},
-        block={**_NORMS, **_MHA, "mlp/dense_1/vars/0": "mlp_fc1/kernel", "mlp/dense_1/vars/1": "mlp_fc1/bias",
-               "mlp/dense_2/vars/0": "mlp_fc2/kernel", "mlp/dense_2/vars/1": "mlp_fc2/bias"},
-        classifier=CLASSIFIER,
-    ),
-    DEIT: _Family(
-        embedding="dei_t_embeddings",
-        encoder="dei_t_encoder",
-        embedding_vars={"vars/0": "cls/token", "vars/1": "dist/token", "vars/2": "pos_embedding/embedding"},
-        block={**_NORMS, **_MHA, "mlp/dense/vars/0": "mlp_fc1/kernel", "mlp/dense/vars/1": "mlp_fc1/bias",
-               "output_layer/dense/vars/0": "mlp_fc2/kernel", "output_layer/dense/vars/1": "mlp_fc2/bias"},
-        classifier=None,
-        no_classifier=(
-            "keras-hub's DeiTImageClassifier puts one head on the class token; keras_vit's DeiT averages "
-            "a head on the class token and one on the distillation token. The backbone (config.json and "
-            "model.weights.h5 without task.json) loads"
-        ),
-    ),
-}
-SUPPORTED = tuple(FAMILIES)
-# What keras-hub's ViT computes that keras_vit's does not: config field, the value keras_vit needs.
-_REQUIRED = {"use_mlp_bias": True}
 
 
 def registered_name(path):
@@ -107,11 +35,11 @@ def registered_name(path):
 
 
 def read_folder(path):
-    """Reads a keras-hub ViT or DeiT preset folder into a `Checkpoint` (format `"keras_hub"`).
+    """Reads a keras-hub ViT, DeiT or DINOv2 preset folder into a `Checkpoint` (format `"keras_hub"`).
 
     Args:
         path: str. A folder that `save_to_preset` of keras-hub's `ViTBackbone`,
-            `ViTImageClassifier` or `DeiTBackbone` wrote.
+            `ViTImageClassifier`, `DeiTBackbone` or `DINOV2Backbone` wrote.
 
     Returns:
         A `keras_vit.weights.Checkpoint` whose architecture holds the
@@ -127,17 +55,17 @@ def read_folder(path):
         )
     family = FAMILIES[name]
     config = _class_config(os.path.join(path, "config.json"), name)
-    architecture = backbone_architecture(config, path) if name == BACKBONE else deit_architecture(config, path)
-    arrays = _read_arrays(os.path.join(path, "model.weights.h5"), family.places(architecture["num_layers"]))
+    architecture = family.architecture(config, path)
+    arrays = _read_arrays(os.path.join(path, "model.weights.h5"), family.places(config, architecture["num_layers"]))
     task = _task(path, architecture, family)
     if task is not None:
         places = _head_places(task.get("intermediate_dim") is not None)
         arrays.update(_read_arrays(os.path.join(path, "task.weights.h5"), places, ignored=("optimizer/",)))
     _adapt(arrays, architecture)
-    notes = ()
+    notes = resize_notes(config, architecture) if name == DINOV2 else ()
     normalization = _normalization(path, architecture["num_channels"])
     if normalization is None:
-        notes = (f"{path} has no image converter: the model scales pixels to [-1, 1], keras_vit's default",)
+        notes += (f"{path} has no image converter: the model scales pixels to [-1, 1], keras_vit's default",)
     else:
         architecture["pixel_mean"], architecture["pixel_std"] = normalization
     return Checkpoint(arrays, architecture, path, FORMAT, notes=notes)
@@ -160,64 +88,6 @@ def _class_config(path, expected):
     if config.get("registered_name") != expected or not isinstance(config.get("config"), dict):
         raise ValueError(f"{path} is not a keras-hub {expected!r} config: expected its arguments under 'config'.")
     return config["config"]
-
-
-def backbone_architecture(config, path):
-    """keras_vit builder arguments from the arguments of a keras-hub `ViTBackbone`."""
-    for field, needed in _REQUIRED.items():
-        if config.get(field, needed) != needed:
-            raise ValueError(
-                f"{path}: keras-hub's ViTBackbone has {field}={config[field]!r}; keras_vit's ViT "
-                f"builds only {field}={needed!r}."
-            )
-    class_token = bool(config.get("use_class_token", True))
-    return {
-        **_sizes(config, path, config["mlp_dim"]),
-        "patch_bias": bool(config.get("use_patch_bias", True)),
-        "class_token": class_token,
-        "pooling": "token" if class_token else "gap",
-        "distillation_token": False,
-    }
-
-
-def deit_architecture(config, path):
-    """keras_vit builder arguments from the arguments of a keras-hub `DeiTBackbone`:
-    the class and distillation tokens, each with its position embedding."""
-    return {
-        **_sizes(config, path, config["intermediate_dim"]),
-        "patch_bias": True,
-        "class_token": True,
-        "pooling": "token",
-        "distillation_token": True,
-    }
-
-
-def _sizes(config, path, mlp_dim):
-    """What keras-hub's ViT and DeiT backbones share: sizes, LayerNorm epsilon,
-    Keras' exact GELU (their MLP's `Dense(activation="gelu")`), no head."""
-    height, width, channels = config["image_shape"]
-    patch = config["patch_size"]
-    patch = tuple(patch) if isinstance(patch, (list, tuple)) else (patch, patch)
-    if patch[0] != patch[1]:
-        raise ValueError(f"{path}: patch_size={list(patch)} is not square; keras_vit's patches are square.")
-    return {
-        "image_size": (int(height), int(width)),
-        "patch_size": int(patch[0]),
-        "hidden_dim": int(config["hidden_dim"]),
-        "num_layers": int(config["num_layers"]),
-        "num_heads": int(config["num_heads"]),
-        "mlp_dim": int(mlp_dim),
-        "num_channels": int(channels),
-        "layer_norm_epsilon": float(config.get("layer_norm_epsilon", 1e-6)),
-        "activation": "gelu",
-        "qkv_bias": bool(config.get("use_mha_bias", True)),
-        "include_top": False,
-        "representation_size": None,
-        "num_registers": 0,
-        "layer_scale_init": None,
-        "pre_norm": False,
-        "projection_dim": None,
-    }
 
 
 def _task(path, architecture, family):
@@ -281,7 +151,7 @@ def _read_arrays(path, places, ignored=()):
             f"{path} holds arrays keras-hub's ViT of this config has no place for: {', '.join(unknown[:4])}"
             f"{' ...' if len(unknown) > 4 else ''}. It is another model or another config's weights."
         )
-    return {places[key]: np.asarray(value, dtype=np.float32) for key, value in stored.items()}
+    return {places[key]: np.asarray(value, dtype=np.float32) for key, value in stored.items() if places[key]}
 
 
 def _normalization(path, channels):
