@@ -191,7 +191,9 @@ def _copy_weights(vit, target):
         )
     for name, variable in variables.items():
         if tuple(variable.shape) != places[name].shape:
-            raise ValueError(f"keras-hub's {name} has shape {tuple(variable.shape)}; keras_vit's is {places[name].shape}.")
+            raise ValueError(
+                f"keras-hub's {name} has shape {tuple(variable.shape)}; keras_vit's is {places[name].shape}."
+            )
     for name, variable in variables.items():
         variable.assign(places[name])
 

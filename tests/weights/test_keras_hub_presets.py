@@ -1,11 +1,11 @@
-"""keras-hub ViT and DeiT presets read by keras_vit, against keras-hub's own models.
+"""keras-hub ViT, DeiT, DINOv2, SigLIP and CLIP presets read by keras_vit, against keras-hub's own models.
 
 Each preset is a tiny keras-hub model with every weight perturbed (so that a
 weight loaded into the wrong place shows), saved by keras-hub's own
 `save_to_preset`, loaded by `keras_vit.from_checkpoint` and compared on the
 same pixels with keras-hub's output: the classifier's logits (keras-hub's
 image converter in front of its task model, keras_vit's preprocessing layer
-in front of its own) and the backbones' sequences.
+in front of its own), the backbones' sequences, and the image towers' outputs.
 """
 
 import json
@@ -29,6 +29,8 @@ MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 def _perturbed(model, seed=0):
     rng = np.random.default_rng(seed)
     for variable in model.weights:
+        if "int" in str(variable.dtype):
+            continue  # SigLIP's and CLIP's position ids, indices rather than weights
         variable.assign(keras.ops.convert_to_numpy(variable) + rng.normal(0, 0.3, variable.shape).astype("float32"))
     return model
 
@@ -176,6 +178,46 @@ def test_dinov2_preset_of_another_size_says_how_its_table_is_resized(tmp_path):
     assert checkpoint.architecture["image_size"] == (12, 12)
     assert checkpoint.arrays["pos_embedding/embedding"].shape == (1, 10, 8)
     assert any("keras-hub runs this DINOv2 preset at image_shape=[8, 8]" in note for note in checkpoint.notes)
+
+
+def _image_text(kind, tmp_path, **vision_options):
+    """A keras-hub SigLIP or CLIP backbone, its text tower wider than its image tower, saved."""
+    hub = keras_hub.models
+    if kind == "siglip":
+        vision = hub.SigLIPVisionEncoder(patch_size=4, hidden_dim=8, num_layers=2, num_heads=2,
+                                         intermediate_dim=12, image_shape=(8, 8, 3), **vision_options)
+        text = hub.SigLIPTextEncoder(vocabulary_size=10, embedding_dim=16, hidden_dim=16, num_layers=1,
+                                     num_heads=2, intermediate_dim=12, max_sequence_length=4)
+        model = hub.SigLIPBackbone(vision, text)
+    else:
+        vision = hub.CLIPVisionEncoder(patch_size=4, hidden_dim=8, num_layers=2, num_heads=2,
+                                       intermediate_dim=12, image_shape=(8, 8, 3), **vision_options)
+        text = hub.CLIPTextEncoder(vocabulary_size=10, embedding_dim=16, hidden_dim=16, num_layers=1,
+                                   num_heads=2, intermediate_dim=12, max_sequence_length=4)
+        model = hub.CLIPBackbone(vision, text, projection_dim=6)
+        # A fresh CLIP looks every token's position up in row 0; converted presets hold 0, 1, 2, ...
+        ids = vision.get_layer("embedding").position_ids
+        ids.assign(np.arange(ids.shape[1])[None].astype(ids.dtype))
+    folder = str(tmp_path / kind)
+    _perturbed(model, seed=5).save_to_preset(folder)
+    return model, folder
+
+
+@pytest.mark.parametrize("kind, options", [("siglip", {}), ("siglip", {"intermediate_activation": "gelu"}),
+                                           ("clip", {})])
+def test_image_tower_of_an_image_text_preset_gives_keras_hubs_outputs(kind, options, tmp_path):
+    model, folder = _image_text(kind, tmp_path, **options)
+    checkpoint = reader.read_folder(folder)
+    assert any(note.startswith("skipped the text tower") for note in checkpoint.notes)
+    inputs = np.random.default_rng(0).normal(size=(2, 8, 8, 3)).astype("float32")
+    loaded = keras_vit.from_checkpoint(folder, include_preprocessing=False, projection=kind == "clip")
+    if kind == "siglip":
+        assert loaded.vit_config.activation == ("gelu" if options else "gelu_tanh")
+        _close(loaded(inputs), model.vision_encoder(inputs))  # the attention-pooled vector
+        return
+    sequence = keras.Model(loaded.input, loaded.get_layer("encoder_norm").output)
+    _close(sequence(inputs), model.vision_encoder(inputs))
+    _close(loaded(inputs), model.vision_projection(model.vision_encoder(inputs)[:, 0]))  # CLIP's image_embeds
 
 
 def _edited(folder, tmp_path, file, edit):

@@ -1,4 +1,4 @@
-"""keras-hub presets of its ViT, DeiT and DINOv2, read with JSON and HDF5 alone (no keras-hub needed).
+"""keras-hub presets of its ViT, DeiT, DINOv2, SigLIP and CLIP, read with JSON and HDF5 alone (no keras-hub needed).
 
 A preset folder is what keras-hub's `save_to_preset` writes: `config.json`
 (the backbone's class, such as `keras_hub>ViTBackbone`, and its arguments),
@@ -10,6 +10,8 @@ and the image converter's `scale` and `offset` in `preprocessor.json` or
 `image_converter.json`. keras-hub's ViT is the paper's with Keras' exact
 GELU, its DeiT adds the distillation token, its DINOv2 registers, LayerScale
 and SwiGLU; their kernels have keras_vit's layouts, so only the names change.
+Of SigLIP and CLIP, image-text models, the image tower is read and the text
+tower skipped and reported, as for transformers' full checkpoints.
 """
 
 import os
@@ -19,7 +21,7 @@ import numpy as np
 from keras_vit.utils.file_checks import check_hdf5, hdf5_error
 from keras_vit.weights.checkpoint import Checkpoint
 from keras_vit.weights.formats.hf_config import read_json_object
-from keras_vit.weights.formats.keras_hub_layouts import DINOV2, FAMILIES, SUPPORTED, resize_notes
+from keras_vit.weights.formats.keras_hub_layouts import DINOV2, FAMILIES, POSITION_IDS, SUPPORTED, resize_notes
 
 FORMAT = "keras_hub"
 
@@ -35,11 +37,12 @@ def registered_name(path):
 
 
 def read_folder(path):
-    """Reads a keras-hub ViT, DeiT or DINOv2 preset folder into a `Checkpoint` (format `"keras_hub"`).
+    """Reads a keras-hub ViT, DeiT, DINOv2, SigLIP or CLIP preset folder into a `Checkpoint` (format `"keras_hub"`).
 
     Args:
         path: str. A folder that `save_to_preset` of keras-hub's `ViTBackbone`,
-            `ViTImageClassifier`, `DeiTBackbone` or `DINOV2Backbone` wrote.
+            `ViTImageClassifier`, `DeiTBackbone`, `DINOV2Backbone`,
+            `SigLIPBackbone` or `CLIPBackbone` wrote.
 
     Returns:
         A `keras_vit.weights.Checkpoint` whose architecture holds the
@@ -56,13 +59,16 @@ def read_folder(path):
     family = FAMILIES[name]
     config = _class_config(os.path.join(path, "config.json"), name)
     architecture = family.architecture(config, path)
-    arrays = _read_arrays(os.path.join(path, "model.weights.h5"), family.places(config, architecture["num_layers"]))
+    places = family.places(config, architecture["num_layers"])
+    arrays, skipped = _read_arrays(os.path.join(path, "model.weights.h5"), places, ignored=family.skipped)
     task = _task(path, architecture, family)
     if task is not None:
         places = _head_places(task.get("intermediate_dim") is not None)
-        arrays.update(_read_arrays(os.path.join(path, "task.weights.h5"), places, ignored=("optimizer/",)))
+        arrays.update(_read_arrays(os.path.join(path, "task.weights.h5"), places, ignored=("optimizer/",))[0])
     _adapt(arrays, architecture)
     notes = resize_notes(config, architecture) if name == DINOV2 else ()
+    if skipped:
+        notes += (f"skipped the text tower: {len(skipped)} arrays ({', '.join(p + '*' for p in family.skipped)})",)
     normalization = _normalization(path, architecture["num_channels"])
     if normalization is None:
         notes += (f"{path} has no image converter: the model scales pixels to [-1, 1], keras_vit's default",)
@@ -72,12 +78,17 @@ def read_folder(path):
 
 
 def _adapt(arrays, architecture):
-    """keras-hub's arrays as keras_vit holds them: ViT's position table (an
-    `Embedding`) gets its batch axis, and the attention output's bias, which
+    """keras-hub's arrays as keras_vit holds them: a position table held by an
+    `Embedding` is looked up by its stored row indices (SigLIP, CLIP), it and
+    CLIP's class token get their batch axes, and the attention output's bias, which
     keras-hub's `use_mha_bias=False` drops with the others (keras_vit's
     `qkv_bias=False` keeps it), is zero."""
-    if arrays["pos_embedding/embedding"].ndim == 2:
-        arrays["pos_embedding/embedding"] = arrays["pos_embedding/embedding"][None]
+    table = arrays["pos_embedding/embedding"]
+    if POSITION_IDS in arrays:
+        table = table[arrays.pop(POSITION_IDS).reshape(-1).astype(np.int64)]
+    arrays["pos_embedding/embedding"] = table[None] if table.ndim == 2 else table
+    if "cls/token" in arrays:  # CLIP's is a vector
+        arrays["cls/token"] = arrays["cls/token"].reshape(1, 1, -1)
     if not architecture["qkv_bias"]:
         for index in range(architecture["num_layers"]):
             arrays[f"encoderblock_{index}/attn/out/bias"] = np.zeros(architecture["hidden_dim"], np.float32)
@@ -131,8 +142,9 @@ def _head_places(pre_logits):
 
 
 def _read_arrays(path, places, ignored=()):
-    """`{keras_vit weight path: array}` of the HDF5 file at `path`; every array
-    it holds must have a place (an unknown one is refused, naming it)."""
+    """`{keras_vit weight path: array}` of the HDF5 file at `path`, and the keys
+    it left out: those under the `ignored` prefixes. Every other array must
+    have a place (an unknown one is refused, naming it)."""
     import h5py
 
     if not os.path.isfile(path):
@@ -141,9 +153,10 @@ def _read_arrays(path, places, ignored=()):
     stored = {}
     try:
         with h5py.File(path, "r") as file:
-            file.visititems(lambda key, item: stored.update({key: item[()]}) if isinstance(item, h5py.Dataset) else None)
+            file.visititems(lambda key, item: _keep_dataset(stored, key, item, h5py.Dataset))
     except (OSError, RuntimeError, KeyError, ValueError) as error:
         raise hdf5_error(path, error) from None
+    skipped = sorted(key for key in stored if key.startswith(ignored))
     stored = {key: value for key, value in stored.items() if not key.startswith(ignored)}
     unknown = sorted(set(stored) - set(places))
     if unknown:
@@ -151,7 +164,13 @@ def _read_arrays(path, places, ignored=()):
             f"{path} holds arrays keras-hub's ViT of this config has no place for: {', '.join(unknown[:4])}"
             f"{' ...' if len(unknown) > 4 else ''}. It is another model or another config's weights."
         )
-    return {places[key]: np.asarray(value, dtype=np.float32) for key, value in stored.items() if places[key]}
+    arrays = {places[key]: np.asarray(value, dtype=np.float32) for key, value in stored.items() if places[key]}
+    return arrays, skipped
+
+
+def _keep_dataset(stored, key, item, dataset_type):
+    if isinstance(item, dataset_type):
+        stored[key] = item[()]
 
 
 def _normalization(path, channels):
@@ -165,7 +184,9 @@ def _normalization(path, channels):
     scale = np.broadcast_to(np.asarray(1.0 if scale is None else scale, np.float64), (channels,))
     offset = np.broadcast_to(np.asarray(0.0 if offset is None else offset, np.float64), (channels,))
     if not np.all(scale > 0):
-        raise ValueError(f"{path}: the image converter's scale={converter.get('scale')!r}; keras_vit needs it positive.")
+        raise ValueError(
+            f"{path}: the image converter's scale={converter.get('scale')!r}; keras_vit needs it positive."
+        )
     std = 1.0 / (255.0 * scale)
     return tuple(float(v) for v in -offset * std), tuple(float(v) for v in std)
 

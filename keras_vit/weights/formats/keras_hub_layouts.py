@@ -1,4 +1,4 @@
-"""Where keras-hub's ViT, DeiT and DINOv2 backbones keep each weight, and what their configs mean.
+"""Where keras-hub's ViT, DeiT, DINOv2, SigLIP and CLIP backbones keep each weight, and what their configs mean.
 
 Keras saves a model's variables under the snake-cased class names of its
 layers, not their paths (`layers/vi_t_encoder/encoder_layers/vi_t_encoder_block_1/mha/query_dense/vars/0`),
@@ -15,6 +15,8 @@ BACKBONE = "keras_hub>ViTBackbone"
 CLASSIFIER = "keras_hub>ViTImageClassifier"
 DEIT = "keras_hub>DeiTBackbone"
 DINOV2 = "keras_hub>DINOV2Backbone"
+SIGLIP = "keras_hub>SigLIPBackbone"
+CLIP = "keras_hub>CLIPBackbone"
 _MHA = {
     f"mha/{part}_dense/vars/{index}": f"attn/{name}/{kind}"
     for part, name in (("query", "query"), ("key", "key"), ("value", "value"), ("output", "out"))
@@ -35,7 +37,8 @@ class _Family:
     `top(config)` gives the file keys outside the encoder blocks, `block` an
     encoder block's (both as `{file key: keras_vit weight name}`; a name None
     marks an array the model does not use), `blocks` the saved path of the
-    block list, and `architecture(config, path)` the builder arguments.
+    block list, `architecture(config, path)` the builder arguments, and
+    `skipped` the key prefixes of an image-text model's text tower.
     """
 
     top: object
@@ -44,6 +47,7 @@ class _Family:
     architecture: object
     classifier: str | None = None
     no_classifier: str = ""
+    skipped: tuple = ()  # key prefixes of a text tower, left out and reported
 
     def places(self, config, num_layers):
         places = dict(self.top(config))
@@ -96,6 +100,57 @@ _DINOV2_BLOCK = {
        for names, fc in ((("fc1", "weights_in"), 1), (("fc2", "weights_out"), 2))
        for name in names for index, kind in ((0, "kernel"), (1, "bias"))},
 }
+
+
+# SigLIP and CLIP look their position table up by a stored variable of row
+# indices, which the reader applies to the table (a fresh keras-hub CLIP
+# holds zeros there: every token gets the first row).
+POSITION_IDS = "position_ids"
+
+
+def _dense(prefix, name, kinds=("kernel", "bias")):
+    return {f"{prefix}/vars/{index}": f"{name}/{kind}" for index, kind in enumerate(kinds)}
+
+
+_SIGLIP = "layers/sig_lip_vision_encoder/layers/"
+_POOL = _SIGLIP + "sig_lip_multi_head_attention_pooling/"
+_SIGLIP_TOP = {
+    **_dense(_SIGLIP + "sig_lip_vision_embedding/patch_embedding", "embedding"),
+    _SIGLIP + "sig_lip_vision_embedding/position_embedding/vars/0": "pos_embedding/embedding",
+    _SIGLIP + "sig_lip_vision_embedding/vars/0": POSITION_IDS,
+    **_dense(_SIGLIP + "layer_normalization", "encoder_norm", ("gamma", "beta")),
+    _POOL + "vars/0": "pooling/probe",
+    **{_POOL + "attention/" + key[len("mha/"):]: "pooling/" + path[len("attn/"):] for key, path in _MHA.items()},
+    **_dense(_POOL + "layer_norm", "pooling/norm", ("gamma", "beta")),
+    **_dense(_POOL + "mlp/fc1", "pooling/mlp_fc1"),
+    **_dense(_POOL + "mlp/fc2", "pooling/mlp_fc2"),
+}
+_SIGLIP_BLOCK = {
+    **_dense("layer_norm1", "norm1", ("gamma", "beta")),
+    **_dense("layer_norm2", "norm2", ("gamma", "beta")),
+    **{"self_attn/" + key[len("mha/"):]: path for key, path in _MHA.items()},
+    **_dense("mlp/fc1", "mlp_fc1"),
+    **_dense("mlp/fc2", "mlp_fc2"),
+}
+_CLIP = "layers/clip_vision_encoder/layers/"
+_CLIP_TOP = {
+    _CLIP + "clip_vision_embedding/patch_embedding/vars/0": "embedding/kernel",
+    _CLIP + "clip_vision_embedding/position_embedding/vars/0": "pos_embedding/embedding",
+    _CLIP + "clip_vision_embedding/vars/0": "cls/token",
+    _CLIP + "clip_vision_embedding/vars/1": POSITION_IDS,
+    **_dense(_CLIP + "layer_normalization", "pre_norm", ("gamma", "beta")),
+    **_dense(_CLIP + "layer_normalization_1", "encoder_norm", ("gamma", "beta")),
+    # CLIPBackbone creates the image tower's projection before the text tower's.
+    "layers/dense/vars/0": "projection/kernel",
+}
+_CLIP_BLOCK = {
+    **_NORMS,
+    **{"attention/" + key[len("mha/"):]: path for key, path in _MHA.items()},
+    **_dense("dense_1", "mlp_fc1"),
+    **_dense("dense_2", "mlp_fc2"),
+}
+# keras-hub's names of the activations keras_vit builds.
+_ACTIVATIONS = {"gelu_approximate": "gelu_tanh", "gelu": "gelu", "quick_gelu": "quick_gelu"}
 
 
 # What keras-hub's ViT computes that keras_vit's does not: config field, the value keras_vit needs.
@@ -183,6 +238,60 @@ def resize_notes(config, architecture):
     )
 
 
+def siglip_architecture(config, path):
+    """keras_vit builder arguments from a keras-hub `SigLIPBackbone`'s image tower:
+    no class token, attention pooling (its output is the image tower's)."""
+    vision = _vision_config(config, path)
+    if vision.get("layer_norm_epsilon", 1e-6) != 1e-6:
+        raise ValueError(
+            f"{path}: keras-hub's SigLIP image tower has layer_norm_epsilon={vision['layer_norm_epsilon']!r} "
+            "in its blocks and 1e-6 after them; keras_vit builds one epsilon for both, so it reads 1e-6 only."
+        )
+    return {
+        **_sizes(vision, path, vision["intermediate_dim"]),
+        "activation": _activation(vision, "gelu_approximate", path),
+        "patch_bias": True,
+        "class_token": False,
+        "pooling": "map",
+        "distillation_token": False,
+    }
+
+
+def clip_architecture(config, path):
+    """keras_vit builder arguments from a keras-hub `CLIPBackbone`'s image tower:
+    a class token, a LayerNorm before the encoder, epsilon 1e-5, the projection."""
+    vision = _vision_config(config, path)
+    return {
+        **_sizes({**vision, "layer_norm_epsilon": 1e-5}, path, vision["intermediate_dim"]),
+        "activation": _activation(vision, "quick_gelu", path),
+        "patch_bias": False,
+        "class_token": True,
+        "pooling": "token",
+        "distillation_token": False,
+        "pre_norm": True,
+        "projection_dim": int(config["projection_dim"]),
+    }
+
+
+def _vision_config(config, path):
+    vision = config.get("vision_encoder")
+    if not isinstance(vision, dict) or not isinstance(vision.get("config"), dict):
+        raise ValueError(f"{path}: config.json has no 'vision_encoder' with its 'config': not an image-text backbone.")
+    vision = vision["config"]
+    image = vision.get("image_shape", (224, 224, 3))
+    return {**vision, "image_shape": image}
+
+
+def _activation(config, default, path):
+    name = config.get("intermediate_activation", default)
+    if name not in _ACTIVATIONS:
+        raise ValueError(
+            f"{path}: intermediate_activation={name!r} is an activation keras_vit does not build; it reads "
+            f"{', '.join(repr(a) for a in _ACTIVATIONS)}."
+        )
+    return _ACTIVATIONS[name]
+
+
 def _sizes(config, path, mlp_dim):
     """What keras-hub's ViT and DeiT backbones share: sizes, LayerNorm epsilon,
     Keras' exact GELU (their MLP's `Dense(activation="gelu")`), no head."""
@@ -240,6 +349,22 @@ FAMILIES = {
         block=_DINOV2_BLOCK,
         architecture=dinov2_architecture,
         no_classifier="keras-hub's DINOv2 has no image classifier keras_vit reads",
+    ),
+    SIGLIP: _Family(
+        top=lambda config: _SIGLIP_TOP,
+        blocks=_SIGLIP + "sig_lip_encoder_layer",
+        block=_SIGLIP_BLOCK,
+        architecture=siglip_architecture,
+        no_classifier="keras-hub's SigLIP has no image classifier keras_vit reads",
+        skipped=("layers/sig_lip_text_encoder/", "layers/sig_lip_head/"),
+    ),
+    CLIP: _Family(
+        top=lambda config: _CLIP_TOP,
+        blocks=_CLIP + "clip_encoder_layer",
+        block=_CLIP_BLOCK,
+        architecture=clip_architecture,
+        no_classifier="keras-hub's CLIP has no image classifier keras_vit reads",
+        skipped=("layers/clip_text_encoder/", "layers/clip_head/", "layers/dense_1/"),
     ),
 }
 SUPPORTED = tuple(FAMILIES)
