@@ -94,8 +94,8 @@ def test_model_argument_builds_a_variant_with_a_weights_file(tmp_path):
         keras_model(args)
 
 
-# A keras-hub preset cannot hold this model's tanh GELU; test_keras_hub_export.py loads
-# presets with keras_vit.export.load, as `keras-vit predict` does.
+# A keras-hub preset cannot hold this model's tanh GELU; test_keras_hub_export.py runs presets
+# with keras_vit.export.load. (`keras-vit predict` takes a preset folder as a checkpoint.)
 @pytest.mark.parametrize("format", sorted(set(FORMATS) - {"keras_hub"}))
 def test_predict_with_an_artifact_agrees_with_the_keras_model(format, exported, image_files, capsys):
     artifact = exported("vit", format)

@@ -38,7 +38,7 @@ def test_classifier_preset_loads_in_keras_hub_and_keras_vit(exported):
     images, expected = artifact.images[3], artifact.expected[3]
     backbone = keras_hub.models.Backbone.from_preset(artifact.path)
     assert type(backbone).__name__ == "ViTBackbone" and tuple(backbone.image_shape) == (16, 24, 3)
-    runner = kv_export.load(artifact.path)  # what `keras-vit predict --model PRESET` runs
+    runner = kv_export.load(artifact.path)  # keras-hub's ImageClassifier, as the export's check ran it
     np.testing.assert_allclose(runner(images), expected, atol=1e-5, rtol=0)
     read_back = keras_vit.from_checkpoint(artifact.path)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(read_back(images)), expected, atol=1e-5, rtol=0)
