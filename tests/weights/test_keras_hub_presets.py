@@ -165,7 +165,7 @@ def test_dinov2_backbone_preset_gives_keras_hubs_sequence(case, tmp_path):
     assert config.activation == ("swiglu" if options.get("use_swiglu_ffn") else "gelu")
     sequence = keras.Model(loaded.input, loaded.get_layer("encoder_norm").output)
     inputs = np.random.default_rng(0).normal(size=(2, 12, 12, 3)).astype("float32")
-    _close(sequence(inputs), keras_hub.models.Backbone.from_preset(folder)(inputs))
+    _close(sequence(inputs), keras_hub.models.Backbone.from_preset(folder)({"images": inputs}))
 
 
 def test_dinov2_preset_of_another_size_says_how_its_table_is_resized(tmp_path):
@@ -213,11 +213,12 @@ def test_image_tower_of_an_image_text_preset_gives_keras_hubs_outputs(kind, opti
     loaded = keras_vit.from_checkpoint(folder, include_preprocessing=False, projection=kind == "clip")
     if kind == "siglip":
         assert loaded.vit_config.activation == ("gelu" if options else "gelu_tanh")
-        _close(loaded(inputs), model.vision_encoder(inputs))  # the attention-pooled vector
+        _close(loaded(inputs), model.vision_encoder({"images": inputs}))  # the attention-pooled vector
         return
     sequence = keras.Model(loaded.input, loaded.get_layer("encoder_norm").output)
-    _close(sequence(inputs), model.vision_encoder(inputs))
-    _close(loaded(inputs), model.vision_projection(model.vision_encoder(inputs)[:, 0]))  # CLIP's image_embeds
+    expected = model.vision_encoder({"images": inputs})
+    _close(sequence(inputs), expected)
+    _close(loaded(inputs), model.vision_projection(expected[:, 0]))  # CLIP's image_embeds
 
 
 def _edited(folder, tmp_path, file, edit):
