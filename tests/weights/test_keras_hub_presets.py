@@ -221,6 +221,19 @@ def test_image_tower_of_an_image_text_preset_gives_keras_hubs_outputs(kind, opti
     _close(loaded(inputs), model.vision_projection(expected[:, 0]))  # CLIP's image_embeds
 
 
+@pytest.mark.backend_independent(reason="Keras saves the same HDF5 layout on every backend; the reader is NumPy")
+def test_a_sharded_preset_reads_as_one(tmp_path):
+    model = _perturbed(_backbone(), seed=6)
+    model.save_to_preset(str(tmp_path / "whole"))
+    model.save_to_preset(str(tmp_path / "sharded"), max_shard_size=1e-5)  # about 10 KB a shard
+    files = os.listdir(tmp_path / "sharded")
+    assert "model.weights.h5" not in files and len([f for f in files if f.startswith("model_")]) > 1
+    whole, sharded = (reader.read_folder(str(tmp_path / name)).arrays for name in ("whole", "sharded"))
+    assert sorted(whole) == sorted(sharded)
+    for path, array in whole.items():
+        np.testing.assert_array_equal(sharded[path], array)
+
+
 def _edited(folder, tmp_path, file, edit):
     copy = str(tmp_path / "edited")
     shutil.copytree(folder, copy)

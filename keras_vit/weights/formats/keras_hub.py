@@ -142,20 +142,13 @@ def _head_places(pre_logits):
 
 
 def _read_arrays(path, places, ignored=()):
-    """`{keras_vit weight path: array}` of the HDF5 file at `path`, and the keys
-    it left out: those under the `ignored` prefixes. Every other array must
-    have a place (an unknown one is refused, naming it)."""
-    import h5py
-
-    if not os.path.isfile(path):
-        raise ValueError(f"{os.path.dirname(path)} is a keras-hub preset without {os.path.basename(path)}.")
-    check_hdf5(path, "a keras-hub preset's weights")
+    """`{keras_vit weight path: array}` of the HDF5 file at `path` (or of the
+    shards its `.json` index names), and the keys it left out: those under the
+    `ignored` prefixes. Every other array must have a place (an unknown one is
+    refused, naming it)."""
     stored = {}
-    try:
-        with h5py.File(path, "r") as file:
-            file.visititems(lambda key, item: _keep_dataset(stored, key, item, h5py.Dataset))
-    except (OSError, RuntimeError, KeyError, ValueError) as error:
-        raise hdf5_error(path, error) from None
+    for shard in _weight_files(path):
+        stored.update(_datasets(shard))
     skipped = sorted(key for key in stored if key.startswith(ignored))
     stored = {key: value for key, value in stored.items() if not key.startswith(ignored)}
     unknown = sorted(set(stored) - set(places))
@@ -166,6 +159,36 @@ def _read_arrays(path, places, ignored=()):
         )
     arrays = {places[key]: np.asarray(value, dtype=np.float32) for key, value in stored.items() if places[key]}
     return arrays, skipped
+
+
+def _weight_files(path):
+    """`[path]`, or the shards `model.weights.json` names where keras-hub saved
+    the weights in several files (`save_to_preset`'s `max_shard_size`)."""
+    if os.path.isfile(path):
+        return [path]
+    index = path[: -len(".h5")] + ".json"
+    if not os.path.isfile(index):
+        raise ValueError(f"{os.path.dirname(path)} is a keras-hub preset without {os.path.basename(path)}.")
+    weight_map = read_json_object(index).get("weight_map")
+    if not isinstance(weight_map, dict):
+        raise ValueError(f"{index} is not a readable shard index: it has no 'weight_map' object.")
+    names = {name for value in weight_map.values() for name in ([value] if isinstance(value, str) else value)}
+    return [os.path.join(os.path.dirname(path), name) for name in sorted(names)]
+
+
+def _datasets(path):
+    import h5py
+
+    if not os.path.isfile(path):
+        raise ValueError(f"{path} is missing: the keras-hub preset's shard index names it.")
+    check_hdf5(path, "a keras-hub preset's weights")
+    stored = {}
+    try:
+        with h5py.File(path, "r") as file:
+            file.visititems(lambda key, item: _keep_dataset(stored, key, item, h5py.Dataset))
+    except (OSError, RuntimeError, KeyError, ValueError) as error:
+        raise hdf5_error(path, error) from None
+    return stored
 
 
 def _keep_dataset(stored, key, item, dataset_type):
