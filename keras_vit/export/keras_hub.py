@@ -140,6 +140,11 @@ def write(model, path, precision=None, representative_data=None):
     vit = vit_model(model)
     config = vit.vit_config
     check_expressible(config)
+    if vit.dtype_policy.name != "float32":
+        raise ValueError(
+            f"keras_vit writes keras-hub presets of float32 models; {vit.name!r} computes under the "
+            f"{vit.dtype_policy.name!r} dtype policy. Build it under 'float32' and load its weights into it."
+        )
     scale, offset = _pixel_scaling(model, config)
     backbone = keras_hub.models.ViTBackbone(
         image_shape=(*config.image_size, config.num_channels), patch_size=config.patch_size,

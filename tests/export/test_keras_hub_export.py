@@ -87,6 +87,13 @@ def test_what_keras_hubs_vit_cannot_express_is_refused_by_name(options, message,
     assert os.listdir(tmp_path) == []
 
 
+def test_a_mixed_precision_model_is_refused_by_name(tmp_path):
+    keras.config.set_dtype_policy("mixed_bfloat16")  # the suite's fixture sets float32 back
+    model = keras_vit.ViT(**SMALL)
+    with pytest.raises(ValueError, match=r"float32 models; .* computes under the 'mixed_bfloat16' dtype policy"):
+        kv_export.export_model(model, str(tmp_path / "preset"), "keras_hub")
+
+
 def test_a_hybrid_is_refused_by_name(tmp_path):
     model = keras_vit.ViTHybrid(resnet_layers=(), resnet_width=0.5, **{**SMALL, "patch_size": 1, "image_size": 8})
     with pytest.raises(ValueError, match=r"resnet_layers=\(\).*need None: no hybrid ResNet stem"):
