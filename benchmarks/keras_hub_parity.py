@@ -69,7 +69,8 @@ def read_rows(folder):
         model, path = cases._image_text(kind, folder)
         loaded = keras_vit.from_checkpoint(path, include_preprocessing=False, projection=kind == "clip")
         if kind == "siglip":
-            yield "read SigLIPBackbone", "pooled image", relative(loaded(inputs), model.vision_encoder({"images": inputs}))
+            expected = model.vision_encoder({"images": inputs})
+            yield "read SigLIPBackbone", "pooled image", relative(loaded(inputs), expected)
             continue
         expected = model.vision_projection(model.vision_encoder({"images": inputs})[:, 0])
         yield "read CLIPBackbone", "image embedding", relative(loaded(inputs), expected)

@@ -6,6 +6,7 @@ and keras_vit's read back from a preset, and the models keras-hub's ViT cannot
 express, refused by name before anything is written.
 """
 
+import json
 import os
 
 import keras
@@ -59,6 +60,17 @@ def test_backbone_preset_gives_the_models_pooled_output(tmp_path):
     sequence = keras_hub.models.Backbone.from_preset(path)(converter(images))
     expected = reference(model, images)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(keras.ops.mean(sequence, axis=1)), expected, atol=1e-5)
+
+
+def test_a_mean_pooled_softmax_classifier_keeps_its_pooling_and_activation(tmp_path):
+    model = _randomized(keras_vit.ViT(**SMALL, pooling="gap", num_classes=3, classifier_activation="softmax"))
+    path = str(tmp_path / "gap")
+    report = kv_export.export_model(model, path, "keras_hub")  # the check compares the probabilities
+    assert report.parity.max_abs_diff <= 1e-5 and report.parity.scale <= 1.0
+    with open(os.path.join(path, "task.json")) as file:
+        task = json.load(file)["config"]
+    use_class_token = task["backbone"]["config"]["use_class_token"]
+    assert (task["pooling"], task["activation"], use_class_token) == ("gap", "softmax", False)
 
 
 @pytest.mark.parametrize(
