@@ -1,4 +1,4 @@
-"""`keras-vit export`: a model to a SavedModel, a LiteRT, ONNX, OpenVINO or `.pt2` file, checked."""
+"""`keras-vit export`: a model to a SavedModel, a LiteRT, ONNX, OpenVINO or `.pt2` file, or a keras-hub preset, checked."""
 
 import argparse
 import os
@@ -10,10 +10,11 @@ from keras_vit.cli.common import precision_note
 from keras_vit.cli.model_source import add_model_arguments, keras_model
 from keras_vit.cli.framework_output import framework_output_held
 
-SUFFIXES = {"tf_saved_model": "_saved_model", "litert": ".tflite", "onnx": ".onnx", "openvino": ".xml", "torch": ".pt2"}
+SUFFIXES = {"tf_saved_model": "_saved_model", "litert": ".tflite", "onnx": ".onnx", "openvino": ".xml", "torch": ".pt2",
+            "keras_hub": "_keras_hub"}
 
 
-HELP = "export to SavedModel, LiteRT (TFLite), ONNX, OpenVINO or PyTorch .pt2, checked against the Keras model"
+HELP = "export to SavedModel, LiteRT (TFLite), ONNX, OpenVINO, PyTorch .pt2 or a keras-hub preset, checked against the Keras model"
 
 
 def add_arguments(parser):

@@ -1,4 +1,4 @@
-"""Export to TensorFlow SavedModel, LiteRT (TFLite), ONNX, OpenVINO and PyTorch `.pt2`, each checked against the model.
+"""Export to TensorFlow SavedModel, LiteRT (TFLite), ONNX, OpenVINO, PyTorch `.pt2` and keras-hub presets, each checked against the model.
 
 `export_model(model, path, format)` writes the artifact, runs it with its own runtime
 and keeps it only if it computes what the Keras model computes; `load(path)`

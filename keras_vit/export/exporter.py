@@ -8,7 +8,7 @@ import uuid
 import keras
 import numpy as np
 
-from keras_vit.export import labels, litert, onnx, openvino, requirements, saved_model, torch_export
+from keras_vit.export import keras_hub, labels, litert, onnx, openvino, requirements, saved_model, torch_export
 from keras_vit.export.parity import sample_images
 from keras_vit.export.parity import verify as verify_artifact
 from keras_vit.inspect.geometry import token_grid
@@ -17,10 +17,10 @@ from keras_vit.preprocessing import includes_preprocessing, rescaling_layer
 from keras_vit.quantization import quantized_layers
 from keras_vit.utils import progress
 
-FORMATS = {module.FORMAT: module for module in (saved_model, litert, onnx, openvino, torch_export)}
+FORMATS = {module.FORMAT: module for module in (saved_model, litert, onnx, openvino, torch_export, keras_hub)}
 ALIASES = {"saved_model": "tf_saved_model", "tflite": "litert", "pt2": "torch"}
 # Each format as the progress lines name it.
-LABELS = {**requirements.NAMES, "tf_saved_model": "a SavedModel"}
+LABELS = {**requirements.NAMES, "tf_saved_model": "a SavedModel", "keras_hub": "a keras-hub preset"}
 PRECISIONS = {name: module.PRECISIONS for name, module in FORMATS.items()}
 
 
@@ -49,7 +49,8 @@ class ExportReport:
 
     Attributes:
         path: str. The artifact.
-        format: str. `"tf_saved_model"`, `"litert"`, `"onnx"`, `"openvino"` or `"torch"`.
+        format: str. `"tf_saved_model"`, `"litert"`, `"onnx"`, `"openvino"`, `"torch"` or
+            `"keras_hub"`.
         precision: str or None.
         backend: str. The Keras backend it was exported from.
         size_bytes: int. Size of the file, or of the artifact's files.
@@ -99,8 +100,8 @@ def export_model(
     model's preprocessing inside: a model built with `include_preprocessing=
     False` gets the `[-1, 1]` scaling of `keras_vit.preprocess_input` in front.
     The file is written beside `path` under a temporary name, run with its
-    own runtime (TensorFlow, the LiteRT interpreter, onnxruntime, OpenVINO or
-    PyTorch) on sample
+    own runtime (TensorFlow, the LiteRT interpreter, onnxruntime, OpenVINO,
+    PyTorch or keras-hub) on sample
     images, compared with `model.predict`, and renamed to `path` only if it
     agrees within `keras_vit.export.TOLERANCES[precision]`; on any failure
     nothing is left behind.
@@ -116,10 +117,13 @@ def export_model(
         path: str. Where to write: a directory for `"tf_saved_model"`, a
             `.tflite` file for `"litert"`, an `.onnx` file for `"onnx"`, an
             `.xml` file (with its `.bin` beside it) for `"openvino"`, a `.pt2`
-            file for `"torch"`.
+            file for `"torch"`, a preset folder for `"keras_hub"`.
         format: str. `"tf_saved_model"` (or `"saved_model"`), `"litert"` (or
-            `"tflite"`), `"onnx"`, `"openvino"`, or `"torch"` (or `"pt2"`:
-            a `torch.export` ExportedProgram, from the torch backend).
+            `"tflite"`), `"onnx"`, `"openvino"`, `"torch"` (or `"pt2"`:
+            a `torch.export` ExportedProgram, from the torch backend), or
+            `"keras_hub"`: a keras-hub preset folder of its `ViTBackbone` and,
+            with a head, `ViTImageClassifier` (`keras_vit.export.keras_hub`
+            says what it can express and what its check compares).
         precision: The file's own numeric conversion, made by the format's
             converter: None, or for `"litert"` one of `"float16"`,
             `"dynamic_int8"` and `"int8"`, or for `"openvino"` one of
@@ -190,8 +194,8 @@ def load(path, compile=False):
     """Loads an exported artifact with its own runtime, to call on NumPy images.
 
     Args:
-        path: str. A SavedModel directory, or a `.tflite`, `.onnx`, `.xml`
-            (OpenVINO) or `.pt2` file.
+        path: str. A SavedModel directory, a `.tflite`, `.onnx`, `.xml`
+            (OpenVINO) or `.pt2` file, or a keras-hub preset folder.
         compile: False, True or `"max-autotune"`; a `.pt2` file only. True
             runs the program compiled by TorchInductor (`torch.compile`) with
             its weights frozen into the compiled code, keras_vit's fastest CPU
@@ -223,7 +227,8 @@ def load(path, compile=False):
             return runner
     raise ValueError(
         f"{path} is not an exported model: expected a SavedModel directory "
-        "(with saved_model.pb), or a .tflite, .onnx, .xml (OpenVINO) or .pt2 file."
+        "(with saved_model.pb), a .tflite, .onnx, .xml (OpenVINO) or .pt2 file, or a keras-hub "
+        "ViT preset folder (config.json naming keras_hub>ViTBackbone)."
     )
 
 

@@ -22,6 +22,7 @@ WRITERS = {
         "torch": ("onnxscript", "onnx", "openvino"),
     },
     "torch": {"torch": ("torch",)},
+    "keras_hub": {backend: ("keras_hub",) for backend in ("tensorflow", "jax", "torch")},
 }
 # Modules that run each format's file, to check it against the model.
 RUNTIMES = {
@@ -30,6 +31,7 @@ RUNTIMES = {
     "onnx": ("onnxruntime",),
     "openvino": ("openvino",),
     "torch": ("torch",),
+    "keras_hub": ("keras_hub",),
 }
 # Modules a precision adds.
 PRECISION_MODULES = {("openvino", "int8"): ("nncf",), ("openvino", "int8_weights"): ("nncf",)}
@@ -39,7 +41,11 @@ NAMES = {
     "onnx": "ONNX",
     "openvino": "OpenVINO",
     "torch": ".pt2",
+    "keras_hub": "keras-hub preset",
 }
+# Modules no extra of keras_vit brings, and the command that installs each. keras-hub
+# installs without its TensorFlow Text dependency, which would pull in TensorFlow.
+INSTALL_COMMANDS = {"keras_hub": "pip install --no-deps keras-hub && pip install absl-py packaging regex rich"}
 
 
 def needed_modules(format, backend, precision=None, verify=True):
@@ -71,4 +77,5 @@ def check_installed(format, backend, precision=None, verify=True):
         what = f"{NAMES[format]} export from the {backend} backend"
         if precision is not None:
             what += f" with precision {precision}"
-        raise ImportError(f"{what}: {missing_text(missing)}")
+        commands = [INSTALL_COMMANDS[module] for module in missing if module in INSTALL_COMMANDS]
+        raise ImportError(f"{what}: {missing_text(missing)}" + "".join(f"; install it with {c}" for c in commands))

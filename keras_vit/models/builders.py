@@ -236,7 +236,9 @@ def from_checkpoint(path, resample_method=None, projection=False, **overrides):
     `deit`, `dinov2`, `dinov2_with_registers`, `siglip_vision_model` and
     `clip_vision_model` (and the image tower of a full `siglip` or `clip`
     checkpoint, whose text tower is skipped and reported) and timm hub
-    folders of the same families load; with `include_top=False` the model
+    folders of the same families load, and so do keras-hub preset folders of
+    its ViT (backbone or image classifier), DeiT, DINOv2, SigLIP and CLIP
+    (read without keras-hub); with `include_top=False` the model
     returns what the original returns as `pooler_output`. timm files fuse
     query, key and value, which hides the number of heads: it is read from
     timm's `config.json` beside the file or from the variant table for the
@@ -255,9 +257,9 @@ def from_checkpoint(path, resample_method=None, projection=False, **overrides):
 
     Args:
         path: str. An original `.npz`, a timm `.safetensors`/`.pth`/`.bin`, a
-            HF model folder, a keras_vit `.keras` file, or a hub handle
-            (`hf://ORG/NAME[@REVISION]`, `kaggle://OWNER/MODEL/FRAMEWORK/VARIATION[/VERSION]`)
-            of any of them.
+            HF model folder, a keras-hub preset folder, a keras_vit `.keras`
+            file, or a hub handle (`hf://ORG/NAME[@REVISION]`,
+            `kaggle://OWNER/MODEL/FRAMEWORK/VARIATION[/VERSION]`) of any of them.
         resample_method: str or None. `"zoom"`, `"bicubic"` or
             `"bicubic_antialias"`, for the position embeddings on load and,
             with `dynamic_image_size=True`, at every call. Defaults to None:

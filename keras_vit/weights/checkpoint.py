@@ -11,7 +11,7 @@ class Checkpoint:
         arrays: dict. Keras weight path to float32 array.
         architecture: dict. Builder keyword arguments inferred from the file.
         path: str. Where it was read from.
-        format: str. `"flax_npz"`, `"timm"` or `"hf"`.
+        format: str. `"flax_npz"`, `"timm"`, `"hf"`, `"keras_hub"` or `"bit"`.
         unused: tuple. Keys of the file that map to no weight.
         notes: tuple. What the reader left out on purpose and says so (the
             text tower of a CLIP or SigLIP file), for the load's report.

@@ -187,8 +187,9 @@ def load_weights(model, source, resample_method="zoom"):
         model: keras.Model. A model built by keras_vit.
         source: a `registry.WeightsEntry`, a read `Checkpoint`, or the path
             of an original `.npz`, a timm `.safetensors`/`.pth`/`.bin`, a HF
-            model folder or file, or a keras_vit `.weights.h5`/`.keras` file,
-            or a hub handle (`hf://ORG/NAME[@REVISION]`, `kaggle://...`).
+            model folder or file, a keras-hub preset folder, a keras_vit
+            `.weights.h5`/`.keras` file, or a hub handle
+            (`hf://ORG/NAME[@REVISION]`, `kaggle://...`).
         resample_method: str. `"zoom"` (the original implementation's) or
             `"bicubic"`. Defaults to `"zoom"`.
 

@@ -1,14 +1,15 @@
 """`read_checkpoint`: picks the reader for a checkpoint file's format.
 
 Each format's module (`formats/flax_npz.py`, `formats/timm.py`, `formats/hf.py`,
-`formats/bit.py` for the BiT ResNetV2 baseline)
+`formats/keras_hub.py` for keras-hub presets, `formats/bit.py` for the BiT
+ResNetV2 baseline)
 has one reader that returns the whole `Checkpoint`: the arrays under keras
 weight paths, the architecture they imply and the keys it did not use.
 """
 
 import os
 
-from keras_vit.weights.formats import bit, flax_npz, hf, timm
+from keras_vit.weights.formats import bit, flax_npz, hf, keras_hub, timm
 from keras_vit.weights.formats.state_dict import SUFFIXES as STATE_DICT_SUFFIXES
 from keras_vit.weights.formats.state_dict import read_state_dict
 
@@ -25,7 +26,8 @@ def read_checkpoint(path, num_heads=None):
         path: str. A `.npz`, `.safetensors`, `.pth`/`.bin` file, a
             transformers folder (`config.json` and `model.safetensors` or its
             shards) or a timm hub folder (`config.json` naming an
-            `architecture`, and `model.safetensors`).
+            `architecture`, and `model.safetensors`) or a keras-hub preset
+            folder (`config.json` naming a `keras_hub>` class).
         num_heads: int or None. Attention heads, for formats whose fused or
             flattened kernels do not show them (timm, HF without config). None
             reads them from the file's config or the variant table, and
@@ -40,6 +42,8 @@ def read_checkpoint(path, num_heads=None):
     if os.path.isdir(path):
         if bit.is_bit_folder(path):
             return bit.read_folder(path)
+        if keras_hub.registered_name(path) is not None:
+            return keras_hub.read_folder(path)
         config = timm.hub_folder_config(path)
         if config is not None:
             return timm.read_folder(path, num_heads, config)

@@ -6,7 +6,8 @@ from keras_vit.export import FORMATS
 from tests.export.models import MODELS, backend, pixels, reference
 
 FILE_NAMES = {"tf_saved_model": "model_saved", "litert": "model.tflite", "onnx": "model.onnx",
-              "openvino": "model.xml", "torch": "model.pt2"}
+              "openvino": "model.xml", "torch": "model.pt2",
+              "keras_hub": "model_preset"}
 # The files an export leaves in its folder, where they are more than the one named.
 ARTIFACT_FILES = {"openvino": ["model.bin", "model.xml"]}
 # The format each backend writes fastest, for the tests about paths rather than formats.

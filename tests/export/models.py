@@ -91,6 +91,15 @@ def small_deit_distilled():
     return _randomized(model)
 
 
+def small_keras_hub_vit():
+    """What keras-hub's ViT computes: exact GELU, a tanh pre-logits layer, LayerNorm epsilon 1e-5,
+    ImageNet mean and std, a non-square image."""
+    model = keras_vit.ViT(image_size=(16, 24), patch_size=8, hidden_dim=16, num_layers=2, num_heads=2,
+                          mlp_dim=24, num_classes=10, representation_size=12, activation="gelu",
+                          layer_norm_epsilon=1e-5, pixel_mean=(0.485, 0.456, 0.406), pixel_std=(0.229, 0.224, 0.225))
+    return _randomized(model)
+
+
 ALL_FORMATS = ("tf_saved_model", "litert", "onnx", "openvino", "torch")
 
 # Each factory and the formats it is exported to. A family goes through every
@@ -107,6 +116,7 @@ MODELS = {
     "dinov2_registers": small_dinov2_registers,
     "siglip": small_siglip,
     "deit_distilled": small_deit_distilled,
+    "keras_hub_vit": small_keras_hub_vit,
 }
 FORMATS_OF = {
     "vit": ALL_FORMATS,
@@ -119,6 +129,9 @@ FORMATS_OF = {
     "dinov2_registers": ("tf_saved_model", "onnx", "torch"),
     "siglip": ("onnx", "torch"),
     "deit_distilled": ("onnx", "torch"),
+    # keras-hub's ViT expresses none of the models above (tanh GELU, a mean over the
+    # class token, the family's parts): it gets one of its own.
+    "keras_hub_vit": ("keras_hub",),
 }
 CASES = [(name, format) for name in MODELS for format in FORMATS_OF[name]]
 

@@ -94,7 +94,9 @@ def test_model_argument_builds_a_variant_with_a_weights_file(tmp_path):
         keras_model(args)
 
 
-@pytest.mark.parametrize("format", sorted(FORMATS))
+# A keras-hub preset cannot hold this model's tanh GELU; test_keras_hub_export.py runs presets
+# with keras_vit.export.load. (`keras-vit predict` takes a preset folder as a checkpoint.)
+@pytest.mark.parametrize("format", sorted(set(FORMATS) - {"keras_hub"}))
 def test_predict_with_an_artifact_agrees_with_the_keras_model(format, exported, image_files, capsys):
     artifact = exported("vit", format)
     files = [image_files[key] for key in ("rgb", "gray")]
@@ -122,7 +124,7 @@ def test_export_command_writes_checks_and_refuses_to_overwrite(exported, tmp_pat
     assert "exists; pass --overwrite" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["export", str(tmp_path / "vit.keras"), "--format", "coreml"])
-    assert "argument --format: invalid choice: 'coreml' (choose from 'litert', 'onnx', 'openvino', 'pt2', 'saved_model'" in capsys.readouterr().err
+    assert "argument --format: invalid choice: 'coreml' (choose from 'keras_hub', 'litert', 'onnx', 'openvino', 'pt2', 'saved_model'" in capsys.readouterr().err
     assert main([*argv, "--quantize", "int8"]) == 1
     assert "keras-vit export: --quantize is now --precision (the file's own conversion). Received: --quantize int8" in capsys.readouterr().err
     assert sorted(os.listdir(tmp_path)) == sorted(["vit.keras", os.path.basename(out)])

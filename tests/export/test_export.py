@@ -1,6 +1,7 @@
 """Export to every format this backend can write, reloaded with the format's own runtime."""
 
 import collections
+import functools
 import os
 import pathlib
 import shutil
@@ -72,7 +73,20 @@ def _run_pt2(path, images):
         return torch.export.load(path).module()(torch.from_numpy(images)).numpy()
 
 
+@functools.lru_cache(maxsize=1)
+def _keras_hub_classifier(path):
+    import keras_hub
+
+    return keras_hub.models.ImageClassifier.from_preset(path)
+
+
+def _run_keras_hub(path, images):
+    # predict applies the preset's preprocessor (its image converter), as a keras-hub user's call does.
+    return _keras_hub_classifier(path).predict(images, verbose=0)
+
+
 RUNTIMES = {
+    "keras_hub": _run_keras_hub,
     "tf_saved_model": _run_saved_model,
     "litert": _run_litert,
     "onnx": _run_onnx,
@@ -193,7 +207,7 @@ def test_a_writer_that_fails_half_way_leaves_nothing(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "format, kwargs, message",
     [
-        ("coreml", {}, r"`format` must be one of \['litert', 'onnx', 'openvino', 'pt2', 'saved_model'"),
+        ("coreml", {}, r"`format` must be one of \['keras_hub', 'litert', 'onnx', 'openvino', 'pt2', 'saved_model'"),
         ("onnx", {"precision": "int8"}, r"`precision` for onnx must be one of \['float32'\]"),
         ("litert", {"precision": "int4"}, r"`precision` for litert must be one of"),
     ],
