@@ -38,14 +38,16 @@ def write_folder(model_path, folder, handle, format="keras"):
     _check_format(format)
     model = keras_file.load(model_path)
     run = _run_folder(model_path)
-    if os.path.isdir(folder) and os.listdir(folder):
-        raise ValueError(f"`--dry-run` writes a new folder, and {folder} is not empty: choose another.")
-    os.makedirs(folder, exist_ok=True)
+    if os.path.exists(folder) and not (os.path.isdir(folder) and not os.listdir(folder)):
+        raise ValueError(f"The folder to write must be new or empty, and {folder} is not: choose another.")
     if format == "keras":
+        os.makedirs(folder, exist_ok=True)
         shutil.copyfile(model_path, os.path.join(folder, hub_files.KERAS_MODEL))
     else:
         from keras_vit.export import export_model
 
+        if os.path.isdir(folder):
+            os.rmdir(folder)  # the export writes the folder whole, or nothing
         export_model(model, folder, "keras_hub")
     from keras_vit.training.run import CLASS_NAMES_FILE
     from keras_vit.training.run_record import RECORD_FILE, read_record

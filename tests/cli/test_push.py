@@ -123,3 +123,39 @@ def test_predict_takes_a_handle_from_a_hand_laid_cache_offline_with_its_class_na
     missing = console("predict", tmp_path / "photo.png", "--model", "hf://me/other", env=offline)
     assert missing.returncode == 1 and len(missing.stderr.strip().splitlines()) == 1, missing.stderr
     assert "hf://me/other is not in the Hugging Face cache" in missing.stderr and "HF_HUB_OFFLINE is set" in missing.stderr
+
+
+def test_a_keras_hub_push_is_a_preset_keras_hub_loads_with_the_same_logits(tmp_path):
+    import keras_hub
+
+    model = keras_vit.ViT(image_size=16, patch_size=8, hidden_dim=8, num_layers=1, num_heads=2, mlp_dim=16,
+                          num_classes=3, activation="gelu")
+    rng = np.random.default_rng(2)
+    for variable in model.weights:
+        variable.assign(rng.normal(0, 0.3, tuple(variable.shape)).astype("float32"))
+    model.save(tmp_path / "model.keras")
+    (tmp_path / "classes.txt").write_text("cat\ndog\nfox\n")
+    files = publish.write_folder(str(tmp_path / "model.keras"), str(tmp_path / "up"), "hf://me/tiny", "keras_hub")
+    assert {"config.json", "model.weights.h5", "task.json", "task.weights.h5", "README.md", "classes.txt"} <= set(files)
+    card = (tmp_path / "up" / "README.md").read_text()
+    assert card.startswith("---\nlibrary_name: keras-hub\n") and 'ImageClassifier.from_preset("hf://me/tiny")' in card
+    expected = model.predict(_pixels(), verbose=0)
+    classifier = keras_hub.models.ImageClassifier.from_preset(str(tmp_path / "up"))
+    np.testing.assert_allclose(classifier.predict_on_batch(_pixels()), expected, atol=1e-5)
+    np.testing.assert_allclose(keras_vit.from_checkpoint(str(tmp_path / "up")).predict(_pixels(), verbose=0),
+                               expected, atol=1e-5)
+
+
+
+def test_a_kaggle_push_hands_kagglehub_the_whole_folder(run, monkeypatch):
+    import kagglehub
+
+    received = []
+
+    def model_upload(handle, local_model_dir, version_notes=""):
+        received.append((handle, sorted(p.name for p in pathlib.Path(local_model_dir).iterdir()), version_notes))
+
+    monkeypatch.setattr(kagglehub, "model_upload", model_upload)
+    url = publish.push(str(run / "model.keras"), "kaggle://me/digits-vit/keras/tiny", message="first")
+    assert received == [("me/digits-vit/keras/tiny", ["README.md", "classes.txt", "model.keras", "run.json"], "first")]
+    assert url == "https://www.kaggle.com/models/me/digits-vit"

@@ -2,6 +2,7 @@
 as by path, from a local stand-in for the Hub or from caches laid out as the clients lay them
 out, and each bad handle ends in one line that names it."""
 
+import json
 import logging
 import pathlib
 import time
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 import keras_vit
+from keras_vit.export import export_model
 from keras_vit.models import build_model
 from tests.weights.hub_server import HubServer, hub_client
 from tests.weights.original import original_arrays
@@ -63,12 +65,14 @@ def repos(tmp_path_factory):
     (root / "pushed" / "classes.txt").write_text("cat\ndog\nfox\n")
     (root / "pushed" / "README.md").write_text("# card\n")
     model.save(root / "folder", zipped=False)
+    export_model(_tiny_vit(activation="gelu"), str(root / "kerashub"), "keras_hub")
     (root / "npz").mkdir()
     np.savez(root / "npz" / "ViT-tiny.npz", **original_arrays(image=SIZE, patch=8, width=8, depth=1, heads=2, mlp=16))
     vit, clip = _hf_folders(root)
     local = {
         "me/pushed": root / "pushed" / "model.keras",
         "me/folder": root / "folder",
+        "me/kerashub": root / "kerashub",
         "me/npz": root / "npz" / "ViT-tiny.npz",
         "me/transformers": vit,
         "me/clip": clip,
@@ -96,7 +100,8 @@ def _outputs(model):
 def _by_path(path):
     if str(path).endswith(".keras"):
         return build_model(str(path))
-    if (path / "config.json").exists() and (path / "model.weights.h5").exists():
+    if (path / "config.json").exists() and json.loads((path / "config.json").read_text()).get("class_name") == (
+            "VisionTransformer"):  # a Keras model folder
         import keras
 
         return keras.saving.load_model(str(path), compile=False)
@@ -106,6 +111,8 @@ def _by_path(path):
 NEEDED = {
     "me/pushed": {"model.keras", "classes.txt"},
     "me/folder": {"config.json", "metadata.json", "model.weights.h5"},
+    "me/kerashub": {"config.json", "model.weights.h5", "task.json", "task.weights.h5", "preprocessor.json",
+                    "image_converter.json", "metadata.json"},
     "me/npz": {"ViT-tiny.npz"},
     "me/transformers": {"config.json", "model.safetensors"},
     "me/timm": {"config.json", "model.safetensors"},
@@ -167,19 +174,28 @@ def _lay_out_kaggle_cache(cache, handle, files):
     (folder / f"{version}.complete").write_text("")
 
 
-def test_kaggle_handles_load_from_kagglehubs_cache(repos, monkeypatch, tmp_path):
+def test_kaggle_handles_load_a_keras_hub_preset_from_kagglehubs_cache(repos, monkeypatch, tmp_path):
     pytest.importorskip("kagglehub", reason="kagglehub is in the dev extra")
-    path, files = repos["me/folder"]
+    path, files = repos["me/kerashub"]
     monkeypatch.setenv("KAGGLEHUB_CACHE", str(tmp_path / "kaggle"))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     monkeypatch.setenv("KAGGLE_API_ENVIRONMENT", "TEST")  # localhost:7777, where nothing answers
     _lay_out_kaggle_cache(tmp_path / "kaggle", "me/tiny/keras/tiny_vit/2", files)
-    model = build_model("kaggle://me/tiny/keras/tiny_vit/2")
+    model = keras_vit.from_checkpoint("kaggle://me/tiny/keras/tiny_vit/2")
     np.testing.assert_array_equal(_outputs(model), _outputs(_by_path(path)))
     with pytest.raises(OSError, match=r"names no version.*version 2: name one, e\.g\. kaggle://me/tiny/keras/tiny_vit/2"):
         build_model("kaggle://me/tiny/keras/tiny_vit")
     with pytest.raises(OSError, match="not in the kagglehub cache"):
         build_model("kaggle://me/tiny/keras/tiny_vit/3")
+
+
+def test_a_keras_model_folder_loads_from_kagglehubs_cache(repos, monkeypatch, tmp_path):
+    pytest.importorskip("kagglehub", reason="kagglehub is in the dev extra")
+    path, files = repos["me/folder"]
+    monkeypatch.setenv("KAGGLEHUB_CACHE", str(tmp_path / "kaggle"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    _lay_out_kaggle_cache(tmp_path / "kaggle", "me/tiny/keras/folder/1", files)
+    np.testing.assert_array_equal(_outputs(build_model("kaggle://me/tiny/keras/folder/1")), _outputs(_by_path(path)))
 
 
 def test_a_dropped_connection_is_fetched_again_whole(repos, server, monkeypatch, tmp_path):
