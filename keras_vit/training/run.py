@@ -58,6 +58,9 @@ class TrainConfig:
         weights: None, a registry name or a checkpoint path.
         image_size: int or None. Input size; None keeps the model's default
             (or the weights'). Position embeddings are resampled on load.
+        input_channels: int. The images' channels, for the data and the
+            model: 1 reads grayscale data as it is, and an RGB checkpoint's
+            input kernel is adapted (see `keras_vit.ViT`). Defaults to 3.
         model_kwargs: dict. Further builder arguments.
         epochs, batch_size: ints.
         recipe: "finetune" (SGD, cosine), "pretrain" (AdamW, linear decay) or
@@ -108,6 +111,7 @@ class TrainConfig:
     data_dir: str | None = None
     weights: str | None = None
     image_size: int | None = None
+    input_channels: int = 3
     model_kwargs: dict = dataclasses.field(default_factory=dict)
     epochs: int = 10
     batch_size: int = 64
@@ -186,6 +190,7 @@ def train(config, on_start=None):
 def _checked_placement(config):
     """Checks `config`'s arguments; returns its `Placement`."""
     check_positive_int("epochs", config.epochs)
+    check_positive_int("input_channels", config.input_channels)
     if config.recipe not in RECIPES:
         raise ValueError(f"`recipe` must be one of {sorted(RECIPES)}. Received: recipe={config.recipe!r}")
     if config.lora_rank is not None:
@@ -210,7 +215,10 @@ def _train(config, on_start, placement):
         checkpoints="checkpoints", tensorboard="tensorboard", writes=placement.writes,
     )
     start_numerics(config)
-    source = load_source(config.data, data_dir=config.data_dir, image_size=config.image_size or 32, seed=config.seed)
+    source = load_source(
+        config.data, data_dir=config.data_dir, image_size=config.image_size or 32, seed=config.seed,
+        channels=config.input_channels,
+    )
     started(config, source, on_start)
     resumed = resume_epoch(paths, writes=placement.writes)
     with placement.scope():
@@ -345,8 +353,13 @@ def build_model_for(config, num_classes):
                 f"{config.model} has {model.output_shape[-1]} outputs but the data has "
                 f"{num_classes} classes; start from its weights instead (weights=...)."
             )
+        if model.input_shape[-1] != config.input_channels:
+            raise ValueError(
+                f"{config.model} takes images of {model.input_shape[-1]} channels; the data is read with "
+                f"input_channels={config.input_channels}. Pass input_channels={model.input_shape[-1]} (--input-channels)."
+            )
         return model
-    kwargs = dict(config.model_kwargs, num_classes=num_classes)
+    kwargs = dict(config.model_kwargs, num_classes=num_classes, input_channels=config.input_channels)
     if config.image_size:
         kwargs["image_size"] = config.image_size
     if config.model == "ResNetV2":

@@ -124,3 +124,29 @@ def test_train_distribution_flags_are_checked(tmp_path, capsys, flags, message):
         code = exit.code
     assert code in (1, 2)
     assert message in capsys.readouterr().err
+
+
+def test_a_checkpoint_fine_tunes_on_grayscale_at_another_patch_size(tmp_path, capsys):
+    import keras
+
+    from tests.weights.original import original_arrays
+
+    np.savez(tmp_path / "rgb.npz", **original_arrays(image=16, depth=1))
+    rng = np.random.default_rng(0)
+    for name in ("dark", "light"):
+        (tmp_path / "gray" / name).mkdir(parents=True)
+        for index in range(10):
+            pixels = rng.integers(0, 128, (16, 16)) + (128 if name == "light" else 0)
+            Image.fromarray(pixels.astype(np.uint8), mode="L").save(tmp_path / "gray" / name / f"{index}.png")
+    flags = ["train", "--model", "ViT", "--image-size", "16", "--patch-size", "4", "--hidden-dim", "16",
+             "--num-layers", "1", "--num-heads", "4", "--mlp-dim", "24", "--weights", str(tmp_path / "rgb.npz"),
+             "--input-channels", "1", "--data", str(tmp_path / "gray"), "--epochs", "1", "--batch-size", "7",
+             "--quiet", "--out", str(tmp_path / "run")]
+    assert main(flags) == 0
+    err = capsys.readouterr().err
+    assert "note: embedding/kernel adapted from 3 to 1 input channels (summed" in err
+    assert "note: embedding/kernel resampled from 8x8 to 4x4 patches" in err
+    model = keras.saving.load_model(tmp_path / "run" / "model.keras")
+    assert model.input_shape == (None, 16, 16, 1) and model.vit_config.patch_size == 4
+    assert main(flags[:-1] + [str(tmp_path / "bad"), "--input-channels", "0"]) == 1
+    assert "`input_channels` must be a positive integer. Received: input_channels=0" in capsys.readouterr().err
