@@ -101,9 +101,9 @@ def config_from_flags(args, **fixed):
     sizes = {flag: getattr(args, flag) for flag in SIZE_FIELDS if getattr(args, flag) is not None}
     # Any named model takes another patch size: its weights' patch embedding is resampled (FlexiViT).
     patched = not (args.model.endswith(".keras") or args.model == "ResNetV2")
-    fixed_sizes = set(sizes) - ({"patch_size"} if patched else set())
+    fixed_sizes = [flag for flag in sizes if not (patched and flag == "patch_size")]
     if fixed_sizes and args.model != "ViT":
-        raise ValueError(f"--{', --'.join(sorted(fixed_sizes)).replace('_', '-')} apply to --model ViT only.")
+        raise ValueError(f"--{', --'.join(fixed_sizes).replace('_', '-')} apply to --model ViT only.")
     values = dict(
         model=args.model, out=args.out, data=args.data, data_dir=args.data_dir, weights=args.weights,
         image_size=image_size(args.image_size), input_channels=args.input_channels, model_kwargs=sizes,
