@@ -32,6 +32,7 @@ from keras_vit.evaluation import FewShotResult, few_shot, split_batches
 from keras_vit.evaluation.sampling import check_shots
 from keras_vit.models.vision_transformer import input_size
 from keras_vit.training.callbacks import EpochCheckpoint, ProgressFile, SharedBackup, save_atomically
+from keras_vit.training.distillation import check_distillation_arguments, distiller_for
 from keras_vit.training.lora import DEFAULT_TARGETS, LoRASummary, RestartLoRA, check_lora_arguments, enable_lora
 from keras_vit.training.placement import Placement, placement_for, prepare_fit
 from keras_vit.training.precision import flush_denormals, set_mixed_precision
@@ -103,6 +104,17 @@ class TrainConfig:
         multi_worker: bool. This process is one of a multi-process job (its
             environment says which, see `keras_vit.training.distribute`);
             every process runs the same config, process 0 writes the files.
+        teacher: str or None. A trained model's `.keras` file (any Keras
+            model with logits for the data's classes) that teaches the model
+            as DeiT does (`keras_vit.training.DeiTDistiller`): through its
+            distillation head if it has a distillation token
+            (`model_kwargs={"distillation_token": True}`), else its output.
+            The saved model is the student alone. None trains on the labels.
+        distillation: str or None. `"hard"` or `"soft"`; None is `"hard"`
+            with a teacher. Needs `teacher`.
+        distillation_alpha: float or None. The distillation term's weight;
+            None takes DeiT's (0.5 hard, 0.1 soft).
+        distillation_temperature: float. Soft distillation's temperature.
     """
 
     model: str
@@ -138,6 +150,10 @@ class TrainConfig:
     distribute: str | None = None
     model_parallel: int = 2
     multi_worker: bool = False
+    teacher: str | None = None
+    distillation: str | None = None
+    distillation_alpha: float | None = None
+    distillation_temperature: float = 3.0
 
 
 @dataclasses.dataclass
@@ -198,6 +214,9 @@ def _checked_placement(config):
     if config.few_shot:
         check_shots(config.few_shot)
     check_fraction("train_fraction", config.train_fraction)
+    check_distillation_arguments(
+        config.teacher, _distillation(config), config.distillation_alpha, config.distillation_temperature
+    )
     placement = placement_for(config.distribute, config.model_parallel, config.multi_worker)
     placement.check_batch(config.batch_size)
     if config.few_shot and placement.num_processes > 1:
@@ -228,16 +247,21 @@ def _train(config, on_start, placement):
         subset = subset_train(source, config.train_fraction, config.seed)
         train_data, evaluate = run_data(config, subset, image_size, placement.pads_evaluation, resumed)
         steps = config.epochs * (source.sizes["train"] // config.batch_size)
-        model.compile(
-            optimizer=optimizer_for(config, steps),
-            loss=classification_loss(config.label_smoothing),
-            # Weighted: the padding of a multi-process run's evaluation (weight 0) then counts
-            # for nothing; plain metrics ignore the weights and counted it as misclassified.
-            weighted_metrics=["accuracy"],
+        fitted = distiller_for(
+            model, config.teacher, source.num_classes, _distillation(config),
+            config.distillation_alpha, config.distillation_temperature,
         )
-    prepare_fit(model, placement, train_data.element_spec)
+        for compiled in {id(fitted): fitted, id(model): model}.values():  # a distiller's student tests alone
+            compiled.compile(
+                optimizer=optimizer_for(config, steps),
+                loss=classification_loss(config.label_smoothing),
+                # Weighted: the padding of a multi-process run's evaluation (weight 0) then counts
+                # for nothing; plain metrics ignore the weights and counted it as misclassified.
+                weighted_metrics=["accuracy"],
+            )
+    prepare_fit(fitted, placement, train_data.element_spec)
 
-    history = _fit(model, train_data, evaluate, source, config, paths, lora, placement)
+    history = _fit(fitted, train_data, evaluate, source, config, paths, lora, placement)
     test_loss, test_accuracy = model.evaluate(evaluate("test"), verbose=0)
     if placement.pads_evaluation:
         test_loss = unpad_loss(test_loss, source.sizes["test"], config.batch_size)
@@ -250,6 +274,11 @@ def _train(config, on_start, placement):
         _few_shot(config, model, source, paths["product"]) if config.few_shot else None,
         subset_size(subset), placement,
     )
+
+
+def _distillation(config):
+    """The run's kind of distillation: "hard" with a teacher unless said, None without."""
+    return config.distillation or ("hard" if config.teacher else None)
 
 
 def started(config, source, on_start):

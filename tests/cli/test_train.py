@@ -150,3 +150,22 @@ def test_a_checkpoint_fine_tunes_on_grayscale_at_another_patch_size(tmp_path, ca
     assert model.input_shape == (None, 16, 16, 1) and model.vit_config.patch_size == 4
     assert main(flags[:-1] + [str(tmp_path / "bad"), "--input-channels", "0"]) == 1
     assert "`input_channels` must be a positive integer. Received: input_channels=0" in capsys.readouterr().err
+
+
+def test_a_student_learns_from_a_teacher_file_and_is_saved_alone(tmp_path, capsys):
+    import keras
+
+    def teacher(classes):
+        model = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Flatten(), keras.layers.Dense(classes)])
+        model.save(tmp_path / f"teacher{classes}.keras")
+        return str(tmp_path / f"teacher{classes}.keras")
+
+    flags = _tiny(tmp_path / "student") + ["--teacher", teacher(10), "--distillation", "soft", "--distillation-token"]
+    assert main(flags) == 0
+    student = keras.saving.load_model(tmp_path / "student" / "model.keras")
+    assert student.vit_config.distillation_token and not any(w.path.startswith("dense") for w in student.weights)
+    assert "distillation_loss" in (tmp_path / "student" / "log.csv").read_text().splitlines()[0]
+    assert main(_tiny(tmp_path / "no_teacher") + ["--distillation", "hard"]) == 1
+    assert "distillation='hard' needs a teacher to learn from" in capsys.readouterr().err
+    assert main(_tiny(tmp_path / "three") + ["--teacher", teacher(3)]) == 1
+    assert "teacher3.keras has 3 outputs and the data 10 classes" in capsys.readouterr().err
