@@ -148,6 +148,9 @@ def test_a_checkpoint_fine_tunes_on_grayscale_at_another_patch_size(tmp_path, ca
     assert "note: embedding/kernel resampled from 8x8 to 4x4 patches" in err
     model = keras.saving.load_model(tmp_path / "run" / "model.keras")
     assert model.input_shape == (None, 16, 16, 1) and model.vit_config.patch_size == 4
+    assert main(["predict", str(tmp_path / "gray" / "dark" / "0.png"), "--model", str(tmp_path / "run" / "model.keras"),
+                 "--top", "1"]) == 0
+    assert re.fullmatch(r"\s+[\d.]+%  (dark|light)", capsys.readouterr().out.splitlines()[1])
     assert main(flags[:-1] + [str(tmp_path / "bad"), "--input-channels", "0"]) == 1
     assert "`input_channels` must be a positive integer. Received: input_channels=0" in capsys.readouterr().err
 
