@@ -10,7 +10,7 @@ import pytest
 import keras_vit
 from keras_vit.layers import PatchEmbedding
 from keras_vit.utils import adapt_input_channels, resample_patch_embedding
-from tests.weights.original import original_arrays
+from tests.weights.original import hybrid_arrays, original_arrays
 
 TIMM = pathlib.Path(__file__).parent.parent / "data" / "timm"
 
@@ -102,3 +102,14 @@ def test_a_saved_model_takes_other_channels_and_old_configs_load(tmp_path):
     assert gray.vit_config.pixel_mean == pytest.approx((0.4,)) and gray.vit_config.pixel_std == (0.5,)
     expected = adapt_input_channels(_numpy(model.get_layer("embedding").kernel), 1)
     np.testing.assert_allclose(_numpy(gray.get_layer("embedding").kernel), expected, atol=1e-6)
+
+
+def test_a_hybrid_adapts_its_root_convolution_and_resamples_its_patches(tmp_path):
+    arrays = hybrid_arrays(resnet_layers=(), patch=2, image=32)
+    np.savez(tmp_path / "hybrid.npz", **arrays)
+    model = keras_vit.from_checkpoint(tmp_path / "hybrid.npz", input_channels=1, patch_size=1)
+    assert model.input_shape == (None, 32, 32, 1) and model.vit_config.patch_size == 1
+    expected = adapt_input_channels(arrays["conv_root/kernel"], 1)  # as timm adapts a stem's raw kernel
+    np.testing.assert_allclose(_numpy(model.get_layer("conv_root").kernel), expected, atol=1e-5)
+    expected = resample_patch_embedding(arrays["embedding/kernel"], 1)
+    np.testing.assert_allclose(_numpy(model.get_layer("embedding").kernel), expected, atol=1e-6)
