@@ -23,6 +23,11 @@ def checkpoint(tmp_path_factory):
     return str(path)
 
 
+@pytest.fixture(scope="module")
+def rgb(checkpoint):
+    return keras_vit.from_checkpoint(checkpoint)
+
+
 def _numpy(tensor):
     return keras.ops.convert_to_numpy(tensor)
 
@@ -59,9 +64,8 @@ def test_a_checkpoint_loads_at_another_patch_size_and_keeps_it(checkpoint, tmp_p
 
 
 @pytest.mark.parametrize("channels", [1, 6])
-def test_grayscale_gives_what_the_rgb_model_gives_on_its_copies(checkpoint, channels):
+def test_grayscale_gives_what_the_rgb_model_gives_on_its_copies(checkpoint, rgb, channels):
     # Exactly so for 1 channel and multiples of 3: 2 or 4 channels keep the scale, not the sum.
-    rgb = keras_vit.from_checkpoint(checkpoint)
     model = keras_vit.from_checkpoint(checkpoint, input_channels=channels)
     assert model.input_shape == (None, 32, 32, channels)
     expected = adapt_input_channels(original_arrays()["embedding/kernel"], channels)
