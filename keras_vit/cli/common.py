@@ -215,6 +215,10 @@ def _options(config):
         yield f"LoRA rank {config.lora_rank}"
     if getattr(config, "distribute", None):
         yield f"--distribute {config.distribute}"
+    if getattr(config, "input_channels", 3) != 3:
+        yield f"{config.input_channels}-channel images"
+    if getattr(config, "teacher", None):
+        yield f"taught by {config.teacher} ({config.distillation or 'hard'} distillation)"
     if getattr(config, "train_fraction", 1.0) != 1.0:
         yield f"--train-fraction {config.train_fraction:g} (that share of them, repeated to the split's size)"
 

@@ -165,6 +165,7 @@ def test_a_student_learns_from_a_teacher_file_and_is_saved_alone(tmp_path, capsy
 
     flags = _tiny(tmp_path / "student") + ["--teacher", teacher(10), "--distillation", "soft", "--distillation-token"]
     assert main(flags) == 0
+    assert f"taught by {flags[flags.index('--teacher') + 1]} (soft distillation)" in capsys.readouterr().out
     student = keras.saving.load_model(tmp_path / "student" / "model.keras")
     assert student.vit_config.distillation_token and not any(w.path.startswith("dense") for w in student.weights)
     assert "distillation_loss" in (tmp_path / "student" / "log.csv").read_text().splitlines()[0]
