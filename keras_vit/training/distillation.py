@@ -55,6 +55,7 @@ def distillation_loss(distillation, temperature=3.0):
     return keras.distillation.LogitsDistillation(temperature=float(temperature))
 
 
+@keras.saving.register_keras_serializable(package="keras_vit")
 class DeiTDistiller(keras.distillation.Distiller):
     """Trains `student` from a frozen `teacher` in `fit`, as DeiT does.
 
@@ -129,6 +130,18 @@ class DeiTDistiller(keras.distillation.Distiller):
         self.distillation_loss_tracker.update_state(distillation)
         self.total_loss_tracker.update_state(total)
         return total
+
+    def get_config(self):
+        serialize = keras.saving.serialize_keras_object
+        return {
+            "teacher": serialize(self.teacher), "student": serialize(self.student), "name": self.name,
+            "distillation": self.distillation, "alpha": self.alpha, "temperature": self.temperature,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        models = {key: keras.saving.deserialize_keras_object(config[key]) for key in ("teacher", "student")}
+        return cls(**{**config, **models})
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         # Metrics judge the student's output, whichever heads the loss read.

@@ -73,6 +73,16 @@ def test_soft_distillation_teaches_a_student_without_a_token_through_its_output(
     assert np.isfinite(history["loss"]).all()
 
 
+def test_a_distiller_saves_and_loads_with_both_models(teacher, tmp_path):
+    distiller = DeiTDistiller(teacher, _student(), "soft", alpha=0.3, temperature=2.0)
+    distiller.save(tmp_path / "distiller.keras")
+    loaded = keras.saving.load_model(tmp_path / "distiller.keras", compile=False)
+    assert (loaded.distillation, loaded.alpha, loaded.temperature) == ("soft", 0.3, 2.0)
+    images = np.zeros((2, 8, 8, 3), "float32")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded.teacher(images)),
+                               keras.ops.convert_to_numpy(teacher(images)), atol=1e-6)
+
+
 def test_bad_arguments_are_refused(teacher):
     student = _student()
     three = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(), keras.layers.Dense(3)])
