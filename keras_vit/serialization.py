@@ -45,6 +45,7 @@ SERIALIZABLE = {
     "keras_vit>ResNetV2Model": "keras_vit.models.bit",
     "keras_vit>VisionTransformer": "keras_vit.models.vision_transformer",
     "keras_vit>MaskedPatchPrediction": "keras_vit.pretraining.masked_patch",
+    "keras_vit>DeiTDistiller": "keras_vit.training.distillation",
     "keras_vit>WarmupDecay": "keras_vit.training.schedules",
 }
 

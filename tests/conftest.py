@@ -44,6 +44,7 @@ SLOWEST_FILES = (
     "tests/models/test_precision_and_compilation.py",
     "tests/training/test_resume.py",
     "tests/training/test_lora.py",
+    "tests/training/test_distillation.py",
     "tests/cli/test_train.py",
     "tests/layers/test_quantized_layers.py",
     "tests/export/test_dynamic_and_quantized.py",

@@ -12,6 +12,7 @@ RECIPES = ("finetune", "masked_patch", "pretrain")  # sorted(training.recipes.RE
 DECAYS = ("cosine", "linear")  # training.schedules.DECAYS
 LORA_TARGETS = ("query", "key", "value", "out", "mlp_fc1", "mlp_fc2")  # training.lora.LORA_TARGETS
 LORA_DEFAULT_TARGETS = ("query", "value")  # training.lora.DEFAULT_TARGETS
+DISTILLATIONS = ("hard", "soft")  # training.distillation.DISTILLATIONS
 PRETRAIN_TARGETS = ("mean_color", "downsampled_color", "pixels")  # pretraining.targets.TARGETS
 EXPORT_FORMATS = ("keras_hub", "litert", "onnx", "openvino", "pt2", "saved_model", "tf_saved_model", "tflite", "torch")  # export.FORMATS and ALIASES
 EXPORT_PRECISIONS = ("bfloat16", "dynamic_int8", "float16", "int8", "int8_weights")  # every mode of export.PRECISIONS

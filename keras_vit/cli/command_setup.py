@@ -26,8 +26,9 @@ def _show_notes():
     """Prints keras_vit's notes (a new head, a resampled position table), which
     it logs at INFO: below Python's default threshold, so unseen otherwise."""
     logger = logging.getLogger("keras_vit")
-    if any(getattr(handler, "keras_vit_notes", False) for handler in logger.handlers):
-        return
+    for handler in [h for h in logger.handlers if getattr(h, "keras_vit_notes", False)]:
+        # A later command in the same process (main() called again) may have another stderr.
+        logger.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("note: %(message)s"))
     handler.keras_vit_notes = True

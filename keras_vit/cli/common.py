@@ -21,6 +21,9 @@ def add_training_flags(parser, defaults=None):
     group.add_argument("--crop-fraction", type=float, default=0.875, help="evaluation centre crop")
     group = parser.add_argument_group("model")
     group.add_argument("--weights", help="registry name or checkpoint path to start from")
+    group.add_argument("--input-channels", type=int, default=3, metavar="N",
+                       help="channels of the images: 1 reads grayscale data as it is (an RGB checkpoint's "
+                            "input kernel is summed, as timm's in_chans)")
     for flag in SIZE_FIELDS:
         group.add_argument("--" + flag.replace("_", "-"), type=int, help="size of a --model ViT")
     group.add_argument("--dropout", type=float, default=0.0)
@@ -96,11 +99,15 @@ def config_from_flags(args, **fixed):
         cutmix=args.cutmix,
     )
     sizes = {flag: getattr(args, flag) for flag in SIZE_FIELDS if getattr(args, flag) is not None}
-    if sizes and args.model != "ViT":
-        raise ValueError(f"--{', --'.join(sizes).replace('_', '-')} apply to --model ViT only.")
+    # Any named model takes another patch size: its weights' patch embedding is resampled (FlexiViT).
+    patched = not (args.model.endswith(".keras") or args.model == "ResNetV2")
+    fixed_sizes = [flag for flag in sizes if not (patched and flag == "patch_size")]
+    if fixed_sizes and args.model != "ViT":
+        raise ValueError(f"--{', --'.join(fixed_sizes).replace('_', '-')} apply to --model ViT only.")
     values = dict(
         model=args.model, out=args.out, data=args.data, data_dir=args.data_dir, weights=args.weights,
-        image_size=image_size(args.image_size), model_kwargs=sizes, epochs=args.epochs,
+        image_size=image_size(args.image_size), input_channels=args.input_channels, model_kwargs=sizes,
+        epochs=args.epochs,
         batch_size=args.batch_size or DEFAULT_BATCH_SIZE,
         recipe=args.recipe, learning_rate=args.learning_rate, weight_decay=args.weight_decay,
         warmup_steps=args.warmup_steps, decay=args.decay, label_smoothing=args.label_smoothing,
@@ -208,6 +215,10 @@ def _options(config):
         yield f"LoRA rank {config.lora_rank}"
     if getattr(config, "distribute", None):
         yield f"--distribute {config.distribute}"
+    if getattr(config, "input_channels", 3) != 3:
+        yield f"{config.input_channels}-channel images"
+    if getattr(config, "teacher", None):
+        yield f"taught by {config.teacher} ({config.distillation or 'hard'} distillation)"
     if getattr(config, "train_fraction", 1.0) != 1.0:
         yield f"--train-fraction {config.train_fraction:g} (that share of them, repeated to the split's size)"
 

@@ -47,19 +47,26 @@ def open_images(paths):
     return files, images
 
 
-def to_batch(images, size):
+def to_batch(images, size, channels=3):
     """Resizes RGB PIL images to `size` = `(height, width)`, without keeping the aspect ratio.
 
+    For a model of one input channel the images are made gray (a grayscale
+    file, copied into RGB on opening, gets its own values back).
+
     Returns:
-        float32 array of shape `(len(images), height, width, 3)`, values in `[0, 255]`.
+        float32 array of shape `(len(images), height, width, channels)`, values in `[0, 255]`.
     """
     from PIL import Image
 
+    if channels not in (1, 3):
+        raise ValueError(f"The model takes images of {channels} channels; image files give 1 (gray) or 3 (RGB).")
     height, width = (int(side) for side in size)
-    batch = np.empty((len(images), height, width, 3), dtype="float32")
+    batch = np.empty((len(images), height, width, channels), dtype="float32")
     for index, image in enumerate(images):
         resized = image.resize((width, height), getattr(Image.Resampling, RESAMPLING))
-        batch[index] = np.asarray(resized, dtype="float32")
+        if channels == 1:
+            resized = resized.convert("L")
+        batch[index] = np.asarray(resized, dtype="float32").reshape(height, width, channels)
     return batch
 
 

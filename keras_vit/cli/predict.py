@@ -40,7 +40,7 @@ def run(args):
     files, pictures = open_images(args.images)
     model, input_shape, names = _load(args)
     print(f"keras-vit predict: {len(files)} image(s) with {args.model}", file=sys.stderr)
-    images = to_batch(pictures, input_shape[:2])
+    images = to_batch(pictures, input_shape[:2], input_shape[2] or 3)
     scores = probabilities(np.asarray(model(images), dtype="float32"))
     if scores.ndim != 2:
         raise ValueError(f"The model returns outputs of shape {scores.shape}, not class scores.")

@@ -8,11 +8,18 @@ import numpy as np
 from keras_vit.data.source import Source, stratified_split
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+# What an image file decodes to: grayscale, RGB, RGB with alpha.
+FILE_CHANNELS = (1, 3, 4)
 SPLIT_FOLDERS = {"train": ("train",), "validation": ("validation", "val"), "test": ("test",)}
 
 
-def scan_folder(directory, seed):
+def scan_folder(directory, seed, channels=3):
     """Lists, checks and splits the images under `directory` (see `from_folder`)."""
+    if channels not in FILE_CHANNELS:
+        raise ValueError(
+            f"An image folder's files decode to 1 (grayscale), 3 (RGB) or 4 (RGBA) channels. "
+            f"Received: channels={channels!r}"
+        )
     if not os.path.isdir(directory):
         raise ValueError(f"Image folder {directory!r} does not exist or is not a folder.")
     if os.path.isdir(os.path.join(directory, "train")):
@@ -38,7 +45,7 @@ def scan_folder(directory, seed):
         )
     if skipped:
         print(f"keras_vit.data: skipped {skipped} unreadable image file(s) in {directory}", file=sys.stderr)
-    splits = {split: _dataset(paths, labels) for split, (paths, labels) in files.items()}
+    splits = {split: _dataset(paths, labels, channels) for split, (paths, labels) in files.items()}
     sizes = {split: len(paths) for split, (paths, _) in files.items()}
     return Source(splits, sizes, len(class_names), class_names, directory, skipped)
 
@@ -93,12 +100,13 @@ def _readable(paths, labels):
     return kept_paths, kept_labels, len(paths) - len(kept_paths)
 
 
-def _dataset(paths, labels):
+def _dataset(paths, labels, channels):
     import tensorflow as tf
 
     def read(path, label):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
-        image.set_shape((None, None, 3))
+        # Decoded to `channels` as they are stored: a grayscale file read for 1 is never RGB.
+        image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
+        image.set_shape((None, None, channels))
         return image, label
 
     pairs = tf.data.Dataset.from_tensor_slices((tf.constant(paths, tf.string), tf.constant(labels, tf.int32)))

@@ -1,7 +1,8 @@
 """Batches for `model.fit`: training augmentation and evaluation resizing, in tf.data.
 
 The pipelines run in `tf.data` on the CPU and feed `fit` on any Keras backend.
-Images leave them as float32 RGB in `[0, 255]`, the range keras_vit models take
+Images leave them as float32 in `[0, 255]` with the channels they came with
+(RGB, or one for a grayscale source), the range keras_vit models take
 when they include their own preprocessing; labels leave them one-hot, so MixUp
 and CutMix can mix them and label smoothing can apply.
 """
@@ -86,17 +87,19 @@ def train_pipeline(
         first_epoch: int. The first epoch to yield, with `epochs`. Defaults to 0.
 
     Returns:
-        A `tf.data.Dataset` of `(images, labels)`: float32 `(batch, h, w, 3)`
-        in `[0, 255]` and float32 `(batch, num_classes)`.
+        A `tf.data.Dataset` of `(images, labels)`: float32 `(batch, h, w,
+        channels)` in `[0, 255]` (the dataset's channels) and float32
+        `(batch, num_classes)`.
     """
     import tensorflow as tf
 
     height, width = check_grid("image_size", image_size)
     batch_size = _check_batch(batch_size, size)
+    channels = image_channels(dataset)
 
     def crop(image, label):
         image = _random_crop(image, augmentation.crop_area, seed) if augmentation.crop_area else image
-        image = tf.ensure_shape(tf.image.resize(tf.cast(image, tf.float32), (height, width)), (height, width, 3))
+        image = tf.ensure_shape(tf.image.resize(tf.cast(image, tf.float32), (height, width)), (height, width, channels))
         if augmentation.flip:
             image = tf.image.random_flip_left_right(image, seed=seed)
         return image, label
@@ -150,11 +153,16 @@ def eval_pipeline(dataset, num_classes, image_size, batch_size, crop_fraction=0.
     import tensorflow as tf
 
     batch_size = check_positive_int("batch_size", batch_size)
-    data = dataset.map(_eval_resize(image_size, crop_fraction), num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
+    data = dataset.map(_eval_resize(image_size, crop_fraction, image_channels(dataset)), num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
     return data.map(_one_hot(num_classes)).prefetch(tf.data.AUTOTUNE)
 
 
-def _eval_resize(image_size, crop_fraction):
+def image_channels(dataset):
+    """The channels of the images of a `(image, label, ...)` dataset: 3 where unknown."""
+    return dataset.element_spec[0].shape[-1] or 3
+
+
+def _eval_resize(image_size, crop_fraction, channels):
     """The evaluation's deterministic resize and centre crop of one `(image, label)`."""
     import tensorflow as tf
 
@@ -170,7 +178,7 @@ def _eval_resize(image_size, crop_fraction):
             image = tf.image.resize_with_crop_or_pad(image, height, width)
         else:
             image = tf.image.resize(image, (height, width))
-        return tf.ensure_shape(image, (height, width, 3)), label
+        return tf.ensure_shape(image, (height, width, channels)), label
 
     return resize
 
@@ -198,12 +206,13 @@ def padded_eval_pipeline(dataset, num_classes, image_size, batch_size, size, cro
 
     batch_size = check_positive_int("batch_size", batch_size)
     padding = padded_size(check_positive_int("size", size), batch_size) - size
-    resize = _eval_resize(image_size, crop_fraction)
+    channels = image_channels(dataset)
+    resize = _eval_resize(image_size, crop_fraction, channels)
     height, width = check_grid("image_size", image_size)
     real = dataset.map(resize, num_parallel_calls=tf.data.AUTOTUNE).map(lambda image, label: (image, label, 1.0))
     label_dtype = real.element_spec[1].dtype
     blank = tf.data.Dataset.from_tensors(
-        (tf.zeros((height, width, 3)), tf.zeros((), label_dtype), tf.constant(0.0))
+        (tf.zeros((height, width, channels)), tf.zeros((), label_dtype), tf.constant(0.0))
     ).repeat(padding)
     data = real.concatenate(blank).batch(batch_size, drop_remainder=True)
     hot = _one_hot(num_classes)

@@ -11,7 +11,7 @@ CATALOG = "https://www.tensorflow.org/datasets/catalog/overview"
 CONNECT_TIMEOUT = 5
 
 
-def from_tfds(name, data_dir=None, seed=0):
+def from_tfds(name, data_dir=None, seed=0, channels=3):
     """A `Source` from a tensorflow-datasets data set with image and label features.
 
     The data set is downloaded and prepared into `data_dir` on first use (this
@@ -26,6 +26,8 @@ def from_tfds(name, data_dir=None, seed=0):
         data_dir: str or None. tensorflow-datasets' data directory.
             Defaults to None (`~/tensorflow_datasets`).
         seed: int. Seed of the file shuffling. Defaults to 0.
+        channels: int. 3 gives RGB images (grayscale ones copied), 1
+            grayscale (RGB ones converted). Defaults to 3.
 
     Returns:
         A `Source`.
@@ -33,6 +35,8 @@ def from_tfds(name, data_dir=None, seed=0):
     import tensorflow as tf
     import tensorflow_datasets as tfds
 
+    if channels not in (1, 3):
+        raise ValueError(f"A tensorflow-datasets source gives 1 or 3 channels. Received: channels={channels!r}")
     try:
         builder = tfds.builder(name, data_dir=data_dir)
     except tfds.core.registered.DatasetNotFoundError:
@@ -53,11 +57,14 @@ def from_tfds(name, data_dir=None, seed=0):
     info = builder.info
     label = info.features[label_key]
 
-    def rgb(image, label_value):
-        image = tf.image.grayscale_to_rgb(image) if image.shape[-1] == 1 else image[..., :3]
+    def convert(image, label_value):
+        if channels == 1:
+            image = image if image.shape[-1] == 1 else tf.image.rgb_to_grayscale(image[..., :3])
+        else:
+            image = tf.image.grayscale_to_rgb(image) if image.shape[-1] == 1 else image[..., :3]
         return image, tf.cast(label_value, tf.int32)
 
-    splits_out = {split: data.map(rgb) for split, data in zip(splits, datasets)}
+    splits_out = {split: data.map(convert) for split, data in zip(splits, datasets)}
     sizes = {split: info.splits[spec].num_examples for split, spec in splits.items()}
     return Source(splits_out, sizes, label.num_classes, tuple(label.names), f"tfds:{name}")
 

@@ -147,7 +147,7 @@ def write(model, path, precision=None, representative_data=None):
         )
     scale, offset = _pixel_scaling(model, config)
     backbone = keras_hub.models.ViTBackbone(
-        image_shape=(*config.image_size, config.num_channels), patch_size=config.patch_size,
+        image_shape=(*config.image_size, config.input_channels), patch_size=config.patch_size,
         num_layers=config.num_layers, num_heads=config.num_heads, hidden_dim=config.hidden_dim,
         mlp_dim=config.mlp_dim, dropout_rate=config.dropout_rate, attention_dropout=config.attention_dropout_rate,
         layer_norm_epsilon=config.layer_norm_epsilon, use_mha_bias=config.qkv_bias,

@@ -28,7 +28,7 @@ class ResNetV2Config(FrozenConfig):
     num_classes: int = 1000
     classifier_activation: str | None = None
     include_preprocessing: bool = True
-    num_channels: int = 3
+    input_channels: int = 3
 
     def __post_init__(self):
         object.__setattr__(self, "layers", check_layers(self.layers))
@@ -37,7 +37,7 @@ class ResNetV2Config(FrozenConfig):
             object.__setattr__(self, "image_size", check_grid("image_size", self.image_size))
         check_bool("include_top", self.include_top)
         check_bool("include_preprocessing", self.include_preprocessing)
-        check_positive_int("num_channels", self.num_channels)
+        check_positive_int("input_channels", self.input_channels)
         check_positive_int("num_classes", self.num_classes)
         check_classifier_activation(self.classifier_activation)
 

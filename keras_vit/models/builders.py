@@ -15,6 +15,7 @@ from keras_vit.models.hybrid import ViTHybrid
 from keras_vit.models.pretrained import IMPLIED_BY_CHECKPOINTS, names_a_file
 from keras_vit.models.resnet_v2 import ResNetV2
 from keras_vit.models.vit_builder import ViT, build_vit
+from keras_vit.utils.kernels import adapt_channel_values
 from keras_vit.weights import hub, registry
 from keras_vit.weights.formats import keras_file
 from keras_vit.weights.reader import read_checkpoint
@@ -27,11 +28,14 @@ _DOC = """Builds {title}: {description}.
             of a checkpoint in any format `keras_vit.weights.load_weights`
             reads. Resolution, classes and pre-logits follow the weights unless
             given. Defaults to None.
+        patch_size: int. Another patch size than the variant's {patch_size}:
+            the weights' patch embedding and position embedding are
+            resampled to it (FlexiViT). Defaults to {patch_size}.
         **kwargs: Any keyword argument of `keras_vit.{generic}` but those that
-            fix the size ({fixed}): `image_size`, `include_top`, `num_classes`,
-            `pooling`, `representation_size`, `classifier_activation`,
-            `include_preprocessing`, `dropout_rate`, `attention_dropout_rate`,
-            `name`, ...
+            fix the size ({fixed}): `image_size`, `input_channels`,
+            `include_top`, `num_classes`, `pooling`, `representation_size`,
+            `classifier_activation`, `include_preprocessing`, `dropout_rate`,
+            `attention_dropout_rate`, `name`, ...
 
     Returns:
         A `keras_vit.models.VisionTransformer`.
@@ -46,24 +50,25 @@ def from_variant(variant, weights=None, **kwargs):
             f"`variant` must be one of {sorted(variants.ALL_VARIANTS)}. Received: variant={variant!r}"
         )
     size, defaults = variants.build_arguments(variant)
-    fixed = sorted(set(kwargs) & set(size))
+    fixed = sorted(set(kwargs) & set(size) - {"patch_size"})
     if fixed:
         raise ValueError(
             f"{variants.title(variant)} fixes {', '.join(fixed)}; use `keras_vit.{_generic(variant).__name__}` "
             f"for another size. Received: {', '.join(f'{k}={kwargs[k]!r}' for k in fixed)}"
         )
     kwargs.setdefault("name", variants.model_name(variant))
+    weights = _variant_weights(variant, weights)
     if variants.is_family(variant):
-        weights = _family_weights(variant, weights)
         if weights is not None:
             defaults.pop("image_size")  # the weights' resolution, unless given
         kwargs = {**defaults, **kwargs}
-    return _generic(variant)(**size, weights=weights, **kwargs)
+    return _generic(variant)(**{**size, **kwargs}, weights=weights)
 
 
-def _family_weights(variant, weights):
-    """A family variant's published weights by name; paths and entries as they are.
-    (The generic builder looks names up by size, which DeiT-B/16 shares with ViT-B/16.)"""
+def _variant_weights(variant, weights):
+    """The variant's published weights by name; paths and entries as they are. (The
+    generic builder looks names up by size, which DeiT-B/16 shares with ViT-B/16,
+    and which another `patch_size` changes.)"""
     if not isinstance(weights, str) or names_a_file(weights):
         return weights
     return registry.get(variant, weights)
@@ -98,10 +103,11 @@ def _signature(variant):
     fixed, defaults = variants.build_arguments(variant)
     generic = inspect.signature(_generic(variant)).parameters.values()
     defaults.pop("image_size", None)  # stays None: the weights' resolution, else the variant's
+    defaults["patch_size"] = fixed["patch_size"]  # another resamples the weights' (FlexiViT)
     rest = [
         p.replace(kind=inspect.Parameter.KEYWORD_ONLY, default=defaults.get(p.name, p.default))
         for p in generic
-        if p.name not in set(fixed) | {"weights"}
+        if p.name not in set(fixed) - {"patch_size"} | {"weights"}
     ]
     weights = inspect.Parameter("weights", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)
     return inspect.Signature([weights, *rest])
@@ -119,7 +125,8 @@ def _builder(variant):
         description=_description(variant),
         names=published,
         generic=_generic(variant).__name__,
-        fixed=", ".join(f"`{field}`" for field in variants.build_arguments(variant)[0]),
+        patch_size=variants.build_arguments(variant)[0]["patch_size"],
+        fixed=", ".join(f"`{field}`" for field in variants.build_arguments(variant)[0] if field != "patch_size"),
     )
     return build
 
@@ -246,8 +253,11 @@ def from_checkpoint(path, resample_method=None, projection=False, **overrides):
     passed. Keys keras_vit has no place for (qk-norm, a LayerNorm
     after pooling, ...) are refused too: the model would compute something else. `overrides`
     change any builder argument, e.g. `image_size=384` (the position
-    embeddings are resampled) or `num_classes=37` (a fresh
-    zero-initialised head). An original hybrid `.npz` (a ResNet stem under
+    embeddings are resampled), `num_classes=37` (a fresh
+    zero-initialised head), `patch_size=8` (the patch embedding is
+    resampled as FlexiViT does, the position embeddings with it) or
+    `input_channels=1` (the RGB kernel that takes the images is summed, as
+    timm's `adapt_input_conv` does). An original hybrid `.npz` (a ResNet stem under
     `conv_root` and `block{s}/unit{u}/...`) builds a `keras_vit.ViTHybrid` with
     the file's stage depths and width; a BiT checkpoint (HF `BitModel` folder or
     timm `resnetv2_*_bit` file) builds a `keras_vit.ResNetV2`. A keras_vit
@@ -289,7 +299,7 @@ def from_checkpoint(path, resample_method=None, projection=False, **overrides):
     checkpoint = read_checkpoint(path, num_heads=overrides.get("num_heads"))
     architecture = checkpoint.architecture
     if checkpoint.format == "bit":
-        fixed = {key: architecture[key] for key in ("layers", "width", "num_channels")}
+        fixed = {key: architecture[key] for key in ("layers", "width", "input_channels")}
         return ResNetV2(**{**fixed, **overrides}, weights=checkpoint)
     # What the file fixes; what it implies (resolution, classes, ...) the builder resolves.
     fixed = {key: value for key, value in architecture.items() if key not in IMPLIED_BY_CHECKPOINTS}
@@ -320,7 +330,11 @@ def _from_saved_model(path, resample_method, overrides):
         )
     if resample_method is not None:
         overrides["resample_method"] = resample_method
-    config = ViTConfig.from_config(saved["vit_config"]).replace(**overrides)
+    config = ViTConfig.from_config(saved["vit_config"])
+    if "input_channels" in overrides:  # the saved RGB statistics follow, unless given
+        for key in ("pixel_mean", "pixel_std"):
+            overrides.setdefault(key, adapt_channel_values(getattr(config, key), overrides["input_channels"]))
+    config = config.replace(**overrides)
     model = build_vit(config, name=name)
     load_weights(model, path, resample_method=config.resample_method)
     return model

@@ -48,7 +48,7 @@ class ViTConfig(FrozenConfig):
     num_layers: int = 12
     num_heads: int = 12
     mlp_dim: int = 3072
-    num_channels: int = 3
+    input_channels: int = 3
     include_top: bool = True
     num_classes: int = 1000
     pooling: str = "token"
@@ -84,7 +84,7 @@ class ViTConfig(FrozenConfig):
         self._check_stem()
         for name in ("patch_size", "hidden_dim", "num_layers", "num_heads", "mlp_dim"):
             check_positive_int(name, getattr(self, name))
-        check_positive_int("num_channels", self.num_channels)
+        check_positive_int("input_channels", self.input_channels)
         check_positive_int("num_classes", self.num_classes)
         if self.representation_size is not None:
             check_positive_int("representation_size", self.representation_size)
@@ -102,7 +102,7 @@ class ViTConfig(FrozenConfig):
         self._check_tokens()
         self._check_family()
         for name in ("pixel_mean", "pixel_std"):
-            object.__setattr__(self, name, check_channel_values(name, getattr(self, name), self.num_channels))
+            object.__setattr__(self, name, check_channel_values(name, getattr(self, name), self.input_channels))
 
     def _check_tokens(self):
         if self.class_token is None:
@@ -255,7 +255,7 @@ class ViTConfig(FrozenConfig):
     def feature_channels(self):
         """Channels the patch embedding sees: the image's, or the stem's output."""
         if self.resnet_layers is None:
-            return self.num_channels
+            return self.input_channels
         if not self.resnet_layers:
             return self.stem_width
         return 4 * self.stem_width * 2 ** (len(self.resnet_layers) - 1)
@@ -285,7 +285,7 @@ class ViTConfig(FrozenConfig):
     def normalization(self):
         """The `(mean, std)` per channel of pixels in [0, 1] that the model's
         weights expect: `pixel_mean` and `pixel_std`, 0.5 where None."""
-        default = (0.5,) * self.num_channels
+        default = (0.5,) * self.input_channels
         return self.pixel_mean or default, self.pixel_std or default
 
     def stochastic_depth(self, index):
@@ -308,15 +308,15 @@ class ViTConfig(FrozenConfig):
         return super().from_config(upgrade_config(config))
 
 
-def check_channel_values(name, values, num_channels):
-    """`values` as a tuple of `num_channels` floats (positive for `pixel_std`), or None."""
+def check_channel_values(name, values, input_channels):
+    """`values` as a tuple of `input_channels` floats (positive for `pixel_std`), or None."""
     if values is None:
         return None
-    if not isinstance(values, (tuple, list)) or len(values) != num_channels or not all(
+    if not isinstance(values, (tuple, list)) or len(values) != input_channels or not all(
         isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values
     ):
         raise ValueError(
-            f"`{name}` must be None or {num_channels} numbers, one per input channel, for pixels "
+            f"`{name}` must be None or {input_channels} numbers, one per input channel, for pixels "
             f"in [0, 1] (ImageNet's mean is (0.485, 0.456, 0.406)). Received: {name}={values!r}"
         )
     if name == "pixel_std" and not all(v > 0 for v in values):
@@ -383,7 +383,7 @@ def stem_macs(config):
         return 0
     rows, cols = (math.ceil(size / 2) for size in config.image_size)
     channels = config.stem_width
-    total = rows * cols * 7 * 7 * config.num_channels * channels
+    total = rows * cols * 7 * 7 * config.input_channels * channels
     rows, cols = math.ceil(rows / 2), math.ceil(cols / 2)
     for index, num_units in enumerate(config.resnet_layers):
         filters = config.stem_width * 2**index

@@ -9,6 +9,9 @@ import dataclasses
 
 import keras
 
+# Fields renamed since a config was first saved: the old name, the new one.
+RENAMED_FIELDS = {"num_channels": "input_channels"}
+
 
 class FrozenConfig:
     """Mixin of keras_vit's frozen architecture dataclasses (`ViTConfig`, `ResNetV2Config`)."""
@@ -19,7 +22,9 @@ class FrozenConfig:
 
     @classmethod
     def from_config(cls, config):
-        """The config whose `get_config()` returned `config`."""
+        """The config whose `get_config()` returned `config` (or an older
+        version's, its renamed fields under their old names)."""
+        config = {RENAMED_FIELDS.get(key, key): value for key, value in config.items()}
         unknown = sorted(set(config) - {field.name for field in dataclasses.fields(cls)})
         if unknown:
             raise ValueError(

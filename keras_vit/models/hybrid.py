@@ -27,7 +27,7 @@ def ViTHybrid(
     layer_norm_epsilon=None,
     position_embedding="learned_1d",
     position_embedding_placement="stem",
-    num_channels=3,
+    input_channels=3,
     dynamic_image_size=False,
     resample_method=None,
     remat=False,
@@ -90,7 +90,7 @@ def ViTHybrid(
         layer_norm_epsilon: as for `keras_vit.ViT`, with the same default.
         position_embedding: as for `keras_vit.ViT`, with the same default.
         position_embedding_placement: as for `keras_vit.ViT`, with the same default.
-        num_channels: as for `keras_vit.ViT`, with the same default.
+        input_channels: as for `keras_vit.ViT`, with the same default.
         dynamic_image_size: as for `keras_vit.ViT`, with the same default;
             the model then takes any size divisible by the stem's stride times
             `patch_size`.

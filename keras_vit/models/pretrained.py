@@ -11,6 +11,7 @@ import os
 
 from keras_vit import variants
 from keras_vit.models.config import ViTConfig
+from keras_vit.utils.kernels import adapt_channel_values
 from keras_vit.weights import hub, registry
 from keras_vit.weights.architecture import stem_mismatch
 from keras_vit.weights.checkpoint import Checkpoint
@@ -74,6 +75,9 @@ def resolve_weights(config, weights, open_fields=frozenset()):
     elif isinstance(source, Checkpoint):
         _check_architecture(source, size)
         implied = {key: source.architecture[key] for key in IMPLIED_BY_CHECKPOINTS if key in source.architecture}
+        for key in ("pixel_mean", "pixel_std"):  # an RGB checkpoint's, for the model's channels
+            if key in implied:
+                implied[key] = adapt_channel_values(implied[key], config.input_channels)
     else:
         implied = {}
     headless_file = isinstance(source, Checkpoint) and source.architecture.get("include_top") is False
@@ -117,7 +121,8 @@ def _check_architecture(checkpoint, size):
     message = stem_mismatch(checkpoint.architecture.get("resnet_layers"), size.get("resnet_layers"), checkpoint.path)
     if message:
         raise ValueError(message)
-    mismatched = [field for field in size if checkpoint.architecture[field] != size[field]]
+    # Another patch size is no other architecture: the patch embedding is resampled (FlexiViT).
+    mismatched = [field for field in size if field != "patch_size" and checkpoint.architecture[field] != size[field]]
     if mismatched:
         found = ", ".join(f"{f}={checkpoint.architecture[f]}" for f in mismatched)
         wanted = ", ".join(f"{f}={size[f]}" for f in mismatched)

@@ -33,7 +33,7 @@ def ResNetV2(
     num_classes=None,
     classifier_activation=None,
     include_preprocessing=True,
-    num_channels=3,
+    input_channels=3,
     name=None,
 ):
     """Builds BiT's ResNetV2 (Kolesnikov et al., 2020), the paper's ResNet baseline (Section 4.1).
@@ -71,7 +71,9 @@ def ResNetV2(
         include_preprocessing: bool. If True the model takes RGB pixels in
             `[0, 255]` and maps them to `[-1, 1]`, BiT's range; if False the
             caller feeds `[-1, 1]`. Defaults to True.
-        num_channels: int. Channels of the input images. Defaults to 3.
+        input_channels: int. Channels of the input images; weights for RGB
+            images have their root convolution adapted as `keras_vit.ViT`'s
+            `input_channels` says. Defaults to 3.
         name: str or None. Model name. Defaults to `"resnetv2"`.
 
     Returns:
@@ -101,7 +103,7 @@ def ResNetV2(
 
 def build_resnet_v2(config, name="resnetv2"):
     """Builds the ResNetV2 that `config` (a `ResNetV2Config`) describes, with fresh weights."""
-    images = keras.Input((*(config.image_size or (None, None)), config.num_channels), name="images")
+    images = keras.Input((*(config.image_size or (None, None)), config.input_channels), name="images")
     features = rescaling_layer()(images) if config.include_preprocessing else images
     features = _features(features, config.layers, config.root_width)
     outputs = _head(features, config.include_top, config.num_classes, config.classifier_activation)

@@ -38,7 +38,7 @@ def ViT(
     layer_norm_epsilon=None,
     position_embedding="learned_1d",
     position_embedding_placement="stem",
-    num_channels=3,
+    input_channels=3,
     dynamic_image_size=False,
     resample_method=None,
     remat=False,
@@ -78,7 +78,10 @@ def ViT(
         image_size: int, pair of ints or None. Input `(height, width)`, each
             divisible by `patch_size`. None takes the weights' resolution, or
             224 without weights. Defaults to None.
-        patch_size: int. Side of the square patches. Defaults to 16.
+        patch_size: int. Side of the square patches. Weights of another
+            patch size have their patch embedding resampled to it (FlexiViT,
+            `keras_vit.utils.resample_patch_embedding`) and their position
+            embeddings to the new grid. Defaults to 16.
         hidden_dim: int. Token width `D`. Defaults to 768.
         num_layers: int. Number of Transformer blocks. Defaults to 12.
         num_heads: int. Attention heads; must divide `hidden_dim`. Defaults to 12.
@@ -143,7 +146,14 @@ def ViT(
             start of every block) or `"every_layer_shared"` (one embedding
             added at the start of every block). `"none"`, `"relative"` and
             `"sincos_2d"` take only `"stem"`. Defaults to `"stem"`.
-        num_channels: int. Channels of the input images. Defaults to 3.
+        input_channels: int. Channels of the input images (1 for
+            grayscale, more for multispectral). Weights for RGB images are
+            adapted as timm's `adapt_input_conv` does: the patch embedding's
+            (a hybrid's: the stem's first convolution's) three input
+            channels summed for 1 channel, repeated and scaled by
+            `3 / input_channels` for more; the weights' `pixel_mean` and
+            `pixel_std` likewise: their mean for 1 channel, repeated for
+            more. Defaults to 3.
         dynamic_image_size: bool. If True the model takes images of any
             height and width divisible by `patch_size` (for a hybrid: by the
             stem's stride times `patch_size`): its input is `(batch, None,
@@ -246,7 +256,7 @@ def build_vit(config, name="vit"):
         A `keras_vit.models.VisionTransformer`.
     """
     size = (None, None) if config.dynamic_image_size else config.image_size
-    images = keras.Input((*size, config.num_channels), name="images")
+    images = keras.Input((*size, config.input_channels), name="images")
     features = images
     if config.include_preprocessing:
         features = rescaling_layer(config.pixel_mean, config.pixel_std)(features)

@@ -346,7 +346,7 @@ class _Geometry:
                 f"whole pixels. Received: encoder.input_shape={encoder.input_shape}"
             )
         self.image_patch_size = tuple(size // cells for size, cells in zip(image_size, grid))
-        channels = config.num_channels
+        channels = config.input_channels
         if target != "pixels" and channels != 3:
             raise ValueError(
                 f"target={target!r} predicts RGB colours, so `encoder` must take 3 channels; "

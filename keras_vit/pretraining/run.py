@@ -88,7 +88,10 @@ def _pretrain(config, target, mask_rate, on_start):
     check_rates(mask_rate)
     paths = prepare_out(config.out, ENCODER_FILE, config.overwrite, action="pre-train")
     start_numerics(config)
-    source = load_source(config.data, data_dir=config.data_dir, image_size=config.image_size or 32, seed=config.seed)
+    source = load_source(
+        config.data, data_dir=config.data_dir, image_size=config.image_size or 32, seed=config.seed,
+        channels=config.input_channels,
+    )
     started(config, source, on_start)
     encoder = _encoder(config, source.num_classes)
     model = MaskedPatchPrediction(encoder, target=target, mask_rate=mask_rate, seed=config.seed)

@@ -1,8 +1,9 @@
 """The paper's training recipes, mixed precision, distribution and callbacks for `model.fit`,
-and Keras-native quantization and LoRA."""
+DeiT's distillation, and Keras-native quantization and LoRA."""
 
 from keras_vit.quantization import QUANTIZATION_MODES, quantize, quantized_layers
 from keras_vit.training.callbacks import EpochCheckpoint, save_atomically
+from keras_vit.training.distillation import DeiTDistiller, HardDistillation
 from keras_vit.training.distribution import distribute, layout_map
 from keras_vit.training.lora import LORA_TARGETS, LoRASummary, enable_lora, merge_lora
 from keras_vit.training.precision import flush_denormals, set_mixed_precision
@@ -19,8 +20,10 @@ from keras_vit.training.run import TrainConfig, TrainResult, train
 from keras_vit.training.schedules import WarmupDecay
 
 __all__ = [
+    "DeiTDistiller",
     "EpochCheckpoint",
     "FINETUNE",
+    "HardDistillation",
     "LORA_TARGETS",
     "LoRASummary",
     "PRETRAIN",

@@ -47,7 +47,8 @@ class EpochCheckpoint(keras.callbacks.Callback):
     def _save(self, epoch):
         os.makedirs(self.directory, exist_ok=True)
         path = os.path.join(self.directory, f"epoch_{epoch + 1:03d}.keras")
-        save_atomically(self.model, path)
+        # A distiller's checkpoint is its student, which runs without the teacher.
+        save_atomically(getattr(self.model, "student", self.model), path)
         for old in sorted(glob.glob(os.path.join(self.directory, "epoch_*.keras")))[: -self.keep]:
             os.remove(old)
 

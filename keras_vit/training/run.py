@@ -33,6 +33,7 @@ from keras_vit.evaluation import FewShotResult, few_shot, split_batches
 from keras_vit.evaluation.sampling import check_shots
 from keras_vit.models.vision_transformer import input_size
 from keras_vit.training.callbacks import EpochCheckpoint, ProgressFile, SharedBackup, save_atomically
+from keras_vit.training.distillation import check_distillation_arguments, distiller_for
 from keras_vit.training.lora import DEFAULT_TARGETS, LoRASummary, RestartLoRA, check_lora_arguments, enable_lora
 from keras_vit.training.placement import Placement, placement_for, prepare_fit
 from keras_vit.training.precision import flush_denormals, set_mixed_precision
@@ -60,6 +61,9 @@ class TrainConfig:
         weights: None, a registry name or a checkpoint path.
         image_size: int or None. Input size; None keeps the model's default
             (or the weights'). Position embeddings are resampled on load.
+        input_channels: int. The images' channels, for the data and the
+            model: 1 reads grayscale data as it is, and an RGB checkpoint's
+            input kernel is adapted (see `keras_vit.ViT`). Defaults to 3.
         model_kwargs: dict. Further builder arguments.
         epochs, batch_size: ints.
         recipe: "finetune" (SGD, cosine), "pretrain" (AdamW, linear decay) or
@@ -102,6 +106,17 @@ class TrainConfig:
         multi_worker: bool. This process is one of a multi-process job (its
             environment says which, see `keras_vit.training.distribute`);
             every process runs the same config, process 0 writes the files.
+        teacher: str or None. A trained model's `.keras` file (any Keras
+            model with logits for the data's classes) that teaches the model
+            as DeiT does (`keras_vit.training.DeiTDistiller`): through its
+            distillation head if it has a distillation token
+            (`model_kwargs={"distillation_token": True}`), else its output.
+            The saved model is the student alone. None trains on the labels.
+        distillation: str or None. `"hard"` or `"soft"`; None is `"hard"`
+            with a teacher. Needs `teacher`.
+        distillation_alpha: float or None. The distillation term's weight;
+            None takes DeiT's (0.5 hard, 0.1 soft).
+        distillation_temperature: float. Soft distillation's temperature.
     """
 
     model: str
@@ -110,6 +125,7 @@ class TrainConfig:
     data_dir: str | None = None
     weights: str | None = None
     image_size: int | None = None
+    input_channels: int = 3
     model_kwargs: dict = dataclasses.field(default_factory=dict)
     epochs: int = 10
     batch_size: int = 64
@@ -136,6 +152,10 @@ class TrainConfig:
     distribute: str | None = None
     model_parallel: int = 2
     multi_worker: bool = False
+    teacher: str | None = None
+    distillation: str | None = None
+    distillation_alpha: float | None = None
+    distillation_temperature: float = 3.0
 
 
 @dataclasses.dataclass
@@ -188,6 +208,7 @@ def train(config, on_start=None):
 def _checked_placement(config):
     """Checks `config`'s arguments; returns its `Placement`."""
     check_positive_int("epochs", config.epochs)
+    check_positive_int("input_channels", config.input_channels)
     if config.recipe not in RECIPES:
         raise ValueError(f"`recipe` must be one of {sorted(RECIPES)}. Received: recipe={config.recipe!r}")
     if config.lora_rank is not None:
@@ -195,6 +216,9 @@ def _checked_placement(config):
     if config.few_shot:
         check_shots(config.few_shot)
     check_fraction("train_fraction", config.train_fraction)
+    check_distillation_arguments(
+        config.teacher, _distillation(config), config.distillation_alpha, config.distillation_temperature
+    )
     placement = placement_for(config.distribute, config.model_parallel, config.multi_worker)
     placement.check_batch(config.batch_size)
     if config.few_shot and placement.num_processes > 1:
@@ -212,7 +236,10 @@ def _train(config, on_start, placement):
         checkpoints="checkpoints", tensorboard="tensorboard", writes=placement.writes,
     )
     start_numerics(config)
-    source = load_source(config.data, data_dir=config.data_dir, image_size=config.image_size or 32, seed=config.seed)
+    source = load_source(
+        config.data, data_dir=config.data_dir, image_size=config.image_size or 32, seed=config.seed,
+        channels=config.input_channels,
+    )
     started(config, source, on_start)
     resumed = resume_epoch(paths, writes=placement.writes)
     with placement.scope():
@@ -222,16 +249,21 @@ def _train(config, on_start, placement):
         subset = subset_train(source, config.train_fraction, config.seed)
         train_data, evaluate = run_data(config, subset, image_size, placement.pads_evaluation, resumed)
         steps = config.epochs * (source.sizes["train"] // config.batch_size)
-        model.compile(
-            optimizer=optimizer_for(config, steps),
-            loss=classification_loss(config.label_smoothing),
-            # Weighted: the padding of a multi-process run's evaluation (weight 0) then counts
-            # for nothing; plain metrics ignore the weights and counted it as misclassified.
-            weighted_metrics=["accuracy"],
+        fitted = distiller_for(
+            model, config.teacher, source.num_classes, _distillation(config),
+            config.distillation_alpha, config.distillation_temperature,
         )
-    prepare_fit(model, placement, train_data.element_spec)
+        for compiled in {id(fitted): fitted, id(model): model}.values():  # a distiller's student tests alone
+            compiled.compile(
+                optimizer=optimizer_for(config, steps),
+                loss=classification_loss(config.label_smoothing),
+                # Weighted: the padding of a multi-process run's evaluation (weight 0) then counts
+                # for nothing; plain metrics ignore the weights and counted it as misclassified.
+                weighted_metrics=["accuracy"],
+            )
+    prepare_fit(fitted, placement, train_data.element_spec)
 
-    history = _fit(model, train_data, evaluate, source, config, paths, lora, placement)
+    history = _fit(fitted, train_data, evaluate, source, config, paths, lora, placement)
     test_loss, test_accuracy = model.evaluate(evaluate("test"), verbose=0)
     if placement.pads_evaluation:
         test_loss = unpad_loss(test_loss, source.sizes["test"], config.batch_size)
@@ -247,6 +279,11 @@ def _train(config, on_start, placement):
     if placement.writes:
         write_record(paths["record"], config, result)
     return result
+
+
+def _distillation(config):
+    """The run's kind of distillation: "hard" with a teacher unless said, None without."""
+    return config.distillation or ("hard" if config.teacher else None)
 
 
 def started(config, source, on_start):
@@ -350,8 +387,13 @@ def build_model_for(config, num_classes):
                 f"{config.model} has {model.output_shape[-1]} outputs but the data has "
                 f"{num_classes} classes; start from its weights instead (weights=...)."
             )
+        if model.input_shape[-1] != config.input_channels:
+            raise ValueError(
+                f"{config.model} takes images of {model.input_shape[-1]} channels; the data is read with "
+                f"input_channels={config.input_channels}. Pass input_channels={model.input_shape[-1]} (--input-channels)."
+            )
         return model
-    kwargs = dict(config.model_kwargs, num_classes=num_classes)
+    kwargs = dict(config.model_kwargs, num_classes=num_classes, input_channels=config.input_channels)
     if config.image_size:
         kwargs["image_size"] = config.image_size
     if config.model == "ResNetV2":

@@ -74,7 +74,7 @@ def infer_architecture(arrays, path, activation):
         "num_layers": _count_blocks(arrays),
         "num_heads": int(arrays["encoderblock_0/attn/query/kernel"].shape[1]),
         "mlp_dim": _mlp_dim(arrays),
-        "num_channels": int(channels),
+        "input_channels": int(channels),
         **tokens,
         "image_size": _image_size(arrays, stride, int(tokens["class_token"]) + int(tokens["distillation_token"]), path),
         "activation": activation,

@@ -14,6 +14,7 @@ from keras_vit.weights.architecture import stem_depths, stem_mismatch
 from keras_vit.weights.checkpoint import Checkpoint
 from keras_vit.weights.download import converted_arrays
 from keras_vit.weights.formats import keras_file, keras_h5
+from keras_vit.weights.input_kernel import ROOT_KERNEL, fit_input_kernel, is_input_kernel
 from keras_vit.weights.reader import read_checkpoint
 
 logger = logging.getLogger("keras_vit")
@@ -39,9 +40,13 @@ def assign_weights(model, arrays, strict=True, resample_method="zoom", notes=(),
 
     Weight paths are Keras variable paths such as
     `"encoderblock_0/attn/query/kernel"`. A position embedding of another grid
-    is resampled to the model's grid (paper Section 3.2); any other shape
-    mismatch is an error that names the path and both shapes. Every array is
-    checked before the first assignment, so a failed load changes nothing.
+    is resampled to the model's grid (paper Section 3.2); the patch embedding
+    of another patch size is resampled (FlexiViT), and the kernel that takes
+    the images (the patch embedding, or a ResNet stem's root convolution)
+    adapted to other input channels (`keras_vit.utils.kernels`); any other
+    shape mismatch is an error that names the path and both shapes. Every
+    array is checked before the first assignment, so a failed load changes
+    nothing.
 
     Args:
         model: keras.Model. The model to load into.
@@ -82,6 +87,17 @@ def assign_weights(model, arrays, strict=True, resample_method="zoom", notes=(),
 def _fit(model, path, variable, array, resample_method, notes, source):
     if tuple(array.shape) == tuple(variable.shape):
         return array.astype(variable.dtype, copy=False)
+    if is_input_kernel(path):
+        has_root = any(weight.path == ROOT_KERNEL for weight in model.weights)
+        try:
+            kernel, changes = fit_input_kernel(path, array, variable.shape, has_root)
+        except ValueError as error:
+            raise ValueError(
+                f"Shape mismatch for weight '{path}': {source} has {tuple(array.shape)}, the model "
+                f"expects {tuple(variable.shape)}, and {error}."
+            ) from None
+        notes.extend(changes)
+        return kernel
     layer = _owner(model, path)
     # Position weights of another grid or sequence length differ in their
     # leading (position) axes only; their layer knows how to resample them.

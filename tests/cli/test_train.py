@@ -124,3 +124,52 @@ def test_train_distribution_flags_are_checked(tmp_path, capsys, flags, message):
         code = exit.code
     assert code in (1, 2)
     assert message in capsys.readouterr().err
+
+
+def test_a_checkpoint_fine_tunes_on_grayscale_at_another_patch_size(tmp_path, capsys):
+    import keras
+
+    from tests.weights.original import original_arrays
+
+    np.savez(tmp_path / "rgb.npz", **original_arrays(image=16, depth=1))
+    rng = np.random.default_rng(0)
+    for name in ("dark", "light"):
+        (tmp_path / "gray" / name).mkdir(parents=True)
+        for index in range(10):
+            pixels = rng.integers(0, 128, (16, 16)) + (128 if name == "light" else 0)
+            Image.fromarray(pixels.astype(np.uint8), mode="L").save(tmp_path / "gray" / name / f"{index}.png")
+    flags = ["train", "--model", "ViT", "--image-size", "16", "--patch-size", "4", "--hidden-dim", "16",
+             "--num-layers", "1", "--num-heads", "4", "--mlp-dim", "24", "--weights", str(tmp_path / "rgb.npz"),
+             "--input-channels", "1", "--data", str(tmp_path / "gray"), "--epochs", "1", "--batch-size", "7",
+             "--quiet", "--out", str(tmp_path / "run")]
+    assert main(flags) == 0
+    err = capsys.readouterr().err
+    assert "note: embedding/kernel adapted from 3 to 1 input channels (summed" in err
+    assert "note: embedding/kernel resampled from 8x8 to 4x4 patches" in err
+    model = keras.saving.load_model(tmp_path / "run" / "model.keras")
+    assert model.input_shape == (None, 16, 16, 1) and model.vit_config.patch_size == 4
+    assert main(["predict", str(tmp_path / "gray" / "dark" / "0.png"), "--model", str(tmp_path / "run" / "model.keras"),
+                 "--top", "1"]) == 0
+    assert re.fullmatch(r"\s+[\d.]+%  (dark|light)", capsys.readouterr().out.splitlines()[1])
+    assert main(flags[:-1] + [str(tmp_path / "bad"), "--input-channels", "0"]) == 1
+    assert "`input_channels` must be a positive integer. Received: input_channels=0" in capsys.readouterr().err
+
+
+def test_a_student_learns_from_a_teacher_file_and_is_saved_alone(tmp_path, capsys):
+    import keras
+
+    def teacher(classes):
+        model = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Flatten(), keras.layers.Dense(classes)])
+        model.save(tmp_path / f"teacher{classes}.keras")
+        return str(tmp_path / f"teacher{classes}.keras")
+
+    flags = _tiny(tmp_path / "student") + ["--teacher", teacher(10), "--distillation", "soft", "--distillation-token"]
+    assert main(flags) == 0
+    assert f"taught by {flags[flags.index('--teacher') + 1]} (soft distillation)" in capsys.readouterr().out
+    student = keras.saving.load_model(tmp_path / "student" / "model.keras")
+    assert student.vit_config.distillation_token and not any(w.path.startswith("dense") for w in student.weights)
+    assert "distillation_loss" in (tmp_path / "student" / "log.csv").read_text().splitlines()[0]
+    assert main(_tiny(tmp_path / "no_teacher") + ["--distillation", "hard"]) == 1
+    assert "distillation='hard' needs a teacher to learn from" in capsys.readouterr().err
+    assert main(_tiny(tmp_path / "three") + ["--teacher", teacher(3)]) == 1
+    assert "teacher3.keras has 3 outputs and the data 10 classes" in capsys.readouterr().err

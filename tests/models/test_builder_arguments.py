@@ -49,10 +49,12 @@ def test_the_generic_builders_take_every_config_field_by_name_and_document_it(bu
 @pytest.mark.parametrize("builder, generic", [("ViTB16", "ViT"), ("ViTR50B16", "ViTHybrid")])
 def test_a_named_builder_shows_the_generic_signature_less_its_size(builder, generic):
     named = inspect.signature(getattr(keras_vit, builder)).parameters
-    size = {"patch_size", "hidden_dim", "num_layers", "num_heads", "mlp_dim", "resnet_layers", "resnet_width"}
+    size = {"hidden_dim", "num_layers", "num_heads", "mlp_dim", "resnet_layers", "resnet_width"}
     expected = [name for name in inspect.signature(getattr(keras_vit, generic)).parameters if name not in size]
     assert list(named) == ["weights", *(name for name in expected if name != "weights")]
     assert named["image_size"].default is None and named["pooling"].default == "token"
+    # Another patch size resamples the weights' patch embedding (FlexiViT).
+    assert named["patch_size"].default == (16 if builder == "ViTB16" else 1)
 
 
 @pytest.mark.parametrize("builder, config_class", [("ViT", "ViTConfig"), ("ViTHybrid", "ViTConfig"),

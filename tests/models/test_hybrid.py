@@ -98,7 +98,7 @@ def test_unknown_keyword_is_named():
 
 
 def test_named_hybrids_fix_their_size():
-    with pytest.raises(ValueError, match=r"R50\+ViT-B/16 fixes patch_size, resnet_layers; use `keras_vit.ViTHybrid`"):
+    with pytest.raises(ValueError, match=r"R50\+ViT-B/16 fixes resnet_layers; use `keras_vit.ViTHybrid`"):
         ViTR50B16(resnet_layers=(3, 4, 6), patch_size=2)
     with pytest.raises(ValueError, match=r"`variant` must be one of .*Received: variant='R101\+B/16'"):
         from_variant("R101+B/16")

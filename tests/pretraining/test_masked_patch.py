@@ -266,6 +266,6 @@ def test_models_that_are_not_a_keras_vit_vit_are_refused():
     with pytest.raises(ValueError, match=r"Received: encoder='vit'"):
         MaskedPatchPrediction("vit")
     with pytest.raises(ValueError, match=r"target='mean_color' predicts RGB colours"):
-        MaskedPatchPrediction(_vit(num_channels=1))
+        MaskedPatchPrediction(_vit(input_channels=1))
     with pytest.raises(ValueError, match=r"target='downsampled_color' downsizes each 2x2 image patch"):
         MaskedPatchPrediction(_vit(patch_size=2), target="downsampled_color")

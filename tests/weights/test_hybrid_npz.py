@@ -36,7 +36,7 @@ def test_from_checkpoint_matches_the_original_equations(tmp_path, kwargs, archit
     model = keras_vit.from_checkpoint(path)
     inferred = keras_vit.weights.read_checkpoint(path).architecture
     assert {k: inferred[k] for k in architecture} == architecture
-    assert inferred["num_channels"] == 3
+    assert inferred["input_channels"] == 3
     batch = images(size=40)
     expected = original_forward(arrays, batch)
     assert expected.std() > 0.5
@@ -92,7 +92,7 @@ def test_every_hybrid_is_recovered(variant):
     architecture = infer_architecture(flax_npz.convert(_hybrid_shapes(variant)), "abstract", "gelu_tanh")
     expected = vars(HYBRID_VARIANTS[variant])
     assert {k: architecture[k] for k in expected} == expected
-    assert architecture["image_size"] == 224 and architecture["num_channels"] == 3
+    assert architecture["image_size"] == 224 and architecture["input_channels"] == 3
 
 
 def test_group_norm_parameters_of_old_files_are_flattened():

@@ -71,7 +71,7 @@ def read_folder(path):
 
 def read(state, path):
     """Reads BiT weights (timm's or HF's names) into a `Checkpoint` whose
-    architecture holds `layers`, `width`, `num_channels`, `include_top` and,
+    architecture holds `layers`, `width`, `input_channels`, `include_top` and,
     with a head, `num_classes`. Keys that map to no weight are refused."""
     arrays, unused = convert(state)
     unused = check_unused(unused, path, model="BiT's ResNetV2", known_parts={})
@@ -144,7 +144,7 @@ def architecture(arrays, path):
     found = {
         "layers": layers,
         "width": int(factor) if factor.is_integer() else factor,
-        "num_channels": int(channels),
+        "input_channels": int(channels),
         "include_top": "head/kernel" in arrays,
     }
     if found["include_top"]:

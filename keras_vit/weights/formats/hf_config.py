@@ -67,7 +67,7 @@ def read(path):
 
     Returns a dict with `model_type` (the image model's), `num_heads`,
     `hidden_dim`, `num_layers`, `mlp_dim`, `patch_size`, `image_size`,
-    `num_channels`, `layer_norm_epsilon`, `activation`, `num_registers`,
+    `input_channels`, `layer_norm_epsilon`, `activation`, `num_registers`,
     `projection_dim` (CLIP), `pixel_mean`, `pixel_std` and `resample_method`.
     """
     config = read_json_object(path)
@@ -97,7 +97,7 @@ def read(path):
         "mlp_dim": _mlp_dim(fields),
         "patch_size": fields["patch_size"],
         "image_size": fields["image_size"],
-        "num_channels": fields["num_channels"],
+        "input_channels": fields["num_channels"],
         "layer_norm_epsilon": fields["layer_norm_eps"],
         "activation": _activation(fields, path),
         "num_registers": fields.get("num_register_tokens", 0),
@@ -152,7 +152,7 @@ def _normalization(folder, mean, std):
 
 
 # What the config says, checked against what the weights show.
-_CHECKED = ("hidden_dim", "num_layers", "mlp_dim", "patch_size", "num_channels", "num_registers", "projection_dim")
+_CHECKED = ("hidden_dim", "num_layers", "mlp_dim", "patch_size", "input_channels", "num_registers", "projection_dim")
 
 
 def check_against(config, architecture, path):
@@ -181,7 +181,7 @@ _WHERE = {
     "num_layers": "the number of encoder layers",
     "mlp_dim": "the MLP's hidden width",
     "patch_size": "the patch embedding's kernel",
-    "num_channels": "the patch embedding's input channels",
+    "input_channels": "the patch embedding's input channels",
     "num_registers": "the register tokens' shape",
     "projection_dim": "visual_projection's shape",
 }

@@ -69,7 +69,7 @@ def read_folder(path):
     notes = resize_notes(config, architecture) if name == DINOV2 else ()
     if skipped:
         notes += (f"skipped the text tower: {len(skipped)} arrays ({', '.join(p + '*' for p in family.skipped)})",)
-    normalization = _normalization(path, architecture["num_channels"])
+    normalization = _normalization(path, architecture["input_channels"])
     if normalization is None:
         notes += (f"{path} has no image converter: the model scales pixels to [-1, 1], keras_vit's default",)
     else:

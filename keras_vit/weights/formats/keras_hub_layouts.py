@@ -207,7 +207,7 @@ def dinov2_architecture(config, path):
         "num_heads": int(config["num_heads"]),
         # keras-hub's DINOV2SwiGLUFFN narrows its hidden width as transformers' does.
         "mlp_dim": (int(intermediate * 2 / 3) + 7) // 8 * 8 if swiglu else intermediate,
-        "num_channels": int(channels),
+        "input_channels": int(channels),
         "layer_norm_epsilon": 1e-6,
         "activation": "swiglu" if swiglu else "gelu",
         "qkv_bias": True,
@@ -307,7 +307,7 @@ def _sizes(config, path, mlp_dim):
         "num_layers": int(config["num_layers"]),
         "num_heads": int(config["num_heads"]),
         "mlp_dim": int(mlp_dim),
-        "num_channels": int(channels),
+        "input_channels": int(channels),
         "layer_norm_epsilon": float(config.get("layer_norm_epsilon", 1e-6)),
         "activation": "gelu",
         "qkv_bias": bool(config.get("use_mha_bias", True)),
