@@ -15,6 +15,13 @@ from keras_vit.weights import publish
 from tests.cli.console import keras_vit as console
 from tests.weights.hub_server import HubServer, hub_client
 
+# Publishing copies files and writes a card: what it does cannot depend on the backend. Loading by
+# handle on every backend is tests/weights/test_hub_handles.py's; keras-hub presets on every backend
+# are tests/export/test_keras_hub_export.py's.
+pytestmark = pytest.mark.backend_independent(
+    reason="push copies files and writes a card; handles and presets are loaded per backend in their own tests"
+)
+
 TRAIN = ["train", "--model", "ViT", "--image-size", "16", "--patch-size", "8", "--hidden-dim", "16",
          "--num-layers", "1", "--num-heads", "2", "--mlp-dim", "32", "--epochs", "1", "--batch-size", "256",
          "--few-shot", "1", "--quiet"]
@@ -88,7 +95,6 @@ def test_a_pushed_folder_served_back_loads_by_handle(run, monkeypatch, tmp_path)
     np.testing.assert_array_equal(loaded.predict(_pixels(), verbose=0), expected)
 
 
-@pytest.mark.backend_independent(reason="a bad destination is refused before the model is read")
 @pytest.mark.parametrize("handle, message", [
     ("hf://me", "is not a Hugging Face handle"),
     ("kaggle://me/vit/keras/tiny/2", "Kaggle numbers the versions itself"),

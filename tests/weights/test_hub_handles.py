@@ -65,7 +65,8 @@ def repos(tmp_path_factory):
     (root / "pushed" / "classes.txt").write_text("cat\ndog\nfox\n")
     (root / "pushed" / "README.md").write_text("# card\n")
     model.save(root / "folder", zipped=False)
-    export_model(_tiny_vit(activation="gelu"), str(root / "kerashub"), "keras_hub")
+    # keras-hub's own check of the preset is tests/export/test_keras_hub_export.py's.
+    export_model(_tiny_vit(activation="gelu"), str(root / "kerashub"), "keras_hub", verify=False)
     (root / "npz").mkdir()
     np.savez(root / "npz" / "ViT-tiny.npz", **original_arrays(image=SIZE, patch=8, width=8, depth=1, heads=2, mlp=16))
     vit, clip = _hf_folders(root)
