@@ -188,8 +188,15 @@ def _start_cli(out, envs, logs):
 SURVIVORS_STOP_WITHIN = {"jax": 150, "tensorflow": 60}
 
 
+# Under JAX the coordinator (process 0) notices a dead process only after the 100 s
+# heartbeat timeout that keras.distribution.initialize leaves at JAX's default.
+VICTIMS = [0, pytest.param(1, marks=pytest.mark.skipif(
+    BACKEND == "jax", reason="killing process 1 under JAX costs the coordinator's 100 s heartbeat wait and "
+    "nothing else; JAX checks process 0 dying, TensorFlow both"))]
+
+
 @MULTI_PROCESS
-@pytest.mark.parametrize("victim", [0, 1])
+@pytest.mark.parametrize("victim", VICTIMS)
 def test_when_a_process_dies_the_other_stops_and_the_restarted_job_ends_as_one_process(tmp_path, one_process, victim):
     """A `keras-vit train` job: one process killed after the first epoch, the
     other must stop on its own; started again, the job resumes from its
