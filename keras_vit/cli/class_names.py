@@ -20,14 +20,13 @@ def run_class_names(model, num_classes):
         num_classes: int. The head's size; a file of another length is ignored.
     """
     from keras_vit.training.run import CLASS_NAMES_FILE
+    from keras_vit.training.run_folder import run_folder_of
     from keras_vit.weights import hub
 
     model = hub.local_path(model)  # a hub handle's files are cached by now
     if not model.endswith(".keras"):
         return None
-    folder = os.path.dirname(os.path.abspath(model))
-    run = os.path.dirname(folder) if os.path.basename(folder) == "checkpoints" else folder
-    names = _read_lines(os.path.join(run, CLASS_NAMES_FILE))
+    names = _read_lines(os.path.join(run_folder_of(model), CLASS_NAMES_FILE))
     return names if names is not None and len(names) == num_classes else None
 
 

@@ -15,6 +15,13 @@ from keras_vit.training.callbacks import read_progress
 RUN_FILES = {"backup": "backup", "log": "log.csv", "progress": "progress.json"}
 
 
+def run_folder_of(model_path):
+    """The run folder a `.keras` file belongs to: its own folder, or for one of the
+    run's `checkpoints/`, the folder above (where `classes.txt` and `run.json` are)."""
+    folder = os.path.dirname(os.path.abspath(model_path))
+    return os.path.dirname(folder) if os.path.basename(folder) == "checkpoints" else folder
+
+
 def prepare_out(out, product, overwrite, action="train", writes=True, **files):
     """Creates `out` and returns the paths of its files; refuses a finished run.
 

@@ -34,10 +34,14 @@ def write_folder(model_path, folder, handle, format="keras"):
     Returns:
         The list of files written, relative to `folder`.
     """
+    from keras_vit.training.run import CLASS_NAMES_FILE
+    from keras_vit.training.run_folder import run_folder_of
+    from keras_vit.training.run_record import RECORD_FILE, read_record
+
     _check_handle(handle)
     _check_format(format)
     model = keras_file.load(model_path)
-    run = _run_folder(model_path)
+    run = run_folder_of(model_path)
     if os.path.exists(folder) and not (os.path.isdir(folder) and not os.listdir(folder)):
         raise ValueError(f"The folder to write must be new or empty, and {folder} is not: choose another.")
     if format == "keras":
@@ -49,9 +53,6 @@ def write_folder(model_path, folder, handle, format="keras"):
         if os.path.isdir(folder):
             os.rmdir(folder)  # the export writes the folder whole, or nothing
         export_model(model, folder, "keras_hub")
-    from keras_vit.training.run import CLASS_NAMES_FILE
-    from keras_vit.training.run_record import RECORD_FILE, read_record
-
     names = _copy_if_present(run, folder, CLASS_NAMES_FILE)
     _copy_if_present(run, folder, RECORD_FILE)
     class_names = _lines(os.path.join(folder, CLASS_NAMES_FILE)) if names else None
@@ -116,11 +117,6 @@ def _check_handle(handle):
 def _check_format(format):
     if format not in FORMATS:
         raise ValueError(f"`format` must be one of {', '.join(FORMATS)}. Received: format={format!r}")
-
-
-def _run_folder(model_path):
-    folder = os.path.dirname(os.path.abspath(model_path))
-    return os.path.dirname(folder) if os.path.basename(folder) == "checkpoints" else folder
 
 
 def _copy_if_present(source_folder, folder, name):
