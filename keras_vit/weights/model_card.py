@@ -58,8 +58,13 @@ def _front_matter(licence, format):
     return "\n".join(lines + ["---"])
 
 
+def _variant(config):
+    """The variant table's name for `config`'s size, or None for a custom size."""
+    return variants.find({f: getattr(config, f) for f in variants.size_fields(config.resnet_layers)})
+
+
 def _architecture(model, config):
-    variant = variants.find({f: getattr(config, f) for f in variants.size_fields(config.resnet_layers)})
+    variant = _variant(config)
     rows = [("variant", variants.title(variant) if variant else "custom size")]
     rows += [(field.replace("_", " "), getattr(config, field)) for field in _ARCHITECTURE_FIELDS]
     rows += [("image size", "x".join(map(str, _image_size(config)))),
@@ -86,8 +91,7 @@ def _origin(config, run, licence):
 
 
 def _entry(config, weights):
-    variant = variants.find({f: getattr(config, f) for f in variants.size_fields(config.resnet_layers)})
-    return registry.REGISTRY.get((variant, weights))
+    return registry.REGISTRY.get((_variant(config), weights))
 
 
 def _licence(config, weights):
